@@ -1,0 +1,257 @@
+"""Tidbok HTTP API v1 (API.md): a thin surface over `domain`. Each view parses, fetches
+through the owner (a foreign id is 404), calls one service, and answers."""
+
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import NinjaAPI, Router
+from ninja.errors import HttpError
+
+from domain import selectors, services
+from domain.errors import DomainError
+from domain.models import Booking, Client, Slot, Therapist
+from domain.services.therapists import therapist_settings_snapshot
+
+from . import schemas as s
+from .auth import ANYONE, LOGGED_IN, client_of, therapist_of, viewer_client
+from .serializers import booking_out, client_out, entry_out, open_slot_out
+
+api = NinjaAPI(
+    title="Tidbok API",
+    version="1",
+    description="The booking calendar for therapists and their clients. See API.md for the contract.",
+    urls_namespace="api-v1",
+    auth=LOGGED_IN,
+)
+
+MAX_WINDOW = timedelta(days=366)
+
+
+# Errors: one shape per kind, never a 500 for bad input.
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    return api.create_response(request, {"code": exc.code, "detail": str(exc.detail)}, status=409)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_validation_error(request, exc: DjangoValidationError):
+    if hasattr(exc, "error_dict"):
+        errors = [
+            {"loc": ["body", field], "msg": " ".join(messages), "type": "value_error"}
+            for field, messages in exc.message_dict.items()
+        ]
+    else:
+        errors = [{"loc": ["body"], "msg": " ".join(exc.messages), "type": "value_error"}]
+    return api.create_response(request, {"detail": errors}, status=422)
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def on_missing(request, exc):
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(Http404)
+def on_404(request, exc):
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+def window(start: datetime | None, end: datetime | None, tz) -> tuple[datetime, datetime]:
+    """The asked-for time window; without one, the current week (Monday on) in `tz`."""
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and timezone.is_naive(value):
+            raise HttpError(422, f"{name}: include a UTC offset, e.g. 2026-12-01T00:00:00+01:00")
+    if start is None:
+        today = timezone.localtime(timezone.now(), tz).date()
+        monday = today - timedelta(days=today.weekday())
+        start = datetime(monday.year, monday.month, monday.day, tzinfo=tz)
+    if end is None:
+        end = start + timedelta(days=7)
+    if end <= start:
+        raise HttpError(422, "end: must be after start")
+    if end - start > MAX_WINDOW:
+        raise HttpError(422, "end: the window may be at most 366 days")
+    return start, end
+
+
+# Accounts -----------------------------------------------------------------------------------
+accounts = Router(tags=["accounts"])
+
+
+@accounts.post("/auth/signup", auth=None, response={201: s.SignupOut, 422: dict})
+def signup(request, payload: s.SignupIn):
+    user = services.account_signup(**payload.dict())
+    profile = user.therapist if payload.role == "therapist" else user.client
+    return 201, {"id": profile.pk, "role": payload.role, "token": services.token_create(user=user)}
+
+
+@accounts.post("/auth/token", auth=None, response={200: s.TokenOut, 401: s.Error, 429: s.Error})
+def token(request, payload: s.TokenIn):
+    try:
+        user = services.login_check(email=payload.email, password=payload.password)
+    except services.LoginThrottled:
+        return 429, {"detail": "Too many failed logins for this address; try again in 15 minutes."}
+    except services.LoginFailed:
+        return 401, {"detail": "Wrong e-mail address or password."}
+    return 200, {"token": services.token_create(user=user), "role": user.role}
+
+
+@accounts.get("/me", response=s.MeOut)
+def me(request):
+    user = request.auth
+    role = user.role
+    profile = {"therapist": getattr(user, "therapist", None), "client": getattr(user, "client", None)}.get(role)
+    return {
+        "id": profile.pk if profile else user.pk,
+        "role": role or ("staff" if user.is_staff else None),
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+    }
+
+
+# Therapist ----------------------------------------------------------------------------------
+therapist_router = Router(tags=["therapist"])
+
+
+@therapist_router.get("/settings", response=s.SettingsOut)
+def settings_get(request):
+    return therapist_settings_snapshot(therapist_of(request))
+
+
+@therapist_router.patch("/settings", response={200: s.SettingsOut, 422: dict})
+def settings_patch(request, payload: s.SettingsPatch):
+    therapist = therapist_of(request)
+    changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
+    services.therapist_settings_update(therapist=therapist, actor=request.auth, **changes)
+    return 200, therapist_settings_snapshot(therapist)
+
+
+@therapist_router.get("/calendar", response=list[s.Entry])
+def calendar(request, start: datetime | None = None, end: datetime | None = None):
+    therapist = therapist_of(request)
+    start, end = window(start, end, therapist.tz)
+    return [entry_out(slot, therapist) for slot in selectors.calendar_for_therapist(therapist, start, end)]
+
+
+def _own_slot(therapist: Therapist, slot_id: int) -> Slot:
+    return get_object_or_404(Slot, pk=slot_id, therapist=therapist)
+
+
+def _entry(slot_id: int, therapist: Therapist) -> dict:
+    return entry_out(Slot.objects.with_live_booking().get(pk=slot_id), therapist)
+
+
+@therapist_router.post("/slots", response={201: s.Entry, 409: s.Conflict, 422: dict})
+def slot_create(request, payload: s.SlotIn):
+    therapist = therapist_of(request)
+    slot = services.slot_create(therapist=therapist, actor=request.auth, **payload.dict())
+    return 201, _entry(slot.pk, therapist)
+
+
+@therapist_router.patch("/slots/{slot_id}", response={200: s.Entry, 404: s.Error, 409: s.Conflict, 422: dict})
+def slot_patch(request, slot_id: int, payload: s.SlotPatch):
+    therapist = therapist_of(request)
+    slot = _own_slot(therapist, slot_id)
+    changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
+    services.slot_update(slot=slot, actor=request.auth, **changes)
+    return 200, _entry(slot.pk, therapist)
+
+
+@therapist_router.delete("/slots/{slot_id}", response={204: None, 404: s.Error, 409: s.Conflict})
+def slot_delete(request, slot_id: int):
+    therapist = therapist_of(request)
+    services.slot_delete(slot=_own_slot(therapist, slot_id), actor=request.auth)
+    return 204, None
+
+
+@therapist_router.get("/clients", response=list[s.ClientOut])
+def clients(request, q: str = ""):
+    therapist = therapist_of(request)
+    return [client_out(c, c.source) for c in selectors.client_search(therapist, q[:150])]
+
+
+@therapist_router.post("/clients", response={201: s.ClientOut, 422: dict})
+def client_add(request, payload: s.ClientIn):
+    therapist = therapist_of(request)
+    client = services.client_add(therapist=therapist, actor=request.auth, **payload.dict(exclude_none=True))
+    return 201, client_out(client, client.source)
+
+
+@therapist_router.post(
+    "/slots/{slot_id}/booking", response={201: s.BookingOut, 404: s.Error, 409: s.Conflict, 422: dict}
+)
+def therapist_book(request, slot_id: int, payload: s.TherapistBookingIn):
+    therapist = therapist_of(request)
+    slot = _own_slot(therapist, slot_id)
+    # An unknown client id answers like one not on her list: nothing is learnt of other people.
+    client = Client.objects.filter(pk=payload.client_id).first()
+    if client is None:
+        raise DomainError("client_not_on_list")
+    booking = services.booking_create_by_therapist(
+        therapist=therapist, slot=slot, client=client, mode=payload.mode, actor=request.auth
+    )
+    return 201, booking_out(_booking(booking.pk))
+
+
+# Clients and the public ---------------------------------------------------------------------
+public = Router(tags=["clients and the public"])
+
+
+def _booking(booking_id: int) -> Booking:
+    return Booking.objects.with_first_visit().select_related("therapist__user", "client").get(pk=booking_id)
+
+
+@public.get("/therapists", auth=ANYONE, response=list[s.ListingOut])
+def listing(request, mode: s.ModeName | None = None):
+    return [
+        {
+            "id": t.pk,
+            "first_name": t.first_name,
+            "last_name": t.last_name,
+            "modes": t.default_modes,
+            "next_available": t.next_available and t.next_available.astimezone(t.tz),
+        }
+        for t in selectors.therapist_listing(mode)
+    ]
+
+
+@public.get("/therapists/{therapist_id}/slots", auth=ANYONE, response={200: list[s.OpenSlotOut], 404: s.Error})
+def therapist_slots(request, therapist_id: int, start: datetime | None = None, end: datetime | None = None):
+    therapist = get_object_or_404(Therapist.objects.select_related("user"), pk=therapist_id)
+    client = viewer_client(request)
+    if not selectors.therapist_visible_to(therapist, client):
+        raise Http404
+    if start is not None or end is not None:
+        start, end = window(start, end, therapist.tz)
+    slots = selectors.open_slots_for_viewer(therapist, client, start, end)
+    return 200, [open_slot_out(slot, therapist) for slot in slots[:2000]]
+
+
+@public.post("/slots/{slot_id}/book", response={201: s.BookingOut, 404: s.Error, 409: s.Conflict, 422: dict})
+def client_book(request, slot_id: int, payload: s.BookIn):
+    client = client_of(request)
+    slot = get_object_or_404(Slot.objects.select_related("therapist"), pk=slot_id)
+    booking = services.booking_create_by_client(client=client, slot=slot, mode=payload.mode, actor=request.auth)
+    return 201, booking_out(_booking(booking.pk))
+
+
+@public.get("/client/bookings", response=list[s.BookingOut])
+def client_bookings(request):
+    client = client_of(request)
+    return [booking_out(b) for b in selectors.bookings_for_client(client)]
+
+
+@public.post("/bookings/{booking_id}/cancel", response={200: s.BookingOut, 404: s.Error, 409: s.Conflict})
+def booking_cancel(request, booking_id: int):
+    booking = get_object_or_404(selectors.bookings_visible_to(request.auth), pk=booking_id)
+    services.booking_cancel(booking=booking, actor=request.auth)
+    return 200, booking_out(_booking(booking.pk))
+
+
+api.add_router("/", accounts)
+api.add_router("/therapist", therapist_router)
+api.add_router("/", public)

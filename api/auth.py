@@ -1,0 +1,56 @@
+"""Who is calling: a bearer token, or the browser's session with CSRF (API.md, Auth)."""
+
+from ninja.errors import HttpError
+from ninja.security import HttpBearer, SessionAuth
+
+from domain.models import Client, Therapist, User
+from domain.services import token_user
+
+
+class BearerAuth(HttpBearer):
+    def authenticate(self, request, token: str) -> User | None:
+        return token_user(token)
+
+
+class Anonymous:
+    """The caller of a public endpoint who sent no credentials."""
+
+    is_authenticated = False
+
+    def __bool__(self):
+        return True  # ninja treats a falsy result as "not authenticated"
+
+
+def allow_anonymous(request):
+    return Anonymous()
+
+
+LOGGED_IN = [BearerAuth(), SessionAuth(csrf=True)]
+ANYONE = [*LOGGED_IN, allow_anonymous]
+
+
+class WrongRole(HttpError):
+    def __init__(self, role: str):
+        super().__init__(403, f"This needs a {role} account.")
+
+
+def therapist_of(request) -> Therapist:
+    user = request.auth
+    therapist = getattr(user, "therapist", None) if isinstance(user, User) else None
+    if therapist is None:
+        raise WrongRole("therapist")
+    return therapist
+
+
+def client_of(request) -> Client:
+    user = request.auth
+    client = getattr(user, "client", None) if isinstance(user, User) else None
+    if client is None:
+        raise WrongRole("client")
+    return client
+
+
+def viewer_client(request) -> Client | None:
+    """The client looking at a public page, if the caller is one."""
+    user = request.auth
+    return getattr(user, "client", None) if isinstance(user, User) else None

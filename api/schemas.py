@@ -1,0 +1,184 @@
+"""The shapes of API.md, as pydantic schemas (they make the OpenAPI document)."""
+
+from datetime import datetime
+from typing import Literal
+
+from ninja import Field, Schema
+
+ModeName = Literal["video", "onsite"]
+AudienceName = Literal["all", "existing"]
+
+
+class Error(Schema):
+    code: str | None = None
+    detail: str
+
+
+class Conflict(Schema):
+    code: Literal[
+        "slot_overlap", "slot_taken", "slot_booked", "slot_in_past",
+        "client_not_on_list", "mode_not_offered", "already_cancelled", "cancellation_closed",
+    ]
+    detail: str
+
+
+class SignupIn(Schema):
+    role: Literal["therapist", "client"]
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=256)
+    first_name: str = Field(max_length=150)
+    last_name: str = Field(max_length=150)
+    personnummer: str | None = Field(None, max_length=20)
+    language: Literal["sv", "en"] = "sv"
+
+
+class SignupOut(Schema):
+    id: int
+    role: str
+    token: str
+
+
+class TokenIn(Schema):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=256)
+
+
+class TokenOut(Schema):
+    token: str
+    role: str | None
+
+
+class MeOut(Schema):
+    id: int
+    role: str | None
+    email: str
+    first_name: str
+    last_name: str
+
+
+class SettingsOut(Schema):
+    default_duration_minutes: int
+    default_price: int
+    timezone: str
+    reception_address: str
+    personal_info: str
+    default_modes: list[ModeName]
+    default_audience: AudienceName
+    client_booster: bool
+
+
+class SettingsPatch(Schema):
+    default_duration_minutes: int | None = None
+    default_price: int | None = None
+    timezone: str | None = Field(None, max_length=64)
+    reception_address: str | None = Field(None, max_length=2000)
+    personal_info: str | None = Field(None, max_length=2000)
+    default_modes: list[ModeName] | None = Field(None, min_length=1)
+    default_audience: AudienceName | None = None
+
+
+class PersonRef(Schema):
+    id: int
+    first_name: str
+    last_name: str
+
+
+class BookedClient(PersonRef):
+    personnummer: str
+
+
+class EntryBooking(Schema):
+    id: int
+    mode: ModeName
+    first_visit: bool
+    client: BookedClient
+
+
+class Entry(Schema):
+    id: int
+    start: datetime
+    end: datetime
+    duration_minutes: int
+    price: int
+    modes: list[ModeName]
+    audience: AudienceName
+    status: Literal["available", "booked"]
+    color: Literal["green", "blue", "red", "yellow"]
+    booking: EntryBooking | None
+
+
+class SlotIn(Schema):
+    start: datetime
+    duration_minutes: int | None = None
+    price: int | None = None
+    modes: list[ModeName] | None = Field(None, min_length=1)
+    audience: AudienceName | None = None
+
+
+class SlotPatch(Schema):
+    start: datetime | None = None
+    duration_minutes: int | None = None
+    price: int | None = None
+    modes: list[ModeName] | None = Field(None, min_length=1)
+    audience: AudienceName | None = None
+
+
+class ClientOut(Schema):
+    id: int
+    first_name: str
+    last_name: str
+    personnummer: str
+    email: str
+    phone: str = ""
+    source: Literal["platform", "own"]
+
+
+class ClientIn(Schema):
+    first_name: str = Field(max_length=150)
+    last_name: str = Field(max_length=150)
+    personnummer: str = Field(max_length=20)
+    email: str = Field(max_length=254)
+    phone: str | None = Field(None, max_length=40)
+
+
+class TherapistBookingIn(Schema):
+    client_id: int
+    mode: ModeName
+
+
+class BookIn(Schema):
+    mode: ModeName
+
+
+class BookingOut(Schema):
+    id: int
+    slot_id: int | None
+    start: datetime
+    end: datetime
+    mode: ModeName
+    price: int
+    status: Literal["confirmed", "cancelled"]
+    first_visit: bool
+    therapist: PersonRef
+    client: PersonRef
+    video_url: str | None = None
+    reception_address: str | None = None
+    personal_info: str | None = None
+
+
+class ListingOut(Schema):
+    id: int
+    first_name: str
+    last_name: str
+    modes: list[ModeName]
+    next_available: datetime | None
+
+
+class OpenSlotOut(Schema):
+    id: int
+    start: datetime
+    end: datetime
+    duration_minutes: int
+    price: int
+    modes: list[ModeName]
+    audience: AudienceName

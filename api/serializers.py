@@ -1,0 +1,76 @@
+"""Domain objects as API.md's JSON, times in the therapist's zone (R22)."""
+
+from domain.models import ONSITE, VIDEO, Booking, Client, Slot, Therapist
+
+
+def local(dt, therapist: Therapist):
+    return dt.astimezone(therapist.tz) if dt else None
+
+
+def person_ref(obj) -> dict:
+    return {"id": obj.pk, "first_name": obj.first_name, "last_name": obj.last_name}
+
+
+def entry_out(slot: Slot, therapist: Therapist) -> dict:
+    booking = slot.live_booking
+    return {
+        "id": slot.pk,
+        "start": local(slot.start_at, therapist),
+        "end": local(slot.end_at, therapist),
+        "duration_minutes": slot.duration_minutes,
+        "price": slot.price,
+        "modes": slot.modes,
+        "audience": slot.audience,
+        "status": "booked" if booking else "available",
+        "color": slot.color,
+        "booking": booking
+        and {
+            "id": booking.pk,
+            "mode": booking.mode,
+            "first_visit": booking.first_visit,
+            "client": {**person_ref(booking.client), "personnummer": booking.client.personnummer},
+        },
+    }
+
+
+def open_slot_out(slot: Slot, therapist: Therapist) -> dict:
+    return {
+        "id": slot.pk,
+        "start": local(slot.start_at, therapist),
+        "end": local(slot.end_at, therapist),
+        "duration_minutes": slot.duration_minutes,
+        "price": slot.price,
+        "modes": slot.modes,
+        "audience": slot.audience,
+    }
+
+
+def client_out(client: Client, source: str) -> dict:
+    return {
+        "id": client.pk,
+        "first_name": client.first_name,
+        "last_name": client.last_name,
+        "personnummer": client.personnummer,
+        "email": client.email,
+        "phone": client.phone,
+        "source": source,
+    }
+
+
+def booking_out(booking: Booking) -> dict:
+    therapist = booking.therapist
+    return {
+        "id": booking.pk,
+        "slot_id": booking.slot_id,
+        "start": local(booking.start_at, therapist),
+        "end": local(booking.end_at, therapist),
+        "mode": booking.mode,
+        "price": booking.price,
+        "status": booking.status,
+        "first_visit": booking.first_visit,
+        "therapist": {"id": therapist.pk, "first_name": therapist.first_name, "last_name": therapist.last_name},
+        "client": person_ref(booking.client),
+        "video_url": booking.video_url if booking.mode == VIDEO else None,
+        "reception_address": therapist.reception_address if booking.mode == ONSITE else None,
+        "personal_info": therapist.personal_info if booking.mode == ONSITE else None,
+    }

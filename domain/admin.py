@@ -1,0 +1,97 @@
+"""Staff's view: people, calendars, the audit trail and the outbox. Client Booster is switched
+here (R9) through the same service as the management command."""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from .models import AuditEntry, Booking, Client, ClientLink, OutboundEmail, Slot, Therapist, User
+from .services import client_booster_set
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "first_name", "last_name", "is_staff", "is_active"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Person", {"fields": ["first_name", "last_name", "language"]}),
+        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+@admin.register(Therapist)
+class TherapistAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "user", "client_booster", "timezone", "created_at"]
+    list_filter = ["client_booster"]
+    search_fields = ["user__email", "user__first_name", "user__last_name"]
+    readonly_fields = ["client_booster"]
+    actions = ["booster_on", "booster_off"]
+
+    @admin.action(description="Switch Client Booster on")
+    def booster_on(self, request, queryset):
+        for therapist in queryset:
+            client_booster_set(therapist=therapist, on=True, actor=request.user)
+        messages.success(request, f"Client Booster on for {queryset.count()} therapist(s).")
+
+    @admin.action(description="Switch Client Booster off")
+    def booster_off(self, request, queryset):
+        for therapist in queryset:
+            client_booster_set(therapist=therapist, on=False, actor=request.user)
+        messages.success(request, f"Client Booster off for {queryset.count()} therapist(s).")
+
+
+@admin.register(Client)
+class ClientAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "email", "created_at"]
+    search_fields = ["first_name", "last_name", "email"]
+    exclude = ["search_name"]
+
+
+@admin.register(ClientLink)
+class ClientLinkAdmin(admin.ModelAdmin):
+    list_display = ["therapist", "client", "source", "created_at"]
+    list_filter = ["source"]
+    raw_id_fields = ["therapist", "client"]
+
+
+@admin.register(Slot)
+class SlotAdmin(admin.ModelAdmin):
+    list_display = ["therapist", "start_at", "end_at", "price", "video", "onsite", "audience"]
+    list_filter = ["audience"]
+    raw_id_fields = ["therapist"]
+    date_hierarchy = "start_at"
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    list_display = ["client", "therapist", "start_at", "mode", "status"]
+    list_filter = ["status", "mode"]
+    raw_id_fields = ["slot", "therapist", "client", "created_by", "cancelled_by"]
+    exclude = ["video_token", "video_room"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor", "action", "target_type", "target_id", "slot_id"]
+    list_filter = ["action", "target_type"]
+    search_fields = ["action"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "status", "attempts", "sent_at"]
+    list_filter = ["status", "kind"]
+    readonly_fields = [f.name for f in OutboundEmail._meta.fields]

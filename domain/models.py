@@ -1,0 +1,444 @@
+"""Tidbok's truth: people, slots, bookings, the audit trail and the mail outbox.
+
+Times are stored in UTC (R22); a therapist's zone is used only to show and read times.
+Rules that the database can hold are constraints here; the services in `domain.services`
+check them first for a friendly error, the constraints stay behind them for the truth."""
+
+import hashlib
+import secrets
+import zoneinfo
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
+
+VIDEO, ONSITE = "video", "onsite"
+MODES = (VIDEO, ONSITE)
+ALL, EXISTING = "all", "existing"
+
+DEFAULT_TIMEZONE = "Europe/Stockholm"
+MIN_DURATION_MINUTES = 5
+MAX_DURATION_MINUTES = 12 * 60
+MAX_PRICE = 100_000
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Mode(models.TextChoices):
+    VIDEO = VIDEO, _("Video")
+    ONSITE = ONSITE, _("On site")
+
+
+class Audience(models.TextChoices):
+    ALL = ALL, _("Available to all")
+    EXISTING = EXISTING, _("Existing clients only")
+
+
+class Language(models.TextChoices):
+    SV = "sv", "Svenska"
+    EN = "en", "English"
+
+
+class EmailUserManager(UserManager):
+    use_in_migrations = True
+
+    def _create_user(self, username, email, password, **extra_fields):
+        email = self.normalize_email(email).lower()
+        user = self.model(email=email, **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(None, email, password, **extra_fields)
+
+    def create_superuser(self, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(None, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A login. Therapists and clients each have one; staff use the admin.
+    E-mail is the login name, stored lower-case."""
+
+    username = None
+    email = models.EmailField(_("e-mail"), unique=True)
+    language = models.CharField(max_length=2, choices=Language, default=Language.SV)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS = []
+    objects = EmailUserManager()
+
+    @property
+    def role(self) -> str | None:
+        if hasattr(self, "therapist"):
+            return "therapist"
+        if hasattr(self, "client"):
+            return "client"
+        return None
+
+
+class Therapist(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="therapist")
+    timezone = models.CharField(max_length=64, default=DEFAULT_TIMEZONE)
+    default_duration_minutes = models.PositiveIntegerField(default=45)
+    default_price = models.PositiveIntegerField(default=1000)
+    default_video = models.BooleanField(default=True)
+    default_onsite = models.BooleanField(default=True)
+    default_audience = models.CharField(max_length=8, choices=Audience, default=Audience.ALL)
+    reception_address = models.TextField(blank=True)
+    personal_info = models.TextField(blank=True)
+    client_booster = models.BooleanField(
+        default=False, help_text=_("Listed and matchable for new clients (R9). Switched by staff.")
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_video=True) | Q(default_onsite=True), name="therapist_default_mode"
+            ),
+            models.CheckConstraint(
+                condition=Q(default_duration_minutes__gte=MIN_DURATION_MINUTES)
+                & Q(default_duration_minutes__lte=MAX_DURATION_MINUTES),
+                name="therapist_default_duration_range",
+            ),
+        ]
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.user.first_name} {self.user.last_name}".strip()
+
+    @property
+    def first_name(self) -> str:
+        return self.user.first_name
+
+    @property
+    def last_name(self) -> str:
+        return self.user.last_name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def default_modes(self) -> list[str]:
+        return modes_list(self.default_video, self.default_onsite)
+
+    def price_for(self, duration_minutes: int) -> int:
+        """R5: the settings' price in proportion to the length, rounded to whole kronor
+        (half up, so 1000 kr / 45 min gives 2000 kr for 90 min and 22 kr for 1 min)."""
+        exact = Decimal(self.default_price) * duration_minutes / self.default_duration_minutes
+        return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def modes_list(video: bool, onsite: bool) -> list[str]:
+    return [m for m, on in ((VIDEO, video), (ONSITE, onsite)) if on]
+
+
+class Client(models.Model):
+    """A person, once on the whole platform (R24): found by personnummer, linked to each of
+    her therapists through ClientLink. `user` is empty until she has a login."""
+
+    user = models.OneToOneField(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="client")
+    personnummer = models.CharField(max_length=13, unique=True, help_text="YYYYMMDD-NNNN")
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150)
+    # Lower-cased accent-free first name: the key of R13's prefix search, which must ignore
+    # case and accents ("ase" finds "Åse") on SQLite and PostgreSQL alike.
+    search_name = models.CharField(max_length=150, db_index=True, editable=False)
+    email = models.EmailField(unique=True)
+    phone = models.CharField(max_length=40, blank=True)
+    language = models.CharField(max_length=2, choices=Language, default=Language.SV)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        indexes = [models.Index(fields=["search_name", "last_name"], name="client_search")]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name}"
+
+    def save(self, *args, **kwargs):
+        from .search import fold
+
+        self.search_name = fold(self.first_name)
+        if kwargs.get("update_fields") is not None and "first_name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_name"}
+        super().save(*args, **kwargs)
+
+
+class ClientLink(models.Model):
+    """A client on a therapist's list (R12): `platform` when she came by booking through
+    Tidbok, `own` when the therapist added her."""
+
+    class Source(models.TextChoices):
+        PLATFORM = "platform", _("Platform")
+        OWN = "own", _("Own")
+
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="client_links")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="therapist_links")
+    source = models.CharField(max_length=8, choices=Source)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["therapist", "client"], name="client_link_unique")]
+
+
+class SlotQuerySet(models.QuerySet):
+    def overlapping(self, start, end):
+        """Slots that share any moment with [start, end): adjacent slots do not overlap."""
+        return self.filter(start_at__lt=end, end_at__gt=start)
+
+    def with_live_booking(self):
+        return self.prefetch_related(
+            models.Prefetch(
+                "bookings",
+                queryset=Booking.objects.confirmed().with_first_visit().select_related("client"),
+                to_attr="live_bookings",
+            )
+        )
+
+
+class Slot(models.Model):
+    """An open or booked time in a therapist's calendar. Never overlaps another of hers (R11):
+    the services check under a lock, and on PostgreSQL an exclusion constraint (added in a
+    migration that runs only there) holds it as well."""
+
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="slots")
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    price = models.PositiveIntegerField()
+    video = models.BooleanField(default=True)
+    onsite = models.BooleanField(default=True)
+    audience = models.CharField(max_length=8, choices=Audience, default=Audience.ALL)
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(default=now)
+
+    objects = SlotQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="slot_end_after_start"),
+            models.CheckConstraint(condition=Q(video=True) | Q(onsite=True), name="slot_offers_a_mode"),
+            models.CheckConstraint(condition=Q(audience__in=[ALL, EXISTING]), name="slot_audience_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["therapist", "start_at"], name="slot_therapist_start"),
+            models.Index(fields=["start_at"], name="slot_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.therapist} {self.start_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.end_at - self.start_at) / timedelta(minutes=1))
+
+    @property
+    def modes(self) -> list[str]:
+        return modes_list(self.video, self.onsite)
+
+    def offers(self, mode: str) -> bool:
+        return mode in self.modes
+
+    @property
+    def live_booking(self) -> "Booking | None":
+        """The confirmed booking, if any; uses `with_live_booking()`'s prefetch when there."""
+        if hasattr(self, "live_bookings"):
+            return self.live_bookings[0] if self.live_bookings else None
+        return self.bookings.confirmed().with_first_visit().select_related("client").first()
+
+    @property
+    def color(self) -> str:
+        """R2, R7, R14, R15: green open to all, blue existing-only, red booked, yellow a
+        first visit."""
+        booking = self.live_booking
+        if booking:
+            return "yellow" if booking.first_visit else "red"
+        return "blue" if self.audience == EXISTING else "green"
+
+
+class BookingQuerySet(models.QuerySet):
+    def confirmed(self):
+        return self.filter(status=Booking.Status.CONFIRMED)
+
+    def with_first_visit(self):
+        """R15: a booking is a first visit when no other non-cancelled booking of that client,
+        with any therapist, starts earlier. Computed when read, so a cancellation of an earlier
+        booking makes the next one the first visit again."""
+        earlier = Booking.objects.filter(
+            client=models.OuterRef("client"),
+            status=Booking.Status.CONFIRMED,
+            start_at__lt=models.OuterRef("start_at"),
+        )
+        return self.annotate(_first_visit=~models.Exists(earlier))
+
+
+class Booking(models.Model):
+    """A client's appointment in a slot. While confirmed it follows its slot (a move of the
+    slot moves the booking: R18); it keeps its own time and price so that a cancelled booking
+    still says what it was for after the slot is moved, re-priced or removed."""
+
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", _("Confirmed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    slot = models.ForeignKey(Slot, on_delete=models.SET_NULL, null=True, blank=True, related_name="bookings")
+    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="bookings")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="bookings")
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    price = models.PositiveIntegerField()
+    mode = models.CharField(max_length=8, choices=Mode)
+    status = models.CharField(max_length=10, choices=Status, default=Status.CONFIRMED)
+    created_at = models.DateTimeField(default=now)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Bumped on every reschedule, so calendar programs replace the event (iCalendar SEQUENCE).
+    sequence = models.PositiveIntegerField(default=0)
+    # R20: the link's token and the room's name are both unguessable and unrelated.
+    video_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    video_room = models.CharField(max_length=64, default=new_token, editable=False)
+
+    objects = BookingQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # R16 in the database: one live booking per slot, whatever the concurrency.
+            models.UniqueConstraint(
+                fields=["slot"], condition=Q(status="confirmed"), name="booking_one_live_per_slot"
+            ),
+            # R10 in the database: a slot with a live booking cannot be removed (removing it
+            # would null the confirmed booking's slot, which this forbids).
+            models.CheckConstraint(
+                condition=Q(status="cancelled") | Q(slot__isnull=False), name="booking_live_has_slot"
+            ),
+            models.CheckConstraint(condition=Q(mode__in=list(MODES)), name="booking_mode_valid"),
+            models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="booking_end_after_start"),
+        ]
+        indexes = [
+            models.Index(fields=["client", "status", "start_at"], name="booking_client_start"),
+            models.Index(fields=["therapist", "start_at"], name="booking_therapist_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.client} {self.start_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status == self.Status.CONFIRMED
+
+    @property
+    def first_visit(self) -> bool:
+        if hasattr(self, "_first_visit"):
+            return self._first_visit
+        if not self.is_confirmed:
+            return False
+        return not Booking.objects.confirmed().filter(client_id=self.client_id, start_at__lt=self.start_at).exists()
+
+    @property
+    def duration_minutes(self) -> int:
+        return int((self.end_at - self.start_at) / timedelta(minutes=1))
+
+    @property
+    def video_url(self) -> str | None:
+        if self.mode != VIDEO:
+            return None
+        return f"{settings.SITE_URL}/video/{self.video_token}"
+
+    @property
+    def video_room_url(self) -> str:
+        return f"{settings.VIDEO_BASE_URL.rstrip('/')}/tidbok-{self.video_room}"
+
+    def video_window(self):
+        """R20: the link opens 15 minutes before the start and closes at the end."""
+        return self.start_at - VIDEO_OPENS_BEFORE, self.end_at
+
+
+VIDEO_OPENS_BEFORE = timedelta(minutes=15)
+
+
+class AuditEntry(models.Model):
+    """Who changed what, when, from what to what. Written by the services for every state
+    change; read in the admin and as a slot's history. Holds ids, never personnummer."""
+
+    at = models.DateTimeField(default=now, db_index=True)
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    action = models.CharField(max_length=40)
+    target_type = models.CharField(max_length=20)
+    target_id = models.BigIntegerField()
+    # The slot the change concerns, kept as a plain id so the history outlives the slot.
+    slot_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}#{self.target_id}"
+
+
+class ApiToken(models.Model):
+    """A bearer token. Only its SHA-256 is stored; the token itself is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    @staticmethod
+    def hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+
+class LoginFailure(models.Model):
+    """Failed logins per address, for throttling. The address is stored hashed."""
+
+    email_hash = models.CharField(max_length=64, db_index=True)
+    at = models.DateTimeField(default=now)
+
+
+class OutboundEmail(models.Model):
+    """The outbox (R19, R25): a mail is written here in the same transaction as the change it
+    tells of, rendered at that moment, and sent by the task worker. `status` moves
+    pending → sending → sent (or failed after the last attempt); a worker claims a mail with a
+    conditional UPDATE, so two workers never send one mail twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=40)
+    booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="emails")
+    to = models.EmailField()
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    ics = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.kind} to {self.to} ({self.status})"

@@ -1,0 +1,113 @@
+"""Reads shared by the surfaces: who may see what (R7–R9), the calendar, the listing, the
+client list search (R13)."""
+
+from datetime import datetime
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from .models import ALL, EXISTING, VIDEO, Booking, Client, ClientLink, Slot, Therapist
+from .search import fold
+
+
+def is_on_list(therapist_id: int, client: Client | None) -> bool:
+    if client is None:
+        return False
+    return ClientLink.objects.filter(therapist_id=therapist_id, client=client).exists()
+
+
+def slot_visible_to_client(slot: Slot, client: Client | None) -> bool:
+    """R7–R9, for one slot, whether or not it is booked: existing-only slots only for the
+    therapist's own clients; slots open to all for them, and for anyone else only while the
+    therapist has Client Booster."""
+    on_list = is_on_list(slot.therapist_id, client)
+    if slot.audience == EXISTING:
+        return on_list
+    return on_list or slot.therapist.client_booster
+
+
+def therapist_visible_to(therapist: Therapist, client: Client | None) -> bool:
+    """A therapist's public page exists for a viewer who may book something there."""
+    return therapist.client_booster or is_on_list(therapist.pk, client)
+
+
+def _live_booking():
+    return Booking.objects.filter(slot=OuterRef("pk"), status=Booking.Status.CONFIRMED)
+
+
+def calendar_for_therapist(therapist: Therapist, start: datetime, end: datetime) -> QuerySet[Slot]:
+    """Every slot of hers overlapping [start, end), by start, with its live booking."""
+    return (
+        Slot.objects.filter(therapist=therapist)
+        .overlapping(start, end)
+        .order_by("start_at")
+        .with_live_booking()
+    )
+
+
+def open_slots_for_viewer(
+    therapist: Therapist, client: Client | None, start: datetime | None = None, end: datetime | None = None
+) -> QuerySet[Slot]:
+    """The open future slots this viewer may see and book (R7–R9); none at all when the
+    therapist is hidden from her."""
+    now = timezone.now()
+    slots = Slot.objects.filter(therapist=therapist, start_at__gt=now).exclude(Exists(_live_booking()))
+    if start is not None:
+        slots = slots.filter(end_at__gt=start)
+    if end is not None:
+        slots = slots.filter(start_at__lt=end)
+    if not is_on_list(therapist.pk, client):
+        if not therapist.client_booster:
+            return Slot.objects.none()
+        slots = slots.filter(audience=ALL)
+    return slots.order_by("start_at")
+
+
+def therapist_listing(mode: str | None = None) -> QuerySet[Therapist]:
+    """R9: therapists with Client Booster, each with the soonest open time a new client can
+    book (`next_available`), soonest first; those with none last."""
+    open_for_new = Slot.objects.filter(
+        therapist=OuterRef("pk"), start_at__gt=timezone.now(), audience=ALL
+    ).exclude(Exists(_live_booking()))
+    if mode:
+        open_for_new = open_for_new.filter(**{mode: True})
+    first = open_for_new.order_by("start_at").values("start_at")[:1]
+    therapists = Therapist.objects.filter(client_booster=True).select_related("user")
+    if mode == VIDEO:
+        therapists = therapists.filter(Q(default_video=True) | Exists(open_for_new))
+    elif mode:
+        therapists = therapists.filter(Q(default_onsite=True) | Exists(open_for_new))
+    return therapists.annotate(next_available=Subquery(first)).order_by(
+        F("next_available").asc(nulls_last=True), "user__last_name", "pk"
+    )
+
+
+def client_search(therapist: Therapist, q: str = "") -> QuerySet[Client]:
+    """R13: the therapist's clients whose first name starts with `q`, ignoring case and
+    accents; namesakes are told apart by the personnummer the surfaces show."""
+    clients = Client.objects.filter(therapist_links__therapist=therapist).annotate(
+        source=F("therapist_links__source")
+    )
+    if q.strip():
+        clients = clients.filter(search_name__startswith=fold(q))
+    return clients.order_by("search_name", "last_name", "pk")
+
+
+def bookings_for_client(client: Client) -> QuerySet[Booking]:
+    """R21: her own bookings, newest start first, with what the confirmation said."""
+    return (
+        Booking.objects.filter(client=client)
+        .select_related("therapist__user", "client")
+        .with_first_visit()
+        .order_by("-start_at")
+    )
+
+
+def bookings_visible_to(user) -> QuerySet[Booking]:
+    """A booking is seen by its client and its therapist, and by nobody else."""
+    who = Q(pk__in=[])
+    if therapist := getattr(user, "therapist", None):
+        who |= Q(therapist=therapist)
+    if client := getattr(user, "client", None):
+        who |= Q(client=client)
+    return Booking.objects.filter(who)

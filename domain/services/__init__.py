@@ -1,0 +1,34 @@
+"""The services: every state change of Tidbok, each one function (STYLE.md)."""
+
+from .accounts import (
+    LoginFailed,
+    LoginThrottled,
+    account_signup,
+    client_booster_set,
+    login_check,
+    token_create,
+    token_user,
+)
+from .bookings import booking_cancel, booking_create_by_client, booking_create_by_therapist
+from .clients import client_add
+from .slots import UNSET, slot_create, slot_delete, slot_update
+from .therapists import therapist_settings_update
+
+__all__ = [
+    "UNSET",
+    "LoginFailed",
+    "LoginThrottled",
+    "account_signup",
+    "booking_cancel",
+    "booking_create_by_client",
+    "booking_create_by_therapist",
+    "client_add",
+    "client_booster_set",
+    "login_check",
+    "slot_create",
+    "slot_delete",
+    "slot_update",
+    "therapist_settings_update",
+    "token_create",
+    "token_user",
+]

@@ -1,0 +1,128 @@
+"""Accounts: sign-up, API tokens with login throttling, Client Booster."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..models import ApiToken, Client, LoginFailure, Therapist, User
+from .audit import audit_write
+from .clients import clean_email, clean_name, clean_personnummer
+
+
+class LoginThrottled(Exception):
+    """Too many failed logins for one address within the window."""
+
+
+class LoginFailed(Exception):
+    pass
+
+
+def account_signup(
+    *,
+    role: str,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    personnummer: str | None = None,
+    language: str = "sv",
+) -> User:
+    """A new therapist or client. A client whose personnummer a therapist already added
+    (an own client without a login) joins that same person, if she signs up with the e-mail
+    address on file; a personnummer is never given to a second login."""
+    if role not in ("therapist", "client"):
+        raise ValidationError({"role": _('The role must be "therapist" or "client".')})
+    email = clean_email(email)
+    first_name = clean_name(first_name, "first_name")
+    last_name = clean_name(last_name, "last_name")
+    language = language if language in ("sv", "en") else "sv"
+    number = clean_personnummer(personnummer) if role == "client" else None
+    if User.objects.filter(email=email).exists():
+        raise ValidationError({"email": _("An account with this e-mail address already exists.")})
+    candidate = User(email=email, first_name=first_name, last_name=last_name, language=language)
+    try:
+        validate_password(password or "", user=candidate)
+    except ValidationError as e:
+        raise ValidationError({"password": e.messages})
+
+    with transaction.atomic():
+        if role == "client":
+            client = Client.objects.select_for_update().filter(personnummer=number).first()
+            if client is not None and (client.user_id or client.email != email):
+                raise ValidationError(
+                    {"personnummer": _("This personnummer already has an account. Log in, or use the invitation you were sent.")}
+                )
+            if client is None and Client.objects.filter(email=email).exists():
+                raise ValidationError({"email": _("Another client already uses this e-mail address.")})
+        user = User.objects.create_user(
+            email=email, password=password, first_name=first_name, last_name=last_name, language=language
+        )
+        if role == "therapist":
+            therapist = Therapist.objects.create(user=user)
+            audit_write(actor=user, action="therapist.signed_up", target=therapist, therapist_id=therapist.pk)
+        elif client is None:
+            client = Client.objects.create(
+                user=user, personnummer=number, first_name=first_name, last_name=last_name, email=email, language=language
+            )
+            audit_write(actor=user, action="client.signed_up", target=client)
+        else:
+            client.user = user
+            client.language = language
+            client.save(update_fields=["user", "language"])
+            audit_write(actor=user, action="client.joined", target=client)
+    return user
+
+
+def token_create(*, user: User) -> str:
+    """A new bearer token; only its hash is stored, so this is the one time it is seen."""
+    key = secrets.token_urlsafe(32)
+    ApiToken.objects.create(user=user, key_hash=ApiToken.hash(key))
+    return key
+
+
+def token_user(key: str) -> User | None:
+    token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash(key)).first()
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def login_check(*, email: str, password: str) -> User:
+    """The user for these credentials. After LOGIN_MAX_FAILURES failures for one address
+    within LOGIN_FAILURE_WINDOW_SECONDS, refuses even the right password until the window
+    has passed, so guessing is slow for an attacker and the owner is told why."""
+    email = str(email or "").strip().lower()
+    key = ApiToken.hash(email)
+    since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    if LoginFailure.objects.filter(email_hash=key, at__gte=since).count() >= settings.LOGIN_MAX_FAILURES:
+        raise LoginThrottled
+    user = authenticate(email=email, password=password or "")
+    if user is None:
+        LoginFailure.objects.create(email_hash=key)
+        raise LoginFailed
+    LoginFailure.objects.filter(email_hash=key).delete()
+    return user
+
+
+def client_booster_set(*, therapist: Therapist, on: bool, actor: User | None) -> Therapist:
+    """R9: staff switch a therapist's Client Booster."""
+    with transaction.atomic():
+        before = therapist.client_booster
+        Therapist.objects.filter(pk=therapist.pk).update(client_booster=on)
+        therapist.client_booster = on
+        if before != on:
+            audit_write(
+                actor=actor, action="therapist.client_booster", target=therapist, therapist_id=therapist.pk,
+                before={"client_booster": before}, after={"client_booster": on},
+            )
+    return therapist

@@ -1,0 +1,106 @@
+"""Booking a slot (R12, R14–R17), cancelling (R18).
+
+Locking: a booking, a cancellation and a slot change all lock the slot's row before anything
+else of the booking, in that order, so they are serialised per slot. On PostgreSQL the partial
+unique index `booking_one_live_per_slot` stands behind the check (R16); on SQLite the
+IMMEDIATE transaction holds the database's write lock. The confirmation mail is written to
+the outbox in the same transaction (R25), so it exists exactly when the booking does."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..errors import DomainError
+from ..models import Booking, Client, ClientLink, Slot, Therapist, User
+from ..selectors import slot_visible_to_client
+from .audit import audit_write, booking_snapshot
+from .emails import email_booking_cancelled, email_booking_confirmed
+
+
+def booking_create_by_therapist(
+    *, therapist: Therapist, slot: Slot, client: Client, mode: str, actor: User | None
+) -> Booking:
+    """R12–R14: the therapist books a client from her list into one of her slots."""
+    if slot.therapist_id != therapist.pk:
+        raise Slot.DoesNotExist
+    if not ClientLink.objects.filter(therapist=therapist, client=client).exists():
+        raise DomainError("client_not_on_list")
+    return _booking_create(slot=slot, client=client, mode=mode, actor=actor, check_visible=False)
+
+
+def booking_create_by_client(*, client: Client, slot: Slot, mode: str, actor: User | None) -> Booking:
+    """R17: a client books an open slot she may see (R7–R9). A slot she may not see answers
+    as missing, so nothing is learnt of it. A client new to the therapist joins her list."""
+    return _booking_create(slot=slot, client=client, mode=mode, actor=actor, check_visible=True)
+
+
+def _booking_create(*, slot: Slot, client: Client, mode: str, actor: User | None, check_visible: bool) -> Booking:
+    with transaction.atomic():
+        slot = Slot.objects.select_for_update().select_related("therapist__user").get(pk=slot.pk)
+        if check_visible and not slot_visible_to_client(slot, client):
+            raise Slot.DoesNotExist
+        if slot.start_at <= timezone.now():
+            raise DomainError("slot_in_past")
+        if slot.bookings.confirmed().exists():
+            raise DomainError("slot_taken")
+        if not slot.offers(mode):
+            raise DomainError("mode_not_offered")
+        booking = Booking(
+            slot=slot,
+            therapist=slot.therapist,
+            client=client,
+            start_at=slot.start_at,
+            end_at=slot.end_at,
+            price=slot.price,
+            mode=mode,
+            created_by=actor if actor and actor.pk else None,
+        )
+        try:
+            with transaction.atomic():
+                booking.save()
+        except IntegrityError as e:
+            # The unique index caught a booking the check could not see (R16).
+            raise DomainError("slot_taken") from e
+        if check_visible:
+            _link_platform_client(therapist=slot.therapist, client=client, actor=actor)
+        audit_write(
+            actor=actor, action="booking.created", target=booking, therapist_id=slot.therapist_id,
+            slot_id=slot.pk, after=booking_snapshot(booking),
+        )
+        email_booking_confirmed(booking=booking)
+    return booking
+
+
+def _link_platform_client(*, therapist: Therapist, client: Client, actor: User | None) -> None:
+    """R12, R17: a client who books through the platform joins the therapist's list."""
+    link, created = ClientLink.objects.get_or_create(
+        therapist=therapist, client=client, defaults={"source": ClientLink.Source.PLATFORM}
+    )
+    if created:
+        audit_write(
+            actor=actor, action="client.linked", target=client, therapist_id=therapist.pk,
+            after={"source": link.source},
+        )
+
+
+def booking_cancel(*, booking: Booking, actor: User | None) -> Booking:
+    """R18: either side cancels; the slot is open again and the client is told."""
+    with transaction.atomic():
+        if booking.slot_id:
+            Slot.objects.select_for_update().filter(pk=booking.slot_id).first()
+        booking = Booking.objects.select_for_update().select_related("client", "therapist__user").get(pk=booking.pk)
+        if not booking.is_confirmed:
+            raise DomainError("already_cancelled")
+        now = timezone.now()
+        if booking.start_at <= now:
+            raise DomainError("slot_in_past")
+        before = booking_snapshot(booking)
+        booking.status = Booking.Status.CANCELLED
+        booking.cancelled_at = now
+        booking.cancelled_by = actor if actor and actor.pk else None
+        booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+        audit_write(
+            actor=actor, action="booking.cancelled", target=booking, therapist_id=booking.therapist_id,
+            slot_id=booking.slot_id, before=before, after=booking_snapshot(booking),
+        )
+        email_booking_cancelled(booking=booking)
+    return booking

@@ -1,0 +1,93 @@
+"""Mail to clients (R19, R18, R25): written to the outbox inside the caller's transaction,
+rendered in the client's language with the time in the therapist's zone, with an .ics made
+by the icalendar package, and sent by the task worker (`domain.tasks.send_email`)."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import formats, timezone, translation
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from ..models import ONSITE, VIDEO, Booking, OutboundEmail
+
+
+def local_when(dt: datetime, booking: Booking, lang: str) -> str:
+    """"tisdag 1 december 2026 kl. 09:00" / "Tuesday 1 December 2026 at 09:00"."""
+    local = timezone.localtime(dt, booking.therapist.tz)
+    with translation.override(lang):
+        day = formats.date_format(local, "l j F Y")
+        clock = local.strftime("%H:%M")
+    return f"{day} kl. {clock}" if lang == "sv" else f"{day} at {clock}"
+
+
+def booking_ics(booking: Booking, *, cancelled: bool = False) -> str:
+    """One VEVENT with a stable UID, so a reschedule (higher SEQUENCE) replaces the event and
+    a cancellation (METHOD:CANCEL) removes it in the client's calendar program."""
+    cal = Calendar()
+    cal.add("prodid", "-//Tidbok//tidbok.se//")
+    cal.add("version", "2.0")
+    cal.add("method", "CANCEL" if cancelled else "REQUEST")
+    therapist = booking.therapist
+    event = Event()
+    event.add("uid", f"booking-{booking.pk}@tidbok")
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", booking.start_at)
+    event.add("dtend", booking.end_at)
+    event.add("sequence", booking.sequence + (1 if cancelled else 0))
+    event.add("summary", f"Tidbok: {therapist.full_name}")
+    if booking.mode == VIDEO:
+        event.add("location", booking.video_url)
+        event.add("url", booking.video_url)
+        event.add("description", booking.video_url)
+    else:
+        event.add("location", therapist.reception_address)
+        event.add("description", therapist.personal_info)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    organizer = vCalAddress(f"mailto:{therapist.user.email}")
+    organizer.params["cn"] = vText(therapist.full_name)
+    event.add("organizer", organizer)
+    cal.add_component(event)
+    return cal.to_ical().decode()
+
+
+def _outbox(*, kind: str, booking: Booking, context: dict, ics: str = "") -> OutboundEmail:
+    from ..tasks import send_email
+
+    lang = booking.client.language if booking.client.language in ("sv", "en") else "sv"
+    context = {
+        "booking": booking,
+        "therapist": booking.therapist,
+        "client": booking.client,
+        "when": local_when(booking.start_at, booking, lang),
+        "end_clock": timezone.localtime(booking.end_at, booking.therapist.tz).strftime("%H:%M"),
+        "is_video": booking.mode == VIDEO,
+        "is_onsite": booking.mode == ONSITE,
+        "site_url": settings.SITE_URL,
+        **context,
+    }
+    subject, _, body = render_to_string(f"domain/email/{kind}.{lang}.txt", context).strip().partition("\n")
+    email = OutboundEmail.objects.create(
+        kind=kind, booking=booking, to=booking.client.email, subject=subject.strip(), body=body.strip() + "\n", ics=ics
+    )
+    # Enqueued in the same transaction: the task row commits with the booking or not at all.
+    send_email.enqueue(email.pk)
+    return email
+
+
+def email_booking_confirmed(*, booking: Booking) -> OutboundEmail:
+    return _outbox(kind="booking_confirmed", booking=booking, context={}, ics=booking_ics(booking))
+
+
+def email_booking_cancelled(*, booking: Booking) -> OutboundEmail:
+    return _outbox(kind="booking_cancelled", booking=booking, context={}, ics=booking_ics(booking, cancelled=True))
+
+
+def email_booking_rescheduled(*, booking: Booking, old_start: datetime, old_end: datetime) -> OutboundEmail:
+    lang = booking.client.language
+    return _outbox(
+        kind="booking_rescheduled",
+        booking=booking,
+        context={"old_when": local_when(old_start, booking, lang)},
+        ics=booking_ics(booking),
+    )

@@ -1,0 +1,241 @@
+"""A therapist's open times: create (R2), move and re-size (R3, R5), edit kinds and audience
+(R6, R7), remove (R10) — never overlapping (R11).
+
+Locking: every change that can make two slots overlap runs in one transaction that first
+locks the therapist's row, so two such changes for one therapist are serialised; the overlap
+check then sees every committed slot. On PostgreSQL the exclusion constraint `slot_no_overlap`
+stands behind the check; on SQLite, transactions begin IMMEDIATE and so hold the write lock."""
+
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..errors import DomainError
+from ..models import (
+    ALL,
+    EXISTING,
+    MAX_DURATION_MINUTES,
+    MAX_PRICE,
+    MIN_DURATION_MINUTES,
+    MODES,
+    Booking,
+    Slot,
+    Therapist,
+    User,
+    modes_list,
+)
+from .audit import audit_write, booking_snapshot, slot_snapshot
+from .emails import email_booking_rescheduled
+
+UNSET = object()
+
+
+def validate_duration(minutes, field: str = "duration_minutes") -> int:
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise ValidationError({field: _("The length must be a whole number of minutes.")})
+    if not MIN_DURATION_MINUTES <= minutes <= MAX_DURATION_MINUTES:
+        raise ValidationError(
+            {field: _("The length must be between %(min)d and %(max)d minutes.")
+             % {"min": MIN_DURATION_MINUTES, "max": MAX_DURATION_MINUTES}}
+        )
+    return minutes
+
+
+def validate_price(price, field: str = "price") -> int:
+    if isinstance(price, bool) or not isinstance(price, int):
+        raise ValidationError({field: _("The price must be a whole number of kronor.")})
+    if not 0 <= price <= MAX_PRICE:
+        raise ValidationError({field: _("The price must be between 0 and %(max)d kr.") % {"max": MAX_PRICE}})
+    return price
+
+
+def validate_modes(modes, field: str = "modes") -> tuple[bool, bool]:
+    """R6: a non-empty subset of video and on-site; answers (video, onsite)."""
+    if not isinstance(modes, (list, tuple, set)) or not modes:
+        raise ValidationError({field: _("Choose video, on site or both.")})
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        raise ValidationError({field: _("Unknown kind of meeting: %(kinds)s.") % {"kinds": ", ".join(sorted(map(str, unknown)))}})
+    return "video" in modes, "onsite" in modes
+
+
+def validate_audience(audience, field: str = "audience") -> str:
+    if audience not in (ALL, EXISTING):
+        raise ValidationError({field: _('The audience must be "all" or "existing".')})
+    return audience
+
+
+def validate_start(start, field: str = "start") -> datetime:
+    if not isinstance(start, datetime):
+        raise ValidationError({field: _("The start must be a date and time.")})
+    if timezone.is_naive(start):
+        raise ValidationError({field: _("The start must include a UTC offset, e.g. 2026-12-01T09:00:00+01:00.")})
+    if start.second or start.microsecond:
+        raise ValidationError({field: _("The start must be on a whole minute.")})
+    return start
+
+
+def lock_therapist(therapist: Therapist) -> Therapist:
+    """Serialise calendar changes for one therapist. Call inside transaction.atomic()."""
+    return Therapist.objects.select_for_update().get(pk=therapist.pk)
+
+
+def _check_free(therapist: Therapist, start: datetime, end: datetime, exclude_id: int | None = None) -> None:
+    clashes = Slot.objects.filter(therapist=therapist).overlapping(start, end)
+    if exclude_id is not None:
+        clashes = clashes.exclude(pk=exclude_id)
+    if clashes.exists():
+        raise DomainError("slot_overlap")
+
+
+def _save_guarded(slot: Slot, **save_kwargs) -> None:
+    """Save, turning the database's own overlap refusal (PostgreSQL's exclusion constraint,
+    sqlstate 23P01) into the domain error: the constraint is the truth behind the check."""
+    try:
+        with transaction.atomic():
+            slot.save(**save_kwargs)
+    except IntegrityError as e:
+        if getattr(e.__cause__, "sqlstate", None) == "23P01":
+            raise DomainError("slot_overlap") from e
+        raise
+
+
+def slot_create(
+    *,
+    therapist: Therapist,
+    actor: User | None,
+    start: datetime,
+    duration_minutes: int | None = None,
+    price: int | None = None,
+    modes: list[str] | None = None,
+    audience: str | None = None,
+) -> Slot:
+    """R2: a new open slot at `start`; what is not given comes from the settings, and a length
+    other than the default is priced by R5."""
+    start = validate_start(start)
+    duration = validate_duration(therapist.default_duration_minutes if duration_minutes is None else duration_minutes)
+    price = therapist.price_for(duration) if price is None else validate_price(price)
+    if modes is None:
+        video, onsite = therapist.default_video, therapist.default_onsite
+    else:
+        video, onsite = validate_modes(modes)
+    audience = therapist.default_audience if audience is None else validate_audience(audience)
+    end = start + timedelta(minutes=duration)
+    if start < timezone.now():
+        raise DomainError("slot_in_past")
+
+    with transaction.atomic():
+        lock_therapist(therapist)
+        _check_free(therapist, start, end)
+        now = timezone.now()
+        slot = Slot(
+            therapist=therapist,
+            start_at=start,
+            end_at=end,
+            price=price,
+            video=video,
+            onsite=onsite,
+            audience=audience,
+            created_at=now,
+            updated_at=now,
+        )
+        _save_guarded(slot)
+        audit_write(
+            actor=actor, action="slot.created", target=slot, therapist_id=therapist.pk, slot_id=slot.pk,
+            after=slot_snapshot(slot),
+        )
+    return slot
+
+
+def slot_update(
+    *,
+    slot: Slot,
+    actor: User | None,
+    start=UNSET,
+    duration_minutes=UNSET,
+    price=UNSET,
+    modes=UNSET,
+    audience=UNSET,
+) -> Slot:
+    """Move, re-size, re-price, or change kinds and audience (R3–R7). A new length without a
+    price re-prices by R5; a price given by hand wins. Moving a booked slot reschedules its
+    booking and tells the client (R18)."""
+    with transaction.atomic():
+        therapist = lock_therapist(slot.therapist)
+        slot = Slot.objects.select_for_update().get(pk=slot.pk)
+        before = slot_snapshot(slot)
+        booking = slot.bookings.confirmed().select_related("client").first()
+
+        new_start = slot.start_at if start is UNSET else validate_start(start)
+        duration = slot.duration_minutes if duration_minutes is UNSET else validate_duration(duration_minutes)
+        new_end = new_start + timedelta(minutes=duration)
+        if price is not UNSET:
+            new_price = validate_price(price)
+        elif duration != slot.duration_minutes:
+            new_price = therapist.price_for(duration)
+        else:
+            new_price = slot.price
+        video, onsite = (slot.video, slot.onsite) if modes is UNSET else validate_modes(modes)
+        new_audience = slot.audience if audience is UNSET else validate_audience(audience)
+
+        moved = (new_start, new_end) != (slot.start_at, slot.end_at)
+        now = timezone.now()
+        if moved and (new_start < now or (booking and slot.start_at < now)):
+            raise DomainError("slot_in_past")
+        if booking and booking.mode not in modes_list(video, onsite):
+            raise DomainError("mode_not_offered", _("The slot is booked for that kind of meeting; it must stay offered."))
+        if moved:
+            _check_free(therapist, new_start, new_end, exclude_id=slot.pk)
+
+        slot.start_at, slot.end_at, slot.price = new_start, new_end, new_price
+        slot.video, slot.onsite, slot.audience = video, onsite, new_audience
+        slot.updated_at = now
+        _save_guarded(slot, update_fields=["start_at", "end_at", "price", "video", "onsite", "audience", "updated_at"])
+        after = slot_snapshot(slot)
+        if after != before:
+            audit_write(
+                actor=actor, action="slot.updated", target=slot, therapist_id=therapist.pk, slot_id=slot.pk,
+                before=before, after=after,
+            )
+        if booking:
+            _booking_follow_slot(booking=booking, slot=slot, moved=moved, actor=actor)
+    return slot
+
+
+def _booking_follow_slot(*, booking: Booking, slot: Slot, moved: bool, actor: User | None) -> None:
+    """Keep a live booking's copy of its slot's time and price; a move is a reschedule."""
+    before = booking_snapshot(booking)
+    old_start, old_end = booking.start_at, booking.end_at
+    booking.start_at, booking.end_at, booking.price = slot.start_at, slot.end_at, slot.price
+    fields = ["start_at", "end_at", "price"]
+    if moved:
+        booking.sequence += 1
+        fields.append("sequence")
+    booking.save(update_fields=fields)
+    after = booking_snapshot(booking)
+    if after == before:
+        return
+    audit_write(
+        actor=actor, action="booking.rescheduled" if moved else "booking.updated", target=booking,
+        therapist_id=slot.therapist_id, slot_id=slot.pk, before=before, after=after,
+    )
+    if moved:
+        email_booking_rescheduled(booking=booking, old_start=old_start, old_end=old_end)
+
+
+def slot_delete(*, slot: Slot, actor: User | None) -> None:
+    """R10: an open slot can be removed; a booked one only after its booking is cancelled.
+    The database holds it too: a live booking's slot cannot become empty."""
+    with transaction.atomic():
+        slot = Slot.objects.select_for_update().get(pk=slot.pk)
+        if slot.bookings.confirmed().exists():
+            raise DomainError("slot_booked")
+        before = slot_snapshot(slot)
+        audit_write(
+            actor=actor, action="slot.deleted", target=slot, therapist_id=slot.therapist_id, slot_id=slot.pk,
+            before=before,
+        )
+        slot.delete()

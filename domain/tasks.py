@@ -1,0 +1,80 @@
+"""Background work, run by `manage.py db_worker` (django-tasks-db).
+
+send_email delivers one outbox row. It claims the row with a conditional UPDATE
+(pending → sending) so that two workers, or a task enqueued twice, never send one mail twice;
+when the SMTP server is down it puts the row back to pending and enqueues itself again with a
+growing delay, so the mail goes out once the server is back (R25)."""
+
+import logging
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db.models import F
+from django.tasks import task
+from django.utils import timezone
+
+from .models import OutboundEmail
+
+log = logging.getLogger(__name__)
+
+# A mail left in `sending` this long was claimed by a worker that died mid-send.
+STALE_CLAIM = timedelta(minutes=10)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    seconds = settings.EMAIL_RETRY_DELAY * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.EMAIL_RETRY_MAX_DELAY))
+
+
+@task
+def send_email(email_id: int) -> str:
+    now = timezone.now()
+    claimed = OutboundEmail.objects.filter(pk=email_id, status=OutboundEmail.Status.PENDING).update(
+        status=OutboundEmail.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return "skipped"
+    email = OutboundEmail.objects.get(pk=email_id)
+    message = EmailMessage(subject=email.subject, body=email.body, to=[email.to])
+    if email.ics:
+        message.attach("tidbok.ics", email.ics, "text/calendar")
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as e:  # OSError covers refused and timed out
+        return _failed(email, e)
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""
+    )
+    log.info("sent %s mail #%s (attempt %s)", email.kind, email.pk, email.attempts)
+    return "sent"
+
+
+def _failed(email: OutboundEmail, error: Exception) -> str:
+    # The error's class only: SMTP replies can quote the recipient, which is personal data.
+    reason = type(error).__name__
+    if email.attempts >= settings.EMAIL_MAX_ATTEMPTS:
+        OutboundEmail.objects.filter(pk=email.pk).update(status=OutboundEmail.Status.FAILED, last_error=reason)
+        log.error("gave up on %s mail #%s after %s attempts: %s", email.kind, email.pk, email.attempts, reason)
+        return "failed"
+    OutboundEmail.objects.filter(pk=email.pk).update(status=OutboundEmail.Status.PENDING, last_error=reason)
+    delay = retry_delay(email.attempts)
+    send_email.using(run_after=timezone.now() + delay).enqueue(email.pk)
+    log.warning("%s mail #%s not sent (%s), retry in %ss", email.kind, email.pk, reason, delay.total_seconds())
+    return "retry"
+
+
+def requeue_stale_emails() -> int:
+    """Mails claimed by a worker that died before it finished go back to the queue."""
+    stale = OutboundEmail.objects.filter(
+        status=OutboundEmail.Status.SENDING, claimed_at__lt=timezone.now() - STALE_CLAIM
+    )
+    count = 0
+    for email_id in stale.values_list("pk", flat=True):
+        if OutboundEmail.objects.filter(pk=email_id, status=OutboundEmail.Status.SENDING).update(
+            status=OutboundEmail.Status.PENDING
+        ):
+            send_email.enqueue(email_id)
+            count += 1
+    return count
