@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import NinjaAPI, Router
+from ninja import NinjaAPI, Router, Status
 from ninja.errors import HttpError
 
 from domain import selectors, services
@@ -85,7 +85,7 @@ accounts = Router(tags=["accounts"])
 def signup(request, payload: s.SignupIn):
     user = services.account_signup(**payload.dict())
     profile = user.therapist if payload.role == "therapist" else user.client
-    return 201, {"id": profile.pk, "role": payload.role, "token": services.token_create(user=user)}
+    return Status(201, {"id": profile.pk, "role": payload.role, "token": services.token_create(user=user)})
 
 
 @accounts.post("/auth/token", auth=None, response={200: s.TokenOut, 401: s.Error, 429: s.Error})
@@ -93,10 +93,10 @@ def token(request, payload: s.TokenIn):
     try:
         user = services.login_check(email=payload.email, password=payload.password)
     except services.LoginThrottled:
-        return 429, {"detail": "Too many failed logins for this address; try again in 15 minutes."}
+        return Status(429, {"detail": "Too many failed logins for this address; try again in 15 minutes."})
     except services.LoginFailed:
-        return 401, {"detail": "Wrong e-mail address or password."}
-    return 200, {"token": services.token_create(user=user), "role": user.role}
+        return Status(401, {"detail": "Wrong e-mail address or password."})
+    return Status(200, {"token": services.token_create(user=user), "role": user.role})
 
 
 @accounts.get("/me", response=s.MeOut)
@@ -127,7 +127,7 @@ def settings_patch(request, payload: s.SettingsPatch):
     therapist = therapist_of(request)
     changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
     services.therapist_settings_update(therapist=therapist, actor=request.auth, **changes)
-    return 200, therapist_settings_snapshot(therapist)
+    return Status(200, therapist_settings_snapshot(therapist))
 
 
 @therapist_router.get("/calendar", response=list[s.Entry])
@@ -149,7 +149,7 @@ def _entry(slot_id: int, therapist: Therapist) -> dict:
 def slot_create(request, payload: s.SlotIn):
     therapist = therapist_of(request)
     slot = services.slot_create(therapist=therapist, actor=request.auth, **payload.dict())
-    return 201, _entry(slot.pk, therapist)
+    return Status(201, _entry(slot.pk, therapist))
 
 
 @therapist_router.patch("/slots/{slot_id}", response={200: s.Entry, 404: s.Error, 409: s.Conflict, 422: dict})
@@ -158,14 +158,14 @@ def slot_patch(request, slot_id: int, payload: s.SlotPatch):
     slot = _own_slot(therapist, slot_id)
     changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
     services.slot_update(slot=slot, actor=request.auth, **changes)
-    return 200, _entry(slot.pk, therapist)
+    return Status(200, _entry(slot.pk, therapist))
 
 
 @therapist_router.delete("/slots/{slot_id}", response={204: None, 404: s.Error, 409: s.Conflict})
 def slot_delete(request, slot_id: int):
     therapist = therapist_of(request)
     services.slot_delete(slot=_own_slot(therapist, slot_id), actor=request.auth)
-    return 204, None
+    return Status(204, None)
 
 
 @therapist_router.get("/clients", response=list[s.ClientOut])
@@ -178,7 +178,7 @@ def clients(request, q: str = ""):
 def client_add(request, payload: s.ClientIn):
     therapist = therapist_of(request)
     client = services.client_add(therapist=therapist, actor=request.auth, **payload.dict(exclude_none=True))
-    return 201, client_out(client, client.source)
+    return Status(201, client_out(client, client.source))
 
 
 @therapist_router.post(
@@ -194,7 +194,7 @@ def therapist_book(request, slot_id: int, payload: s.TherapistBookingIn):
     booking = services.booking_create_by_therapist(
         therapist=therapist, slot=slot, client=client, mode=payload.mode, actor=request.auth
     )
-    return 201, booking_out(_booking(booking.pk))
+    return Status(201, booking_out(_booking(booking.pk)))
 
 
 # Clients and the public ---------------------------------------------------------------------
@@ -228,7 +228,7 @@ def therapist_slots(request, therapist_id: int, start: datetime | None = None, e
     if start is not None or end is not None:
         start, end = window(start, end, therapist.tz)
     slots = selectors.open_slots_for_viewer(therapist, client, start, end)
-    return 200, [open_slot_out(slot, therapist) for slot in slots[:2000]]
+    return Status(200, [open_slot_out(slot, therapist) for slot in slots[:2000]])
 
 
 @public.post("/slots/{slot_id}/book", response={201: s.BookingOut, 404: s.Error, 409: s.Conflict, 422: dict})
@@ -236,7 +236,7 @@ def client_book(request, slot_id: int, payload: s.BookIn):
     client = client_of(request)
     slot = get_object_or_404(Slot.objects.select_related("therapist"), pk=slot_id)
     booking = services.booking_create_by_client(client=client, slot=slot, mode=payload.mode, actor=request.auth)
-    return 201, booking_out(_booking(booking.pk))
+    return Status(201, booking_out(_booking(booking.pk)))
 
 
 @public.get("/client/bookings", response=list[s.BookingOut])
@@ -249,7 +249,7 @@ def client_bookings(request):
 def booking_cancel(request, booking_id: int):
     booking = get_object_or_404(selectors.bookings_visible_to(request.auth), pk=booking_id)
     services.booking_cancel(booking=booking, actor=request.auth)
-    return 200, booking_out(_booking(booking.pk))
+    return Status(200, booking_out(_booking(booking.pk)))
 
 
 api.add_router("/", accounts)

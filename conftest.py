@@ -1,0 +1,159 @@
+"""The named personas every test can use (healthchecks' BaseTestCase, pretix's api conftest):
+Anna, a therapist with Client Booster; Erik, her existing client; Nora, a new client on no
+list; Bo, another therapist without Client Booster. API clients carry each one's token."""
+
+import json
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.conf import settings
+from django.test import Client as HttpClient
+from stdnum import luhn
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def pnr(birth: str, serial: str = "123") -> str:
+    """A valid personnummer YYYYMMDD-NNNN for a birth date and a three-digit serial."""
+    body = birth[2:] + serial
+    return f"{birth}-{serial}{luhn.calc_check_digit(body)}"
+
+
+def at(text: str) -> datetime:
+    """'2027-01-11 09:00' in Stockholm time, as an aware datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=STOCKHOLM)
+
+
+postgres_only = pytest.mark.skipif(
+    not settings.IS_POSTGRES, reason="needs PostgreSQL: run with DATABASE_URL=postgres://…"
+)
+
+
+class Api:
+    """Django's test client speaking JSON with one persona's bearer token."""
+
+    def __init__(self, token: str | None = None):
+        self.http = HttpClient()
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _call(self, method, path, body=None, **params):
+        kwargs = {"headers": self.headers}
+        if body is not None:
+            kwargs["data"] = json.dumps(body) if not isinstance(body, (str, bytes)) else body
+            kwargs["content_type"] = "application/json"
+        elif params:
+            kwargs["data"] = params
+        return getattr(self.http, method)(f"/api/v1{path}", **kwargs)
+
+    def get(self, path, **params):
+        return self._call("get", path, **params)
+
+    def post(self, path, body=None):
+        return self._call("post", path, body if body is not None else {})
+
+    def patch(self, path, body):
+        return self._call("patch", path, body)
+
+    def delete(self, path):
+        return self._call("delete", path)
+
+
+@pytest.fixture
+def make_therapist(db):
+    from domain.models import Therapist, User
+
+    def make(email="anna@example.se", first="Anna", last="Andersson", booster=True, **settings_fields):
+        user = User.objects.create_user(email=email, password="correct horse battery", first_name=first, last_name=last)
+        return Therapist.objects.create(user=user, client_booster=booster, **settings_fields)
+
+    return make
+
+
+@pytest.fixture
+def make_client(db):
+    from domain.models import Client, ClientLink, User
+
+    counter = iter(range(100, 999))
+
+    def make(first="Erik", last="Eriksson", birth="19850312", email=None, therapist=None, source="own", login=True,
+             language="sv"):
+        serial = f"{next(counter):03d}"
+        email = email or f"{first.lower()}.{last.lower()}.{serial}@example.se".encode("ascii", "ignore").decode()
+        user = (
+            User.objects.create_user(email=email, password="correct horse battery", first_name=first, last_name=last)
+            if login
+            else None
+        )
+        client = Client.objects.create(
+            user=user, personnummer=pnr(birth, serial), first_name=first, last_name=last, email=email, language=language
+        )
+        if therapist is not None:
+            ClientLink.objects.create(therapist=therapist, client=client, source=source)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def anna(make_therapist):
+    return make_therapist()
+
+
+@pytest.fixture
+def bo(make_therapist):
+    return make_therapist(email="bo@example.se", first="Bo", last="Berg", booster=False)
+
+
+@pytest.fixture
+def erik(make_client, anna):
+    return make_client(therapist=anna)
+
+
+@pytest.fixture
+def nora(make_client):
+    return make_client(first="Nora", last="Nilsson", birth="19920704")
+
+
+def api_for(user) -> Api:
+    from domain.services import token_create
+
+    return Api(token_create(user=user))
+
+
+@pytest.fixture
+def anna_api(anna):
+    return api_for(anna.user)
+
+
+@pytest.fixture
+def bo_api(bo):
+    return api_for(bo.user)
+
+
+@pytest.fixture
+def erik_api(erik):
+    return api_for(erik.user)
+
+
+@pytest.fixture
+def nora_api(nora):
+    return api_for(nora.user)
+
+
+@pytest.fixture
+def anon_api(db):
+    return Api()
+
+
+@pytest.fixture
+def now():
+    """Time frozen at Monday 2027-01-11 08:00 in Stockholm (winter time, +01:00)."""
+    import time_machine
+
+    with time_machine.travel(at("2027-01-11 08:00"), tick=False) as traveller:
+        yield traveller
+
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
