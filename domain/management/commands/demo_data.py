@@ -1,0 +1,127 @@
+"""Demo data for `make run`, loaded only into an empty database: a therapist with Client
+Booster and a calendar this week and next in all four colours, her own and platform
+clients (with valid test personnummer, namesakes included), one first visit, and one client
+who switched from another therapist."""
+
+from datetime import datetime, time, timedelta
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from stdnum import luhn
+
+from domain.models import Booking, Client, ClientLink, Slot, Therapist, User
+from domain.services import (
+    account_signup,
+    booking_create_by_client,
+    booking_create_by_therapist,
+    client_add,
+    client_booster_set,
+    slot_create,
+    therapist_settings_update,
+)
+
+PASSWORD = "kalender-demo-2026"
+THERAPIST_EMAIL = "terapeut@tidbok.se"
+CLIENT_EMAIL = "klient@tidbok.se"
+STAFF_EMAIL = "admin@tidbok.se"
+
+
+def test_pnr(birth: str, serial: str) -> str:
+    return f"{birth}-{serial}{luhn.calc_check_digit(birth[2:] + serial)}"
+
+
+class Command(BaseCommand):
+    help = "Load demo data into an empty database and print the demo logins."
+
+    def handle(self, **options):
+        if User.objects.exists():
+            self.stdout.write("Database has data already; no demo data loaded.")
+        else:
+            with transaction.atomic():
+                self.load()
+            self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self.stdout.write(
+            "\nDemo logins (password for all: %s)\n"
+            "  therapist  %s   (Client Booster on)\n"
+            "  client     %s\n"
+            "  staff      %s   (Django admin at /admin/)\n" % (PASSWORD, THERAPIST_EMAIL, CLIENT_EMAIL, STAFF_EMAIL)
+        )
+
+    def load(self):
+        User.objects.create_superuser(email=STAFF_EMAIL, password=PASSWORD, first_name="Staff", last_name="Tidbok")
+        sara = account_signup(
+            role="therapist", email=THERAPIST_EMAIL, password=PASSWORD, first_name="Sara", last_name="Lindqvist"
+        ).therapist
+        therapist_settings_update(
+            therapist=sara,
+            actor=sara.user,
+            reception_address="Drottninggatan 12, 111 51 Stockholm",
+            personal_info="Ring på porttelefonen, 3 tr. Väntrummet är till vänster.",
+        )
+        client_booster_set(therapist=sara, on=True, actor=None)
+        other = account_signup(
+            role="therapist", email="johan@tidbok.se", password=PASSWORD, first_name="Johan", last_name="Ek"
+        ).therapist
+
+        # A platform client with a login, on Sara's list after her first visit.
+        klara = account_signup(
+            role="client", email=CLIENT_EMAIL, password=PASSWORD, first_name="Klara", last_name="Holm",
+            personnummer=test_pnr("19900215", "238"),
+        ).client
+        # Own clients, two of them namesakes told apart by personnummer (R13).
+        own = [
+            client_add(therapist=sara, actor=sara.user, first_name=first, last_name=last,
+                       personnummer=test_pnr(birth, serial), email=email)
+            for first, last, birth, serial, email in [
+                ("Åsa", "Öberg", "19780630", "442", "asa.oberg@example.se"),
+                ("Erik", "Svensson", "19851104", "117", "erik.svensson@example.se"),
+                ("Erik", "Svensson", "19930921", "356", "erik.svensson93@example.se"),
+                ("Östen", "Ahl", "19620118", "271", "osten.ahl@example.se"),
+            ]
+        ]
+        # A client who had her first meeting with Johan: her first with Sara is red, not yellow (R15).
+        switched = client_add(
+            therapist=other, actor=other.user, first_name="Maja", last_name="Berg",
+            personnummer=test_pnr("19870502", "624"), email="maja.berg@example.se",
+        )
+        ClientLink.objects.get_or_create(therapist=sara, client=switched, defaults={"source": ClientLink.Source.OWN})
+
+        tz = sara.tz
+        now = timezone.now()
+        today = timezone.localtime(now, tz).date()
+        monday = today - timedelta(days=today.weekday())
+
+        def local(day_offset: int, hour: int, minute: int = 0) -> datetime:
+            day = monday + timedelta(days=day_offset)
+            return datetime.combine(day, time(hour, minute), tzinfo=tz)
+
+        # Maja's earlier meeting with Johan, last week: history, written as it happened.
+        past = local(-4, 10)
+        johan_slot = Slot.objects.create(therapist=other, start_at=past, end_at=past + timedelta(minutes=45), price=1000)
+        Booking.objects.create(
+            slot=johan_slot, therapist=other, client=switched, start_at=johan_slot.start_at,
+            end_at=johan_slot.end_at, price=1000, mode="onsite",
+        )
+
+        future = [
+            s for s in (local(d, h) for d in range(14) if d % 7 < 5 for h in (9, 10, 13, 14, 15)) if s > now
+        ]
+        slots = []
+        for i, start in enumerate(future):
+            audience = "existing" if i % 4 == 1 else "all"
+            modes = ["video"] if i % 5 == 2 else ["onsite"] if i % 5 == 3 else ["video", "onsite"]
+            slots.append(slot_create(therapist=sara, actor=sara.user, start=start, modes=modes, audience=audience))
+        # Bookings: Klara's first visit (yellow), then a return visit (red), Maja switched (red),
+        # and Åsa and one Erik booked by Sara (yellow: their first visits anywhere).
+        open_all = [s for s in slots if s.audience == "all"]
+        if len(open_all) >= 6:
+            booking_create_by_client(client=klara, slot=open_all[0], mode=open_all[0].modes[0], actor=klara.user)
+            booking_create_by_therapist(therapist=sara, slot=open_all[2], client=klara, mode=open_all[2].modes[0],
+                                        actor=sara.user)
+            booking_create_by_therapist(therapist=sara, slot=open_all[3], client=switched, mode=open_all[3].modes[0],
+                                        actor=sara.user)
+            booking_create_by_therapist(therapist=sara, slot=open_all[5], client=own[0], mode=open_all[5].modes[0],
+                                        actor=sara.user)
+        self.stdout.write(f"{Therapist.objects.count()} therapists, {Client.objects.count()} clients, "
+                          f"{Slot.objects.count()} slots, {Booking.objects.count()} bookings.")

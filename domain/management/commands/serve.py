@@ -1,0 +1,67 @@
+"""Run Tidbok: gunicorn (static files through whitenoise) and the task worker together,
+stopping both on Ctrl-C or SIGTERM, and stopping both if either dies."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+from domain.tasks import requeue_stale_emails
+
+SWEEP_EVERY_SECONDS = 60
+
+
+class Command(BaseCommand):
+    help = "Start the web server and the task worker together (what `make run` ends with)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 0)) or None)
+
+    def handle(self, host, port, workers, **options):
+        workers = workers or min(2 * (os.cpu_count() or 1) + 1, 9)
+        web = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn", "tidbok.wsgi",
+                "--bind", f"{host}:{port}",
+                "--workers", str(workers),
+                "--access-logfile", "-",
+                "--graceful-timeout", "10",
+            ]
+        )
+        worker = subprocess.Popen([sys.executable, "manage.py", "db_worker", "--interval", "1", "--no-reload"])
+        children = [web, worker]
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        self.stdout.write(f"Tidbok is running at http://{host}:{port}/  (API docs: /api/v1/docs). Ctrl-C stops it.")
+
+        next_sweep = 0.0
+        try:
+            while not stopping and all(child.poll() is None for child in children):
+                if time.monotonic() >= next_sweep:
+                    requeue_stale_emails()
+                    next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
+                time.sleep(0.5)
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            for child in children:
+                try:
+                    child.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
+        if failed and not stopping:
+            self.stderr.write("A part of Tidbok stopped unexpectedly; stopped the rest.")
+            sys.exit(1)
