@@ -42,10 +42,10 @@ class Command(BaseCommand):
                 self.load()
             self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         self.stdout.write(
-            "\nDemo logins (password for all: %s)\n"
-            "  therapist  %s   (Client Booster on)\n"
-            "  client     %s\n"
-            "  staff      %s   (Django admin at /admin/)\n" % (PASSWORD, THERAPIST_EMAIL, CLIENT_EMAIL, STAFF_EMAIL)
+            f"\nDemo logins (password for all: {PASSWORD})\n"
+            f"  therapist  {THERAPIST_EMAIL}   (Client Booster on)\n"
+            f"  client     {CLIENT_EMAIL}\n"
+            f"  staff      {STAFF_EMAIL}   (Django admin at /admin/)\n"
         )
 
     def load(self):
