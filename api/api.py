@@ -1,7 +1,7 @@
 """Tidbok HTTP API v1 (API.md): a thin surface over `domain`. Each view parses, fetches
 through the owner (a foreign id is 404), calls one service, and answers."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -29,6 +29,9 @@ api = NinjaAPI(
 )
 
 MAX_WINDOW = timedelta(days=366)
+# Far enough from datetime's limits that a window's end, its UTC form and a zone's offset
+# can never overflow (which would be a 500, not a refusal).
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
 
 # Errors: one shape per kind, never a 500 for bad input.
@@ -64,6 +67,8 @@ def window(start: datetime | None, end: datetime | None, tz) -> tuple[datetime, 
     for name, value in (("start", start), ("end", end)):
         if value is not None and timezone.is_naive(value):
             raise HttpError(422, f"{name}: include a UTC offset, e.g. 2026-12-01T00:00:00+01:00")
+        if value is not None and not EARLIEST <= value < LATEST:
+            raise HttpError(422, f"{name}: must lie between the years 1900 and 9000")
     if start is None:
         today = timezone.localtime(timezone.now(), tz).date()
         monday = today - timedelta(days=today.weekday())

@@ -284,7 +284,12 @@ class BookingQuerySet(models.QuerySet):
             status=Booking.Status.CONFIRMED,
             start_at__lt=models.OuterRef("start_at"),
         )
-        return self.annotate(_first_visit=~models.Exists(earlier))
+        # A cancelled booking is no first visit, as `Booking.first_visit` says when not annotated.
+        return self.annotate(
+            _first_visit=models.ExpressionWrapper(
+                Q(status=Booking.Status.CONFIRMED) & ~models.Exists(earlier), output_field=models.BooleanField()
+            )
+        )
 
 
 class Booking(models.Model):

@@ -88,6 +88,8 @@ def client_search(therapist: Therapist, q: str = "") -> QuerySet[Client]:
     clients = Client.objects.filter(therapist_links__therapist=therapist).annotate(
         source=F("therapist_links__source")
     )
+    if "\x00" in q:
+        return Client.objects.none()  # no name holds one, and PostgreSQL cannot compare it
     if q.strip():
         clients = clients.filter(search_name__startswith=fold(q))
     return clients.order_by("search_name", "last_name", "pk")

@@ -10,6 +10,8 @@ from domain.models import Booking
 def video(request, token: str):
     """R20: before the window, a page saying when it opens (no room link in it); from 15
     minutes before the start until the end, straight to the room; after the end, 410."""
+    if "\x00" in token:
+        raise Http404  # no token holds one, and PostgreSQL cannot even compare it (a 500)
     booking = (
         Booking.objects.select_related("therapist__user")
         .filter(video_token=token, mode="video", status=Booking.Status.CONFIRMED)
@@ -28,6 +30,8 @@ def video(request, token: str):
         "start": timezone.localtime(booking.start_at, tz),
         "closed": now >= closes,
     }
-    response = render(request, "portal/video.html", context, status=410 if now >= closes else 200)
+    # Templates show aware times in the active zone; make that the therapist's (R22).
+    with timezone.override(tz):
+        response = render(request, "portal/video.html", context, status=410 if now >= closes else 200)
     response["Cache-Control"] = "no-store"
     return response

@@ -106,7 +106,8 @@ def login_check(*, email: str, password: str) -> User:
     since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
     if LoginFailure.objects.filter(email_hash=key, at__gte=since).count() >= settings.LOGIN_MAX_FAILURES:
         raise LoginThrottled
-    user = authenticate(email=email, password=password or "")
+    # No address holds a NUL, and PostgreSQL cannot even compare one: a failure, not a 500.
+    user = authenticate(email=email, password=password or "") if "\x00" not in email else None
     if user is None:
         LoginFailure.objects.create(email_hash=key)
         raise LoginFailed

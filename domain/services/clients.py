@@ -14,9 +14,17 @@ def clean_name(value, field: str) -> str:
     value = str(value or "").strip()
     if not value:
         raise ValidationError({field: _("This field is required.")})
+    reject_nul(value, field)
     if len(value) > 150:
         raise ValidationError({field: _("At most 150 characters.")})
     return value
+
+
+def reject_nul(value: str, field: str) -> None:
+    """PostgreSQL cannot store a NUL character (it would fail as a 500); Django's form fields
+    refuse it likewise."""
+    if "\x00" in value:
+        raise ValidationError({field: _("Null characters are not allowed.")})
 
 
 def clean_email(value, field: str = "email") -> str:
@@ -53,6 +61,7 @@ def client_add(
     number = clean_personnummer(personnummer)
     email = clean_email(email)
     phone = str(phone or "").strip()[:40]
+    reject_nul(phone, "phone")
 
     with transaction.atomic():
         client = Client.objects.filter(personnummer=number).first()

@@ -2,7 +2,7 @@
 rendered in the client's language with the time in the therapist's zone, with an .ics made
 by the icalendar package, and sent by the task worker (`domain.tasks.send_email`)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -32,8 +32,10 @@ def booking_ics(booking: Booking, *, cancelled: bool = False) -> str:
     event = Event()
     event.add("uid", f"booking-{booking.pk}@tidbok")
     event.add("dtstamp", timezone.now())
-    event.add("dtstart", booking.start_at)
-    event.add("dtend", booking.end_at)
+    # In UTC: a time read from the API carries a bare offset, which icalendar would write as
+    # an undefined TZID ("UTC+01:00") that calendar programs read as a floating local time.
+    event.add("dtstart", booking.start_at.astimezone(UTC))
+    event.add("dtend", booking.end_at.astimezone(UTC))
     event.add("sequence", booking.sequence + (1 if cancelled else 0))
     event.add("summary", f"Tidbok: {therapist.full_name}")
     if booking.mode == VIDEO:

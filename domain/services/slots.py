@@ -1,12 +1,13 @@
 """A therapist's open times: create (R2), move and re-size (R3, R5), edit kinds and audience
 (R6, R7), remove (R10) — never overlapping (R11).
 
-Locking: every change that can make two slots overlap runs in one transaction that first
-locks the therapist's row, so two such changes for one therapist are serialised; the overlap
-check then sees every committed slot. On PostgreSQL the exclusion constraint `slot_no_overlap`
-stands behind the check; on SQLite, transactions begin IMMEDIATE and so hold the write lock."""
+Locking: every change that can make two slots overlap runs in one transaction that locks
+the therapist's row (a move locks its slot's row first, as a booking does), so two such
+changes for one therapist are serialised; the overlap check then sees every committed slot.
+On PostgreSQL the exclusion constraint `slot_no_overlap` stands behind the check; on SQLite,
+transactions begin IMMEDIATE and so hold the write lock."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -75,7 +76,13 @@ def validate_start(start, field: str = "start") -> datetime:
         raise ValidationError({field: _("The start must include a UTC offset, e.g. 2026-12-01T09:00:00+01:00.")})
     if start.second or start.microsecond:
         raise ValidationError({field: _("The start must be on a whole minute.")})
-    return start
+    # Far from datetime's limits, so that its UTC form, its end and its local form in any zone
+    # exist: at year 9999 they overflow, a 500 rather than a refusal.
+    if not datetime(1900, 1, 1, tzinfo=UTC) <= start < datetime(9000, 1, 1, tzinfo=UTC):
+        raise ValidationError({field: _("The start must lie between the years 1900 and 9000.")})
+    # In UTC, so that adding the length counts real minutes: Python adds a timedelta to a
+    # time in a zone by the wall clock, which across a change of summer time is not (R22).
+    return start.astimezone(UTC)
 
 
 def lock_therapist(therapist: Therapist) -> Therapist:
@@ -164,8 +171,11 @@ def slot_update(
     price re-prices by R5; a price given by hand wins. Moving a booked slot reschedules its
     booking and tells the client (R18)."""
     with transaction.atomic():
-        therapist = lock_therapist(slot.therapist)
+        # The slot's row before the therapist's, the order a booking takes them in (it locks
+        # the slot, and on PostgreSQL its foreign keys key-share the therapist at commit):
+        # the other order deadlocks against a booking of the same slot.
         slot = Slot.objects.select_for_update().get(pk=slot.pk)
+        therapist = lock_therapist(slot.therapist)
         before = slot_snapshot(slot)
         booking = slot.bookings.confirmed().select_related("client").first()
 

@@ -6,6 +6,7 @@ from django.db import transaction
 from ..models import Therapist, User
 from ..timezones import valid_timezone
 from .audit import audit_write
+from .clients import reject_nul
 from .slots import validate_audience, validate_duration, validate_modes, validate_price
 
 SETTINGS_FIELDS = (
@@ -49,6 +50,7 @@ def therapist_settings_update(*, therapist: Therapist, actor: User | None, **cha
         therapist.default_audience = validate_audience(changes["default_audience"], "default_audience")
     for field in ("reception_address", "personal_info"):
         if field in changes:
+            reject_nul(str(changes[field] or ""), field)
             setattr(therapist, field, str(changes[field] or "").strip()[:2000])
     after = therapist_settings_snapshot(therapist)
     if after != before:

@@ -1,0 +1,220 @@
+"""GET /therapists (the listing of R9) and GET /therapists/{id}/slots: who may see which open
+times (R7–R9)."""
+
+import pytest
+
+from api.tests.helpers import assert_invalid, assert_not_found, booked, local_iso, past_slot, slot_for
+from conftest import api_for
+
+pytestmark = pytest.mark.usefixtures("now")
+
+
+# The listing --------------------------------------------------------------------------------
+@pytest.fixture
+def cecilia(make_therapist):
+    return make_therapist(email="cecilia@example.se", first="Cecilia", last="Carlsson")
+
+
+@pytest.fixture
+def dora(make_therapist):
+    """Boosted, video only by default, and no open slot at all."""
+    return make_therapist(email="dora@example.se", first="Dora", last="Dahl", default_onsite=False)
+
+
+@pytest.fixture
+def week(anna, bo, cecilia, dora, erik):
+    """Anna: video on Tuesday, on-site on Wednesday, and earlier times nobody new can book.
+    Cecilia: Monday noon, either kind. Bo (no Client Booster): the soonest time of all."""
+    slot_for(anna, "2027-01-12 09:00", modes=["video"])
+    slot_for(anna, "2027-01-13 09:00", modes=["onsite"])
+    slot_for(anna, "2027-01-11 09:00", audience="existing")
+    booked(slot_for(anna, "2027-01-11 10:00"), erik)
+    past_slot(anna, "2027-01-11 07:00")
+    slot_for(cecilia, "2027-01-11 12:00")
+    slot_for(bo, "2027-01-11 08:30")
+
+
+def names(response):
+    return [t["first_name"] for t in response.json()]
+
+
+def test_it_lists_boosted_therapists_soonest_first_and_those_without_times_last(anon_api, week, anna, cecilia, dora):
+    response = anon_api.get("/therapists")
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {"id": cecilia.pk, "first_name": "Cecilia", "last_name": "Carlsson", "modes": ["video", "onsite"],
+         "next_available": "2027-01-11T12:00:00+01:00"},
+        {"id": anna.pk, "first_name": "Anna", "last_name": "Andersson", "modes": ["video", "onsite"],
+         "next_available": "2027-01-12T09:00:00+01:00"},
+        {"id": dora.pk, "first_name": "Dora", "last_name": "Dahl", "modes": ["video"], "next_available": None},
+    ]
+
+
+def test_a_therapist_without_client_booster_is_never_listed(anon_api, week):
+    assert "Bo" not in names(anon_api.get("/therapists"))
+    assert "Bo" not in names(anon_api.get("/therapists", mode="video"))
+    assert "Bo" not in names(anon_api.get("/therapists", mode="onsite"))
+
+
+def test_the_listing_is_the_same_for_every_caller(anon_api, erik_api, nora_api, anna_api, week):
+    expected = anon_api.get("/therapists").json()
+
+    for api in (erik_api, nora_api, anna_api):
+        assert api.get("/therapists").json() == expected
+
+
+def test_mode_onsite_counts_only_onsite_times_and_drops_video_only_therapists(anon_api, week):
+    response = anon_api.get("/therapists", mode="onsite")
+
+    assert response.status_code == 200
+    assert [(t["first_name"], t["next_available"]) for t in response.json()] == [
+        ("Cecilia", local_iso("2027-01-11 12:00")),
+        ("Anna", local_iso("2027-01-13 09:00")),
+    ]
+
+
+def test_mode_video_counts_only_video_times(anon_api, week):
+    assert [(t["first_name"], t["next_available"]) for t in anon_api.get("/therapists", mode="video").json()] == [
+        ("Cecilia", local_iso("2027-01-11 12:00")),
+        ("Anna", local_iso("2027-01-12 09:00")),
+        ("Dora", None),
+    ]
+
+
+def test_a_booster_switched_on_lists_her(anon_api, week, bo):
+    from domain.services import client_booster_set
+
+    client_booster_set(therapist=bo, on=True, actor=None)
+
+    assert names(anon_api.get("/therapists"))[0] == "Bo"
+
+
+def test_next_available_is_answered_in_that_therapists_zone(anon_api, make_therapist):
+    helsinki = make_therapist(email="h@example.se", first="Helmi", timezone="Europe/Helsinki")
+    slot_for(helsinki, "2027-01-12 09:00")  # 10:00 in Helsinki
+
+    [entry] = anon_api.get("/therapists").json()
+
+    assert entry["next_available"] == "2027-01-12T10:00:00+02:00"
+
+
+@pytest.mark.parametrize("mode", ["phone", "VIDEO", "", "video,onsite"])
+def test_it_refuses_an_unknown_mode(anon_api, mode):
+    assert_invalid(anon_api.get("/therapists", mode=mode), "mode")
+
+
+# A therapist's open times -------------------------------------------------------------------
+@pytest.fixture
+def times(anna):
+    return {
+        "all": slot_for(anna, "2027-01-12 09:00", modes=["video"]),
+        "existing": slot_for(anna, "2027-01-12 11:00", audience="existing"),
+        "later": slot_for(anna, "2027-01-20 09:00", duration_minutes=60, price=1300),
+    }
+
+
+def ids(response):
+    assert response.status_code == 200, response.content
+    return [s["id"] for s in response.json()]
+
+
+def test_it_answers_the_open_times_with_every_field(anon_api, anna, times):
+    response = anon_api.get(f"/therapists/{anna.pk}/slots")
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {"id": times["all"].pk, "start": "2027-01-12T09:00:00+01:00", "end": "2027-01-12T09:45:00+01:00",
+         "duration_minutes": 45, "price": 1000, "modes": ["video"], "audience": "all"},
+        {"id": times["later"].pk, "start": "2027-01-20T09:00:00+01:00", "end": "2027-01-20T10:00:00+01:00",
+         "duration_minutes": 60, "price": 1300, "modes": ["video", "onsite"], "audience": "all"},
+    ]
+
+
+def test_it_hides_existing_only_times_from_anonymous_visitors(anon_api, anna, times):
+    assert times["existing"].pk not in ids(anon_api.get(f"/therapists/{anna.pk}/slots"))
+
+
+def test_it_hides_existing_only_times_from_new_clients(nora_api, anna, times):
+    assert ids(nora_api.get(f"/therapists/{anna.pk}/slots")) == [times["all"].pk, times["later"].pk]
+
+
+def test_it_shows_existing_only_times_to_her_clients(erik_api, anna, times):
+    assert ids(erik_api.get(f"/therapists/{anna.pk}/slots")) == [times["all"].pk, times["existing"].pk, times["later"].pk]
+
+
+def test_another_therapists_client_is_a_new_client_here(anna, bo, times, make_client):
+    bos = make_client(first="Bertil", therapist=bo)
+
+    assert times["existing"].pk not in ids(api_for(bos.user).get(f"/therapists/{anna.pk}/slots"))
+
+
+def test_booked_and_past_times_are_not_open(erik_api, anna, erik, times):
+    booked(times["all"], erik)
+    past_slot(anna, "2027-01-11 07:30")
+
+    assert ids(erik_api.get(f"/therapists/{anna.pk}/slots")) == [times["existing"].pk, times["later"].pk]
+
+
+def test_a_time_cancelled_is_open_again(anon_api, anna, erik, times):
+    from domain.services import booking_cancel
+
+    booking_cancel(booking=booked(times["all"], erik), actor=erik.user)
+
+    assert times["all"].pk in ids(anon_api.get(f"/therapists/{anna.pk}/slots"))
+
+
+def test_it_answers_only_the_window_asked_for(anon_api, anna, times):
+    response = anon_api.get(f"/therapists/{anna.pk}/slots", start="2027-01-19T00:00:00+01:00", end="2027-01-26T00:00:00+01:00")
+
+    assert ids(response) == [times["later"].pk]
+
+
+def test_the_window_accepts_any_offset(anon_api, anna, times):
+    response = anon_api.get(f"/therapists/{anna.pk}/slots", start="2027-01-12T07:00:00Z", end="2027-01-12T09:00:00Z")
+
+    assert ids(response) == [times["all"].pk]
+
+
+@pytest.mark.parametrize(
+    "window, field",
+    [
+        ({"start": "2027-01-12T00:00:00", "end": "2027-01-13T00:00:00+01:00"}, "start"),
+        ({"start": "2027-01-12T00:00:00+01:00", "end": "2027-01-13T00:00:00"}, "end"),
+        ({"start": "2027-01-13T00:00:00+01:00", "end": "2027-01-12T00:00:00+01:00"}, "end"),
+        ({"start": "when?"}, "start"),
+        ({"start": "0001-01-01T00:00:00+05:00"}, "start"),
+        ({"end": "9999-12-31T23:00:00-05:00"}, "end"),
+    ],
+)
+def test_it_refuses_a_bad_window_naming_the_field(anon_api, anna, times, window, field):
+    assert_invalid(anon_api.get(f"/therapists/{anna.pk}/slots", **window), field)
+
+
+def test_a_therapist_without_client_booster_is_not_found_by_anonymous_visitors(anon_api, bo):
+    slot_for(bo, "2027-01-12 09:00")
+
+    assert_not_found(anon_api.get(f"/therapists/{bo.pk}/slots"))
+
+
+def test_a_therapist_without_client_booster_is_not_found_by_new_clients(nora_api, bo):
+    slot_for(bo, "2027-01-12 09:00")
+
+    assert_not_found(nora_api.get(f"/therapists/{bo.pk}/slots"))
+
+
+def test_a_therapist_without_client_booster_is_seen_by_her_own_clients(bo, make_client):
+    everyone = slot_for(bo, "2027-01-12 09:00")
+    existing = slot_for(bo, "2027-01-12 10:00", audience="existing")
+    bos = make_client(first="Bertil", therapist=bo)
+
+    assert ids(api_for(bos.user).get(f"/therapists/{bo.pk}/slots")) == [everyone.pk, existing.pk]
+
+
+@pytest.mark.parametrize("therapist_id", ["999999", str(10**20), "0"])
+def test_a_missing_therapist_is_not_found(anon_api, therapist_id):
+    assert_not_found(anon_api.get(f"/therapists/{therapist_id}/slots"))
+
+
+def test_a_therapist_looking_sees_what_anyone_sees(bo_api, anna, times):
+    assert ids(bo_api.get(f"/therapists/{anna.pk}/slots")) == [times["all"].pk, times["later"].pk]
