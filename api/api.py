@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import NinjaAPI, Router, Status
 from ninja.errors import HttpError
+from ninja.parser import Parser
 
 from domain import selectors, services
 from domain.errors import DomainError
@@ -20,8 +21,21 @@ from . import schemas as s
 from .auth import ANYONE, LOGGED_IN, client_of, therapist_of, viewer_client
 from .serializers import booking_out, client_out, entry_out, open_slot_out
 
+
+class ObjectParser(Parser):
+    """JSON bodies must be objects: ninja's schemas would read `0` or `[]` as an empty
+    object, so a PATCH with such a body would answer 200 and change nothing."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return data
+
+
 api = NinjaAPI(
     title="Tidbok API",
+    parser=ObjectParser(),
     version="1",
     description="The booking calendar for therapists and their clients. See API.md for the contract.",
     urls_namespace="api-v1",
@@ -50,6 +64,14 @@ def on_validation_error(request, exc: DjangoValidationError):
     else:
         errors = [{"loc": ["body"], "msg": " ".join(exc.messages), "type": "value_error"}]
     return api.create_response(request, {"detail": errors}, status=422)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    detail = str(exc)
+    if exc.status_code == 400 and detail.startswith("Cannot parse request body"):
+        detail = "The request body must be a JSON object, e.g. {\"mode\": \"video\"}."
+    return api.create_response(request, {"detail": detail}, status=exc.status_code)
 
 
 @api.exception_handler(ObjectDoesNotExist)

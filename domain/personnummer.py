@@ -5,9 +5,8 @@ python-stdnum's `se.personnummer` checks the form, the date and the Luhn digit, 
 samordningsnummer; for those the date is checked with the day less 60 and the Luhn digit on
 the number as written."""
 
-import datetime
-
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum import exceptions as stdnum_errors
 from stdnum import luhn
@@ -24,10 +23,12 @@ def normalize(value: str) -> str:
         number = personnummer.compact(raw)  # YYYYMMDD-NNNN or YYMMDD-NNNN / YYMMDD+NNNN
     except Exception:
         raise ValidationError(_("A personnummer may contain only digits, - and +."), code="invalid_format")
-    if len(number) not in (11, 13):
-        raise ValidationError(_("A personnummer has 10 or 12 digits."), code="invalid_length")
     digits = number[:-5] + number[-4:]
-    if number[-5] not in "-+" or not digits.isdigit():
+    if set(number) - set("0123456789-+"):
+        raise ValidationError(_("A personnummer may contain only digits, - and +."), code="invalid_format")
+    if sum(c.isdigit() for c in number) not in (10, 12):
+        raise ValidationError(_("A personnummer has 10 or 12 digits."), code="invalid_length")
+    if len(number) not in (11, 13) or number[-5] not in "-+" or not digits.isdigit():
         raise ValidationError(_("A personnummer may contain only digits, - and +."), code="invalid_format")
     day = int(number[-7:-5])
     as_birth = number
@@ -37,7 +38,7 @@ def normalize(value: str) -> str:
         born = personnummer.get_birth_date(as_birth)
     except stdnum_errors.ValidationError:
         raise ValidationError(_("The personnummer does not hold a real date of birth."), code="invalid_date")
-    if born > datetime.date.today():
+    if born > timezone.localdate():
         raise ValidationError(_("The personnummer's date of birth lies in the future."), code="invalid_date")
     try:
         luhn.validate(digits[-10:])

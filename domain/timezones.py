@@ -2,7 +2,7 @@
 only places a local wall-clock time becomes an instant or back."""
 
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -25,4 +25,4 @@ def local_to_utc(naive: datetime, tz: zoneinfo.ZoneInfo, field: str = "start") -
         raise ValidationError({field: _("That time does not exist on this day (clocks are set forward); choose another.")})
     if first.utcoffset() != naive.replace(tzinfo=tz, fold=1).utcoffset():
         raise ValidationError({field: _("That time occurs twice on this day (clocks are set back); choose another.")})
-    return first
+    return first.astimezone(UTC)

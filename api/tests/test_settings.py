@@ -179,3 +179,10 @@ def test_each_therapist_has_her_own_settings(anna_api, bo_api, bo):
     assert bo_api.get("/therapist/settings").json()["default_price"] == 1000
     bo.refresh_from_db()
     assert bo.default_price == 1000
+
+
+@pytest.mark.parametrize("body", ["0", "[]", '"text"', "true", "null", "{not json"])
+def test_a_body_that_is_not_a_json_object_is_refused_by_name(anna_api, anna, body):
+    response = anna_api.patch("/therapist/settings", body)
+    assert response.status_code == 400
+    assert "JSON object" in response.json()["detail"]

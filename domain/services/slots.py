@@ -193,7 +193,8 @@ def slot_update(
 
         moved = (new_start, new_end) != (slot.start_at, slot.end_at)
         now = timezone.now()
-        if moved and (new_start < now or (booking and slot.start_at < now)):
+        # A slot that has begun is history: neither it nor its booking changes any more.
+        if slot.start_at < now or (moved and new_start < now):
             raise DomainError("slot_in_past")
         if booking and booking.mode not in modes_list(video, onsite):
             raise DomainError("mode_not_offered", _("The slot is booked for that kind of meeting; it must stay offered."))

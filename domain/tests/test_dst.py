@@ -164,3 +164,7 @@ def test_a_therapist_in_new_york_sees_the_same_instant_with_her_offset(make_ther
     assert Slot.objects.get(pk=slot.pk).start_at == datetime(2027, 3, 22, 13, 0, tzinfo=UTC)
     # The same slot through a Stockholm therapist's eyes: the same instant, her offset.
     assert shown(slot, make_therapist(email="stina@example.se"))["start"] == "2027-03-22T14:00:00+01:00"
+
+
+def test_local_to_utc_answers_in_utc():
+    assert local_to_utc(datetime(2027, 7, 1, 9, 0), STOCKHOLM).tzinfo == UTC

@@ -450,3 +450,21 @@ def test_it_accepts_the_extremes_of_length_and_price(anna, now):
 
     assert (Slot.objects.get(pk=short.pk).duration_minutes, Slot.objects.get(pk=short.pk).price) == (5, 0)
     assert Slot.objects.get(pk=long.pk).end_at == long.start_at + timedelta(hours=12)
+
+
+# A slot that has begun is history.
+
+
+def test_it_refuses_any_change_to_a_slot_that_has_begun(anna, slot, now):
+    now.move_to(at("2027-01-11 09:10"))
+    refused("slot_in_past", slot_update, slot=slot, actor=anna.user, price=1)
+    refused("slot_in_past", slot_update, slot=slot, actor=anna.user, audience="existing")
+    slot.refresh_from_db()
+    assert (slot.price, slot.audience) == (1000, "all")
+
+
+def test_it_refuses_any_change_to_a_booked_slot_that_has_begun(anna, slot, booking, now):
+    now.move_to(at("2027-01-11 09:10"))
+    refused("slot_in_past", slot_update, slot=slot, actor=anna.user, price=1)
+    booking.refresh_from_db()
+    assert booking.price == 1000
