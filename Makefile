@@ -13,6 +13,7 @@ run: install
 	@scripts/run
 
 test: install
+	@scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -22,7 +23,7 @@ lint: install
 install: $(VENV)/.installed
 
 # The virtualenv, rebuilt when the pinned requirements change.
-$(VENV)/.installed: requirements.txt scripts/bootstrap
+$(VENV)/.installed: requirements.txt package-lock.json scripts/bootstrap
 	@scripts/bootstrap
 	@touch $@
 

@@ -4,7 +4,9 @@ list; Bo, another therapist without Client Booster. API clients carry each one's
 
 import json
 import os
+import shutil
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -157,3 +159,52 @@ def now():
 
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+# Browser tests (pytest-playwright driving Debian's Chromium; RECIPES.md) -------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed: `apt-get install chromium` (CI and `make test` as root do it)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # Swedish by default (R23), in the therapists' zone, a laptop-sized window.
+    return {**browser_context_args, "locale": "sv-SE", "timezone_id": "Europe/Stockholm",
+            "viewport": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture
+def login_as(live_server, context):
+    """Log a persona in to the browser context by giving it a real session cookie."""
+
+    def login(user):
+        http = HttpClient()
+        http.force_login(user)
+        context.add_cookies([{
+            "name": settings.SESSION_COOKIE_NAME,
+            "value": http.cookies[settings.SESSION_COOKIE_NAME].value,
+            "url": live_server.url,
+        }])
+
+    return login
+
+
+@pytest.fixture
+def artifacts():
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -56,7 +56,9 @@ INSTALLED_APPS = [
     "ninja",
     "domain",
     "api",
-    "portal",
+    "therapist_pages",
+    "client_pages",
+    "tidbok",
 ]
 
 MIDDLEWARE = [
@@ -132,13 +134,22 @@ LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", "5")
 LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
 
 LANGUAGE_CODE = "sv"
+LANGUAGE_COOKIE_NAME = "tidbok_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 LANGUAGES = [("sv", "Svenska"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Stockholm"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# npm packages served as our own static files (no CDN: R24, and the app works offline).
+STATICFILES_DIRS = [
+    ("vendor/fullcalendar", BASE_DIR / "node_modules" / "fullcalendar"),
+    ("vendor/temporal-polyfill", BASE_DIR / "node_modules" / "temporal-polyfill"),
+]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {

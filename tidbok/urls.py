@@ -1,13 +1,20 @@
 from django.contrib import admin
-from django.http import HttpResponseRedirect
-from django.urls import path
+from django.urls import include, path
+from django.views.i18n import set_language
 
 from api.api import api
-from portal import views as portal
+from client_pages import views as client_views
+
+from . import views
 
 urlpatterns = [
-    path("", lambda request: HttpResponseRedirect("/api/v1/docs")),
+    path("", views.home, name="home"),
+    path("logga-in/", views.login_view, name="login"),
+    path("logga-ut/", views.logout_view, name="logout"),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
-    path("video/<str:token>", portal.video, name="video"),
+    path("kalender/", include("therapist_pages.urls")),
+    path("", include("client_pages.urls")),
+    path("video/<str:token>", client_views.video, name="video"),
 ]

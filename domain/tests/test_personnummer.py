@@ -5,6 +5,7 @@ The century of a ten-digit number depends on today, so time is frozen (Monday 20
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from conftest import pnr
 from domain.personnummer import is_coordination_number, normalize
@@ -122,4 +123,8 @@ def test_its_messages_say_what_is_wrong(now):
     with pytest.raises(ValidationError) as caught:
         normalize("19850312-1232")
 
-    assert caught.value.messages == ["The personnummer's check digit is wrong."]
+    assert caught.value.messages == ["Personnumrets kontrollsiffra stämmer inte."]  # Swedish by default (R23)
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as caught:
+            normalize("19850312-1232")
+        assert caught.value.messages == ["The personnummer's check digit is wrong."]

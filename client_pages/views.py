@@ -32,6 +32,16 @@ def video(request, token: str):
     }
     # Templates show aware times in the active zone; make that the therapist's (R22).
     with timezone.override(tz):
-        response = render(request, "portal/video.html", context, status=410 if now >= closes else 200)
+        response = render(request, "client_pages/video.html", context, status=410 if now >= closes else 200)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def find(request):
+    """R9: placeholder until issue 4 builds the listing page."""
+    return render(request, "client_pages/placeholder.html", {"title": "Hitta terapeut"})
+
+
+def bookings(request):
+    """R21: placeholder until issue 4 builds Mina bokningar."""
+    return render(request, "client_pages/placeholder.html", {"title": "Mina bokningar"})

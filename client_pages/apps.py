@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class PortalConfig(AppConfig):
-    name = "portal"
+    name = "client_pages"
     verbose_name = "Tidbok for clients"
