@@ -101,6 +101,17 @@ class Therapist(models.Model):
     client_booster = models.BooleanField(
         default=False, help_text=_("Listed and matchable for new clients (R9). Switched by staff.")
     )
+    # How long before the start a client may still cancel herself (R18; after it she is told
+    # to contact the therapist).
+    cancellation_cutoff_hours = models.PositiveIntegerField(default=24)
+    # The public profile (R9: listing and matching).
+    title = models.CharField(max_length=120, blank=True)
+    presentation = models.TextField(blank=True)
+    city = models.CharField(max_length=80, blank=True)
+    languages = models.JSONField(default=list, blank=True, help_text=_("Language codes, e.g. [\"sv\", \"en\"]"))
+    areas = models.JSONField(default=list, blank=True, help_text=_("Areas of help, e.g. [\"anxiety\", \"stress\"]"))
+    # The private iCalendar feed (subscribe from a phone); regenerating the token revokes the old URL.
+    calendar_feed_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     created_at = models.DateTimeField(default=now)
 
     class Meta:
@@ -313,6 +324,8 @@ class Booking(models.Model):
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Set when the 24-hour reminder has been written to the outbox, so it goes once.
+    reminder_queued_at = models.DateTimeField(null=True, blank=True)
     # Bumped on every reschedule, so calendar programs replace the event (iCalendar SEQUENCE).
     sequence = models.PositiveIntegerField(default=0)
     # R20: the link's token and the room's name are both unguessable and unrelated.
