@@ -1,6 +1,7 @@
 """Tidbok HTTP API v1 (API.md): a thin surface over `domain`. Each view parses, fetches
 through the owner (a foreign id is 404), calls one service, and answers."""
 
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -14,7 +15,7 @@ from ninja.parser import Parser
 
 from domain import selectors, services
 from domain.errors import DomainError
-from domain.models import Booking, Client, Slot, Therapist
+from domain.models import Booking, Client, Slot, Therapist, modes_list
 from domain.services.therapists import therapist_settings_snapshot
 
 from . import schemas as s
@@ -106,6 +107,13 @@ def window(start: datetime | None, end: datetime | None, tz) -> tuple[datetime, 
 
 # Accounts -----------------------------------------------------------------------------------
 accounts = Router(tags=["accounts"])
+
+
+@accounts.get("/health", auth=None, response=s.HealthOut)
+def health(request):
+    """A trivial answer with no database and no login: the framework's floor in `make bench`,
+    and a liveness probe for a load balancer."""
+    return {"status": "ok"}
 
 
 @accounts.post("/auth/signup", auth=None, response={201: s.SignupOut, 422: dict})
@@ -234,15 +242,20 @@ def _booking(booking_id: int) -> Booking:
 
 @public.get("/therapists", auth=ANYONE, response=list[s.ListingOut])
 def listing(request, mode: s.ModeName | None = None):
+    # Plain values, not model instances: the listing holds every boosted therapist, and
+    # building a thousand objects cost more than the query (docs/performance.md).
+    rows = selectors.therapist_listing(mode).values_list(
+        "pk", "user__first_name", "user__last_name", "default_video", "default_onsite", "timezone", "next_available"
+    )
     return [
         {
-            "id": t.pk,
-            "first_name": t.first_name,
-            "last_name": t.last_name,
-            "modes": t.default_modes,
-            "next_available": t.next_available and t.next_available.astimezone(t.tz),
+            "id": pk,
+            "first_name": first_name,
+            "last_name": last_name,
+            "modes": modes_list(video, onsite),
+            "next_available": next_available and next_available.astimezone(zoneinfo.ZoneInfo(tz)),
         }
-        for t in selectors.therapist_listing(mode)
+        for pk, first_name, last_name, video, onsite, tz, next_available in rows
     ]
 
 

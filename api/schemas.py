@@ -22,6 +22,10 @@ class Conflict(Schema):
     detail: str
 
 
+class HealthOut(Schema):
+    status: Literal["ok"]
+
+
 class SignupIn(Schema):
     role: Literal["therapist", "client"]
     email: str = Field(max_length=254)

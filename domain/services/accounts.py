@@ -88,7 +88,12 @@ def token_create(*, user: User) -> str:
 
 
 def token_user(key: str) -> User | None:
-    token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash(key)).first()
+    # The profile comes along in the same query: every API view asks for it next.
+    token = (
+        ApiToken.objects.select_related("user__therapist", "user__client")
+        .filter(key_hash=ApiToken.hash(key))
+        .first()
+    )
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()

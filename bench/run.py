@@ -1,0 +1,603 @@
+"""`make bench`: load the data (bench/load.py), start the production server (gunicorn, the same
+settings as `manage.py serve`, DEBUG off) and drive it from this process over loopback, one
+endpoint at a time for a fixed time. Prints one table, checks the database afterwards, writes
+bench/results.json and the numbers' section of docs/performance.md.
+
+    python -m bench.run                # the full bench (10,000 therapists, 2,000,000 slots, ...)
+    python -m bench.run --smoke        # tiny data, short phases: fails on errors, not timings
+
+Exit status: 1 when a request failed (5xx, a broken connection, an unexpected status), a slot
+holds two live bookings, two slots overlap or a booking is half-made; timings never fail it
+(they are reported, with the targets they meet).
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from .load import BIG, BOOSTER_EVERY, SMALL, SMOKE, SMOKE_SMALL, Sizes, db_name, drop_database, load, token_for
+
+ROOT = Path(__file__).resolve().parent.parent
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/tidbok_bench"
+RACE_CLIENTS, RACE_SLOTS = 64, 1000
+
+TARGETS = {
+    "calendar_p95_ms": 25.0,
+    "calendar_p50_over_floor": 2.5,
+    "listing_p95_ms": 50.0,
+    "bookings_per_second": 300.0,
+    "big_over_small_calendar": 1.3,
+}
+
+
+# The server -------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def default_workers() -> int:
+    # What `manage.py serve` chooses: 2 × cores + 1 (at most 9).
+    return min(2 * (os.cpu_count() or 1) + 1, 9)
+
+
+class Server:
+    """gunicorn on loopback against one database, as in production: DEBUG off, a fresh
+    SECRET_KEY, the sync workers and the access log of `manage.py serve`."""
+
+    def __init__(self, db_url: str, workers: int, logdir: Path):
+        self.port = free_port()
+        self.db_url, self.workers, self.logdir = db_url, workers, logdir
+        self.proc = None
+
+    def env(self) -> dict:
+        return {
+            **os.environ,
+            "DATABASE_URL": self.db_url,
+            "SECRET_KEY": secrets.token_urlsafe(40),
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SITE_URL": f"http://127.0.0.1:{self.port}",
+            "TIDBOK_DATA_DIR": str(self.logdir / "data"),
+            "LOG_LEVEL": "WARNING",
+        }
+
+    def start(self) -> None:
+        log = open(self.logdir / f"gunicorn-{db_name(self.db_url)}.log", "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "tidbok.wsgi", "--bind", f"127.0.0.1:{self.port}",
+             "--workers", str(self.workers), "--access-logfile", str(self.logdir / "access.log"),
+             "--graceful-timeout", "10"],
+            cwd=ROOT, env=self.env(), stdout=log, stderr=log, start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"gunicorn exited with {self.proc.returncode}; see {log.name}")
+            try:
+                if get_status(self.port, "/api/v1/health") == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit("gunicorn did not answer within 60 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def get_status(port: int, path: str) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+# The load ---------------------------------------------------------------------------------
+class Recorder:
+    def __init__(self):
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.failures: list[str] = []
+        self.lock = threading.Lock()
+
+    def add(self, seconds: float, status: int) -> None:
+        with self.lock:
+            self.latencies.append(seconds)
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+def request(conn: http.client.HTTPConnection, method: str, path: str, headers: dict, body: bytes | None = None):
+    """One request on a kept connection (gunicorn's sync workers close it after each answer;
+    http.client then opens a new one). Answers (status, body bytes)."""
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    except (http.client.HTTPException, OSError):
+        conn.close()
+        raise
+
+
+def drive(port: int, make_request, seconds: float, concurrency: int, expected=(200,)) -> dict:
+    """`concurrency` threads, each sending make_request(rng) -> (method, path, headers, body)
+    back to back for `seconds`; latency from the first byte sent to the last byte read."""
+    rec = Recorder()
+    stop_at = time.monotonic() + seconds
+
+    def worker(n):
+        rng = random.Random(n)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while time.monotonic() < stop_at:
+            method, path, headers, body = make_request(rng)
+            t0 = time.perf_counter()
+            try:
+                status, _ = request(conn, method, path, headers, body)
+            except (http.client.HTTPException, OSError) as e:
+                rec.add(time.perf_counter() - t0, 0)
+                rec.failures.append(f"{path}: {type(e).__name__}")
+                continue
+            rec.add(time.perf_counter() - t0, status)
+        conn.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return summarise(rec, time.monotonic() - started, expected)
+
+
+def pct(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    i = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values)) - 1))
+    return sorted_values[i]
+
+
+def summarise(rec: Recorder, elapsed: float, expected) -> dict:
+    lat = sorted(rec.latencies)
+    errors = sum(n for status, n in rec.statuses.items() if status not in expected)
+    return {
+        "requests": len(lat),
+        "seconds": round(elapsed, 2),
+        "rps": round(len(lat) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(pct(lat, 50) * 1000, 2),
+        "p95_ms": round(pct(lat, 95) * 1000, 2),
+        "p99_ms": round(pct(lat, 99) * 1000, 2),
+        "errors": errors,
+        "server_errors": sum(n for status, n in rec.statuses.items() if status >= 500 or status == 0),
+        "statuses": {str(k): v for k, v in sorted(rec.statuses.items())},
+        "failures": rec.failures[:10],
+    }
+
+
+def bearer(user_id: int) -> dict:
+    return {"Authorization": f"Bearer {token_for(user_id)}"}
+
+
+def week_query(base: datetime, rng: random.Random) -> str:
+    """A random Monday-to-Monday week of the loaded year, in Stockholm time."""
+    first = (base - timedelta(days=175)).astimezone(STOCKHOLM).date()
+    day = first + timedelta(days=rng.randrange(0, 350))
+    monday = day - timedelta(days=day.weekday())
+    start = datetime(monday.year, monday.month, monday.day, tzinfo=STOCKHOLM)
+    end = start + timedelta(days=7)
+    return f"start={quote(start.isoformat())}&end={quote(end.isoformat())}"
+
+
+def calendar_request(sizes: Sizes, base: datetime):
+    def make(rng):
+        therapist = rng.randint(1, sizes.therapists)
+        return "GET", f"/api/v1/therapist/calendar?{week_query(base, rng)}", bearer(therapist), None
+
+    return make
+
+
+def open_slots_request(sizes: Sizes):
+    boosted = list(range(BOOSTER_EVERY, sizes.therapists + 1, BOOSTER_EVERY))
+
+    def make(rng):
+        therapist = rng.choice(boosted)
+        client_user = sizes.therapists + rng.randint(1, sizes.clients)
+        return "GET", f"/api/v1/therapists/{therapist}/slots", bearer(client_user), None
+
+    return make
+
+
+def listing_request(rng):
+    return "GET", "/api/v1/therapists", {}, None
+
+
+def health_request(rng):
+    return "GET", "/api/v1/health", {}, None
+
+
+# Booking under contention -----------------------------------------------------------------
+def race_setup(url: str, sizes: Sizes, base: datetime) -> tuple[list[int], list[int]]:
+    """RACE_SLOTS new open slots (for all, both kinds) of boosted therapists, after everything
+    they already have, and RACE_CLIENTS clients to race for them. Answers (slot ids, client
+    user ids)."""
+    boosted = list(range(BOOSTER_EVERY, sizes.therapists + 1, BOOSTER_EVERY))
+    therapists = boosted[: max(1, min(len(boosted), 50))]
+    per = -(-RACE_SLOTS // len(therapists))
+    with psycopg.connect(url) as conn:
+        latest = conn.execute("SELECT max(end_at) FROM domain_slot").fetchone()[0] or base
+        start0 = max(latest, datetime.now(base.tzinfo) + timedelta(days=1)) + timedelta(days=1)
+        start0 = start0.replace(minute=0, second=0, microsecond=0)
+        rows = []
+        for t in therapists:
+            for k in range(per):
+                if len(rows) == RACE_SLOTS:
+                    break
+                start = start0 + timedelta(hours=k)
+                rows.append((start, start + timedelta(minutes=45), t))
+        ids = []
+        with conn.cursor() as cur:
+            for start, end, t in rows:
+                cur.execute(
+                    """INSERT INTO domain_slot (start_at, end_at, price, video, onsite, audience, created_at,
+                       updated_at, therapist_id) VALUES (%s, %s, 1000, true, true, 'all', now(), now(), %s)
+                       RETURNING id""",
+                    [start, end, t],
+                )
+                ids.append(cur.fetchone()[0])
+    rng = random.Random(int(time.time()))
+    clients = [sizes.therapists + c for c in rng.sample(range(1, sizes.clients + 1), RACE_CLIENTS)]
+    return ids, clients
+
+
+def race(port: int, slot_ids: list[int], client_users: list[int], limit: float) -> dict:
+    """RACE_CLIENTS threads, each a client booking random slots she has not seen taken, until
+    every slot is known taken (or `limit` seconds pass). 409 slot_taken is the expected loss."""
+    rec = Recorder()
+    open_slots = set(slot_ids)
+    lock = threading.Lock()
+    confirmed: dict[int, int] = {}  # booking id -> slot id, as the clients were told (201)
+    barrier = threading.Barrier(len(client_users))
+    stop_at = [0.0]
+    last_booked = [0.0]
+
+    def worker(n, user_id):
+        rng = random.Random(n)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {**bearer(user_id), "Content-Type": "application/json"}
+        barrier.wait()
+        while time.monotonic() < stop_at[0]:
+            with lock:
+                if not open_slots:
+                    break
+                slot = rng.choice(tuple(open_slots)) if len(open_slots) < 64 else rng.sample(sorted(open_slots), 1)[0]
+            t0 = time.perf_counter()
+            try:
+                status, body = request(conn, "POST", f"/api/v1/slots/{slot}/book", headers, b'{"mode": "video"}')
+            except (http.client.HTTPException, OSError) as e:
+                rec.add(time.perf_counter() - t0, 0)
+                rec.failures.append(f"book {slot}: {type(e).__name__}")
+                continue
+            rec.add(time.perf_counter() - t0, status)
+            if status == 201:
+                with lock:
+                    confirmed[json.loads(body)["id"]] = slot
+                    open_slots.discard(slot)
+                    last_booked[0] = time.monotonic()
+            elif status == 409 and json.loads(body).get("code") == "slot_taken":
+                with lock:
+                    open_slots.discard(slot)
+            else:
+                rec.failures.append(f"book {slot}: {status} {body[:200]!r}")
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(n, u)) for n, u in enumerate(client_users)]
+    for t in threads:
+        t.start()
+    started = time.monotonic()
+    stop_at[0] = started + limit
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    result = summarise(rec, elapsed, expected=(201, 409))
+    booked_in = (last_booked[0] - started) if confirmed else elapsed
+    result.update(
+        bookings=len(confirmed),
+        slots=len(slot_ids),
+        bookings_per_second=round(len(confirmed) / booked_in, 1) if booked_in > 0 else 0.0,
+        left_open=len(open_slots),
+    )
+    return result, confirmed
+
+
+# Checks in the database afterwards ----------------------------------------------------------
+def database_checks(url: str, confirmed: dict[int, int]) -> dict:
+    with psycopg.connect(url) as conn:
+        doubles = conn.execute(
+            """SELECT count(*) FROM (SELECT slot_id FROM domain_booking WHERE status = 'confirmed'
+               GROUP BY slot_id HAVING count(*) > 1) d"""
+        ).fetchone()[0]
+        # A slot overlaps an earlier one of hers iff it starts before the latest end so far.
+        overlaps = conn.execute(
+            """SELECT count(*) FROM (
+                 SELECT start_at, max(end_at) OVER (PARTITION BY therapist_id ORDER BY start_at, id
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest_end
+                 FROM domain_slot) s WHERE latest_end > start_at"""
+        ).fetchone()[0]
+        ids = list(confirmed)
+        found = conn.execute(
+            "SELECT count(*) FROM domain_booking WHERE id = ANY(%s) AND status = 'confirmed' AND slot_id = ANY(%s)",
+            [ids, list(confirmed.values())],
+        ).fetchone()[0]
+        # Half-made: a booking the client was told of without its confirmation mail and the
+        # mail's send task, or without its audit entry.
+        half_made = conn.execute(
+            """SELECT count(*) FROM domain_booking b WHERE b.id = ANY(%s) AND (
+                 NOT EXISTS (SELECT 1 FROM domain_outboundemail e WHERE e.booking_id = b.id AND e.kind = 'booking_confirmed')
+                 OR NOT EXISTS (SELECT 1 FROM domain_auditentry a WHERE a.target_type = 'booking' AND a.target_id = b.id
+                                AND a.action = 'booking.created')
+                 OR NOT EXISTS (SELECT 1 FROM django_tasks_database_dbtaskresult r, domain_outboundemail e
+                                WHERE e.booking_id = b.id AND r.args_kwargs -> 'args' ->> 0 = e.id::text))""",
+            [ids],
+        ).fetchone()[0]
+    return {
+        "double_bookings": doubles,
+        "overlapping_slots": overlaps,
+        "confirmed_seen_by_clients": len(ids),
+        "confirmed_found_in_database": found,
+        "half_made_bookings": half_made,
+    }
+
+
+# Reporting --------------------------------------------------------------------------------
+def machine() -> dict:
+    def read(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+        except OSError:
+            return ""
+
+    cpu = next((line.split(":", 1)[1].strip() for line in read(["lscpu"]).splitlines()
+                if line.startswith("Model name")), platform.processor())
+    mem_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), 0)
+    return {
+        "nproc": int(read(["nproc"]) or os.cpu_count() or 0),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "load_average_before": os.getloadavg(),
+    }
+
+
+ROWS = [
+    ("calendar", "(a) therapist's week calendar"),
+    ("open_slots", "(b) open slots, as a client"),
+    ("listing", "(c) listing"),
+    ("booking", "(d) booking, 64 clients racing"),
+    ("floor", "(e) GET /health (floor)"),
+    ("calendar_small", "(a) on the small database"),
+]
+
+
+def table(results: dict) -> str:
+    floor = results["endpoints"]["floor"]["p50_ms"]
+    lines = [
+        "| endpoint | requests/s | p50 ms | p95 ms | p99 ms | errors | p50 / floor |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, label in ROWS:
+        r = results["endpoints"].get(key)
+        if not r:
+            continue
+        rps = f"{r['rps']:,.0f}"
+        if key == "booking":
+            rps += f" ({r['bookings_per_second']:,.0f} bookings/s)"
+        lines.append(
+            f"| {label} | {rps} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{r['errors']} | {r['p50_ms'] / floor:.1f}× |"
+        )
+    return "\n".join(lines)
+
+
+def verdicts(results: dict) -> list[tuple[str, bool, str]]:
+    e = results["endpoints"]
+    c = results["checks"]
+    cal, floor, listing, booking = e["calendar"], e["floor"], e["listing"], e["booking"]
+    ratio = results["big_over_small_calendar_p50"]
+    return [
+        ("calendar p95 ≤ 25 ms", cal["p95_ms"] <= TARGETS["calendar_p95_ms"], f"{cal['p95_ms']:.1f} ms"),
+        ("calendar p50 ≤ 2.5 × floor", cal["p50_ms"] / floor["p50_ms"] <= TARGETS["calendar_p50_over_floor"],
+         f"{cal['p50_ms'] / floor['p50_ms']:.2f} ×"),
+        ("listing p95 ≤ 50 ms", listing["p95_ms"] <= TARGETS["listing_p95_ms"], f"{listing['p95_ms']:.1f} ms"),
+        ("booking ≥ 300 bookings/s", booking["bookings_per_second"] >= TARGETS["bookings_per_second"],
+         f"{booking['bookings_per_second']:.0f}/s"),
+        ("zero double bookings", c["double_bookings"] == 0, str(c["double_bookings"])),
+        ("zero overlapping slots", c["overlapping_slots"] == 0, str(c["overlapping_slots"])),
+        ("zero 5xx while booking", booking["server_errors"] == 0, str(booking["server_errors"])),
+        ("big/small calendar ≤ 1.3", ratio <= TARGETS["big_over_small_calendar"], f"{ratio:.2f}"),
+    ]
+
+
+def write_performance_doc(path: Path, results: dict) -> None:
+    """Replace the generated part of docs/performance.md (between the markers), keeping the
+    hand-written text around it."""
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    m = results["machine"]
+    sizes = results["sizes"]
+    lines = [
+        begin,
+        f"Run of {results['finished_at']} (`make bench`, {results['duration_per_phase_s']} s per endpoint, "
+        f"{results['concurrency']} connections for (a)–(c) and (e), {RACE_CLIENTS} for (d); "
+        f"gunicorn with {results['workers']} sync workers).",
+        "",
+        f"Machine: `nproc` {m['nproc']}, {m['memory_gib']} GiB memory, {m['cpu']}, {results['postgres']}, "
+        f"Python {m['python']}; load average before the run {', '.join(f'{x:.2f}' for x in m['load_average_before'])}.",
+        "",
+        f"Data: {sizes['therapists']:,} therapists ({sizes['therapists'] // BOOSTER_EVERY:,} listed), "
+        f"{sizes['clients']:,} clients, {sizes['slots']:,} slots over a year, {sizes['bookings']:,} bookings; "
+        f"small database {results['small_sizes']['slots']:,} slots.",
+        "",
+        table(results),
+        "",
+        f"Big/small calendar p50: {results['big_over_small_calendar_p50']:.2f}. "
+        f"Database afterwards: {results['checks']['double_bookings']} double bookings, "
+        f"{results['checks']['overlapping_slots']} overlapping slots, "
+        f"{results['checks']['confirmed_found_in_database']}/{results['checks']['confirmed_seen_by_clients']} "
+        f"confirmed bookings found, {results['checks']['half_made_bookings']} half-made.",
+        "",
+        "| target | met | measured |",
+        "|---|---|---|",
+        *[f"| {name} | {'yes' if ok else '**no**'} | {value} |" for name, ok, value in verdicts(results)],
+        end,
+    ]
+    text = path.read_text() if path.exists() else f"# Performance\n\n{begin}\n{end}\n"
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    path.write_text(head + "\n".join(lines) + tail)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny data, 2 s phases; for CI")
+    parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--small-url", default=None)
+    parser.add_argument("--duration", type=float, default=None, help="seconds per endpoint (20; smoke 2)")
+    parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2,
+                        help="connections for the read endpoints (one per core)")
+    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--results", default=None, help="where to write results.json")
+    parser.add_argument("--doc", default=None, help="docs/performance.md to update (full runs only)")
+    parser.add_argument("--reload", action="store_true", help="reload the data even if it is there")
+    args = parser.parse_args(argv)
+
+    big, small = (SMOKE, SMOKE_SMALL) if args.smoke else (BIG, SMALL)
+    duration = args.duration or (2.0 if args.smoke else 20.0)
+    small_url = args.small_url or f"{args.url}_small"
+    workdir = Path(tempfile.mkdtemp(prefix="tidbok-bench-"))
+    env = {**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-migrate"), "TIDBOK_DATA_DIR": str(workdir / "data")}
+    results_path = Path(args.results) if args.results else (workdir / "results.json" if args.smoke
+                                                             else ROOT / "bench" / "results.json")
+    doc_path = Path(args.doc) if args.doc else (None if args.smoke else ROOT / "docs" / "performance.md")
+
+    print(f"Loading {db_name(args.url)} and {db_name(small_url)} (skipped when already loaded) ...", file=sys.stderr)
+    if args.reload:
+        drop_database(args.url)
+        drop_database(small_url)
+    info = load(args.url, big, env, quiet=args.smoke)
+    info_small = load(small_url, small, env, quiet=args.smoke)
+    base = datetime.fromisoformat(info["base"])
+    base_small = datetime.fromisoformat(info_small["base"])
+
+    results = {
+        "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "sizes": big.__dict__ | {},
+        "small_sizes": small.__dict__ | {},
+        "load_seconds": round(info["seconds"], 1),
+        "load_skipped": info["skipped"],
+        "duration_per_phase_s": duration,
+        "concurrency": args.concurrency,
+        "workers": args.workers,
+        "endpoints": {},
+    }
+    with psycopg.connect(args.url) as conn:
+        results["postgres"] = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+        results["postgres"] = f"PostgreSQL {results['postgres']}"
+
+    server = Server(args.url, args.workers, workdir)
+    server.start()
+    try:
+        port = server.port
+        # Warm every worker's connection and code paths before measuring.
+        drive(port, health_request, min(1.0, duration), args.concurrency)
+        drive(port, calendar_request(big, base), min(1.0, duration), args.concurrency)
+        phases = [
+            ("floor", health_request),
+            ("calendar", calendar_request(big, base)),
+            ("open_slots", open_slots_request(big)),
+            ("listing", listing_request),
+        ]
+        for key, make in phases:
+            print(f"  {key} ...", file=sys.stderr)
+            results["endpoints"][key] = drive(port, make, duration, args.concurrency)
+        print("  booking race ...", file=sys.stderr)
+        slot_ids, client_users = race_setup(args.url, big, base)
+        booking, confirmed = race(port, slot_ids, client_users, limit=max(duration * 3, 10.0))
+        results["endpoints"]["booking"] = booking
+    finally:
+        server.stop()
+    results["checks"] = database_checks(args.url, confirmed)
+
+    server = Server(small_url, args.workers, workdir)
+    server.start()
+    try:
+        drive(server.port, calendar_request(small, base_small), min(1.0, duration), args.concurrency)
+        print("  calendar on the small database ...", file=sys.stderr)
+        results["endpoints"]["calendar_small"] = drive(server.port, calendar_request(small, base_small), duration,
+                                                      args.concurrency)
+    finally:
+        server.stop()
+    e = results["endpoints"]
+    results["big_over_small_calendar_p50"] = round(e["calendar"]["p50_ms"] / e["calendar_small"]["p50_ms"], 2)
+    results["big_over_small_calendar_p95"] = round(e["calendar"]["p95_ms"] / e["calendar_small"]["p95_ms"], 2)
+    results["finished_at"] = datetime.now().astimezone().isoformat(timespec="seconds")
+    results["targets"] = {name: {"met": ok, "measured": value} for name, ok, value in verdicts(results)}
+
+    print()
+    print(table(results))
+    print()
+    c = results["checks"]
+    print(f"big/small calendar p50 {results['big_over_small_calendar_p50']:.2f}; double bookings "
+          f"{c['double_bookings']}; overlapping slots {c['overlapping_slots']}; confirmed "
+          f"{c['confirmed_found_in_database']}/{c['confirmed_seen_by_clients']} in the database; "
+          f"half-made {c['half_made_bookings']}")
+    for name, ok, value in verdicts(results):
+        print(f"  {'MET   ' if ok else 'MISSED'} {name}: {value}")
+
+    results_path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nResults: {results_path}")
+    if doc_path:
+        write_performance_doc(doc_path, results)
+        print(f"Updated: {doc_path}")
+
+    failures = [f for r in e.values() for f in r["failures"]]
+    broken = (
+        sum(r["errors"] for r in e.values())
+        or c["double_bookings"] or c["overlapping_slots"] or c["half_made_bookings"]
+        or c["confirmed_found_in_database"] != c["confirmed_seen_by_clients"]
+        or e["booking"]["bookings"] == 0
+    )
+    if broken:
+        print("FAILED: " + "; ".join(failures[:10]), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
