@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import ALL, EXISTING, VIDEO, Booking, Client, ClientLink, Slot, Therapist
+from .models import ALL, EXISTING, VIDEO, AuditEntry, Booking, Client, ClientLink, Slot, Therapist
 from .search import fold
 
 
@@ -113,3 +113,24 @@ def bookings_visible_to(user) -> QuerySet[Booking]:
     if client := getattr(user, "client", None):
         who |= Q(client=client)
     return Booking.objects.filter(who)
+
+
+def slot_history(slot: Slot) -> QuerySet[AuditEntry]:
+    """What happened to one slot, oldest first: made, moved, re-priced, booked, cancelled
+    (the audit trail keeps the slot's id, so a cancelled booking's entries stay with it)."""
+    return (
+        AuditEntry.objects.filter(slot_id=slot.pk, therapist_id=slot.therapist_id)
+        .select_related("actor")
+        .order_by("at", "id")
+    )
+
+
+def bookings_of_client_with(therapist: Therapist, client: Client) -> QuerySet[Booking]:
+    """One client's bookings with this therapist only (never her other therapists'), the
+    latest start first, each with its first-visit mark (R15)."""
+    return (
+        Booking.objects.filter(therapist=therapist, client=client)
+        .select_related("client")
+        .with_first_visit()
+        .order_by("-start_at")
+    )

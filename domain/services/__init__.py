@@ -11,11 +11,12 @@ from .accounts import (
 )
 from .bookings import booking_cancel, booking_create_by_client, booking_create_by_therapist
 from .clients import client_add
-from .slots import UNSET, slot_create, slot_delete, slot_update
-from .therapists import therapist_settings_update
+from .slots import UNSET, RepeatResult, slot_create, slot_create_many, slot_delete, slot_repeat_weekly, slot_update
+from .therapists import therapist_feed_token_regenerate, therapist_settings_update
 
 __all__ = [
     "UNSET",
+    "RepeatResult",
     "LoginFailed",
     "LoginThrottled",
     "account_signup",
@@ -26,8 +27,11 @@ __all__ = [
     "client_booster_set",
     "login_check",
     "slot_create",
+    "slot_create_many",
     "slot_delete",
+    "slot_repeat_weekly",
     "slot_update",
+    "therapist_feed_token_regenerate",
     "therapist_settings_update",
     "token_create",
     "token_user",

@@ -7,7 +7,8 @@ changes for one therapist are serialised; the overlap check then sees every comm
 On PostgreSQL the exclusion constraint `slot_no_overlap` stands behind the check; on SQLite,
 transactions begin IMMEDIATE and so hold the write lock."""
 
-from datetime import UTC, datetime, timedelta
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -28,6 +29,7 @@ from ..models import (
     User,
     modes_list,
 )
+from ..timezones import local_to_utc
 from .audit import audit_write, booking_snapshot, slot_snapshot
 from .emails import email_booking_rescheduled
 
@@ -250,3 +252,63 @@ def slot_delete(*, slot: Slot, actor: User | None) -> None:
             before=before,
         )
         slot.delete()
+
+
+MAX_REPEAT_WEEKS = 52
+MAX_SLOTS_AT_ONCE = 48
+
+
+@dataclasses.dataclass
+class RepeatResult:
+    """What `slot_repeat_weekly` did: the copies it made, and the weeks it left out with
+    why (a domain error code, or "dst" for a wall-clock time that does not exist or
+    exists twice that day), each as the local date the copy would have had."""
+
+    created: list[Slot] = dataclasses.field(default_factory=list)
+    skipped: list[tuple[date, str]] = dataclasses.field(default_factory=list)
+
+
+def slot_repeat_weekly(*, slot: Slot, actor: User | None, weeks: int) -> RepeatResult:
+    """Copies of a slot (length, price, kinds, audience) at the same wall-clock time in the
+    therapist's zone on the same weekday of each of the next `weeks` weeks. A week where the
+    time is taken (R11), has passed, or does not exist once on the clock (R22) is skipped
+    and named; the others are made. Each copy is made by `slot_create`, under its lock."""
+    if isinstance(weeks, bool) or not isinstance(weeks, int) or not 1 <= weeks <= MAX_REPEAT_WEEKS:
+        raise ValidationError({"weeks": _("Repeat for 1 to %(max)d weeks.") % {"max": MAX_REPEAT_WEEKS}})
+    therapist = slot.therapist
+    tz = therapist.tz
+    local_start = slot.start_at.astimezone(tz).replace(tzinfo=None)
+    result = RepeatResult()
+    with transaction.atomic():
+        for week in range(1, weeks + 1):
+            wall_clock = local_start + timedelta(weeks=week)
+            try:
+                start = local_to_utc(wall_clock, tz)
+            except ValidationError:
+                result.skipped.append((wall_clock.date(), "dst"))
+                continue
+            try:
+                copy = slot_create(
+                    therapist=therapist, actor=actor, start=start, duration_minutes=slot.duration_minutes,
+                    price=slot.price, modes=slot.modes, audience=slot.audience,
+                )
+            except DomainError as e:
+                result.skipped.append((wall_clock.date(), e.code))
+                continue
+            result.created.append(copy)
+    return result
+
+
+def slot_create_many(*, therapist: Therapist, actor: User | None, start: datetime, end: datetime) -> list[Slot]:
+    """Back-to-back slots of the default length from `start`, as many as fit before `end`
+    (at least one), with the settings' price, kinds and audience (R2): the therapist marked
+    a stretch of free time. All or none: if any of them is refused, none is made."""
+    start, end = validate_start(start), validate_start(end, "end")
+    length = timedelta(minutes=therapist.default_duration_minutes)
+    count = max(1, (end - start) // length)
+    if count > MAX_SLOTS_AT_ONCE:
+        raise ValidationError({"end": _("At most %(max)d slots at once.") % {"max": MAX_SLOTS_AT_ONCE}})
+    with transaction.atomic():
+        return [
+            slot_create(therapist=therapist, actor=actor, start=start + i * length) for i in range(count)
+        ]

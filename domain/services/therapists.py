@@ -1,9 +1,14 @@
 """A therapist's settings: the defaults of new slots (R2, R5–R7), where and how clients meet
-her (R19), and her time zone (R22)."""
+her (R19), her time zone (R22), her public profile (R9: the listing and matching), how long
+before a visit a client may still cancel (R18), and her private calendar feed."""
 
+import re
+
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from ..models import Therapist, User
+from ..models import Therapist, User, new_token
 from ..timezones import valid_timezone
 from .audit import audit_write
 from .clients import reject_nul
@@ -17,7 +22,19 @@ SETTINGS_FIELDS = (
     "personal_info",
     "default_modes",
     "default_audience",
+    "title",
+    "presentation",
+    "city",
+    "languages",
+    "areas",
+    "cancellation_cutoff_hours",
 )
+
+# Free text: the longest each may be (the model's max_length where it has one).
+TEXT_LIMITS = {"reception_address": 2000, "personal_info": 2000, "title": 120, "presentation": 5000, "city": 80}
+MAX_CANCELLATION_CUTOFF_HOURS = 14 * 24
+MAX_LANGUAGES, MAX_AREAS, MAX_AREA_LENGTH = 20, 20, 60
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
 def therapist_settings_snapshot(therapist: Therapist) -> dict:
@@ -30,34 +47,113 @@ def therapist_settings_snapshot(therapist: Therapist) -> dict:
         "default_modes": therapist.default_modes,
         "default_audience": therapist.default_audience,
         "client_booster": therapist.client_booster,
+        "title": therapist.title,
+        "presentation": therapist.presentation,
+        "city": therapist.city,
+        "languages": list(therapist.languages),
+        "areas": list(therapist.areas),
+        "cancellation_cutoff_hours": therapist.cancellation_cutoff_hours,
     }
 
 
+def _clean_text(value, field: str) -> str:
+    value = str(value or "").strip()
+    reject_nul(value, field)
+    if len(value) > TEXT_LIMITS[field]:
+        raise ValidationError({field: _("At most %(max)d characters.") % {"max": TEXT_LIMITS[field]}})
+    return value
+
+
+def _clean_languages(value) -> list[str]:
+    """ISO 639 codes ("sv", "en", "fa"), lower-case, each once, in the order given."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ValidationError({"languages": _("Give the languages as a list of language codes.")})
+    codes = []
+    for item in value:
+        code = str(item).strip().lower()
+        if not LANGUAGE_CODE.match(code):
+            raise ValidationError({"languages": _("Unknown language code: %(code)s.") % {"code": str(item)[:20]}})
+        if code not in codes:
+            codes.append(code)
+    if len(codes) > MAX_LANGUAGES:
+        raise ValidationError({"languages": _("At most %(max)d languages.") % {"max": MAX_LANGUAGES}})
+    return codes
+
+
+def _clean_areas(value) -> list[str]:
+    """Areas of help as short phrases ("ångest", "stress"), each once whatever its case."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ValidationError({"areas": _("Give the areas as a list of words or short phrases.")})
+    areas, seen = [], set()
+    for item in value:
+        area = " ".join(str(item).split())
+        reject_nul(area, "areas")
+        if not area:
+            continue
+        if len(area) > MAX_AREA_LENGTH:
+            raise ValidationError({"areas": _("Each area may be at most %(max)d characters.") % {"max": MAX_AREA_LENGTH}})
+        if area.casefold() not in seen:
+            seen.add(area.casefold())
+            areas.append(area)
+    if len(areas) > MAX_AREAS:
+        raise ValidationError({"areas": _("At most %(max)d areas.") % {"max": MAX_AREAS}})
+    return areas
+
+
+def _clean_cutoff(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CANCELLATION_CUTOFF_HOURS:
+        raise ValidationError(
+            {"cancellation_cutoff_hours": _("The cancellation cut-off must be a whole number of hours from 0 to %(max)d.")
+             % {"max": MAX_CANCELLATION_CUTOFF_HOURS}}
+        )
+    return value
+
+
 def therapist_settings_update(*, therapist: Therapist, actor: User | None, **changes) -> Therapist:
-    """Change any of SETTINGS_FIELDS; the rest stay. Slots already made keep their values."""
+    """Change any of SETTINGS_FIELDS; the rest stay. Slots already made keep their values.
+    Every field is checked before anything is saved, so a refusal changes nothing."""
     unknown = set(changes) - set(SETTINGS_FIELDS)
     assert not unknown, unknown
     before = therapist_settings_snapshot(therapist)
+    values = {}
     if "default_duration_minutes" in changes:
-        therapist.default_duration_minutes = validate_duration(changes["default_duration_minutes"], "default_duration_minutes")
+        values["default_duration_minutes"] = validate_duration(changes["default_duration_minutes"], "default_duration_minutes")
     if "default_price" in changes:
-        therapist.default_price = validate_price(changes["default_price"], "default_price")
+        values["default_price"] = validate_price(changes["default_price"], "default_price")
     if "timezone" in changes:
-        therapist.timezone = valid_timezone(str(changes["timezone"]))
+        values["timezone"] = valid_timezone(str(changes["timezone"]))
     if "default_modes" in changes:
-        therapist.default_video, therapist.default_onsite = validate_modes(changes["default_modes"], "default_modes")
+        values["default_video"], values["default_onsite"] = validate_modes(changes["default_modes"], "default_modes")
     if "default_audience" in changes:
-        therapist.default_audience = validate_audience(changes["default_audience"], "default_audience")
-    for field in ("reception_address", "personal_info"):
+        values["default_audience"] = validate_audience(changes["default_audience"], "default_audience")
+    for field in TEXT_LIMITS:
         if field in changes:
-            reject_nul(str(changes[field] or ""), field)
-            setattr(therapist, field, str(changes[field] or "").strip()[:2000])
+            values[field] = _clean_text(changes[field], field)
+    if "languages" in changes:
+        values["languages"] = _clean_languages(changes["languages"])
+    if "areas" in changes:
+        values["areas"] = _clean_areas(changes["areas"])
+    if "cancellation_cutoff_hours" in changes:
+        values["cancellation_cutoff_hours"] = _clean_cutoff(changes["cancellation_cutoff_hours"])
+    for field, value in values.items():
+        setattr(therapist, field, value)
     after = therapist_settings_snapshot(therapist)
     if after != before:
         with transaction.atomic():
-            therapist.save()
+            therapist.save(update_fields=list(values))
             audit_write(
                 actor=actor, action="therapist.settings", target=therapist, therapist_id=therapist.pk,
                 before=before, after=after,
             )
+    return therapist
+
+
+def therapist_feed_token_regenerate(*, therapist: Therapist, actor: User | None) -> Therapist:
+    """A new secret for the private calendar feed: the old address stops working at once
+    (for a phone that was lost, or an address shared by mistake). The audit entry says that
+    it happened, never the token."""
+    with transaction.atomic():
+        therapist.calendar_feed_token = new_token()
+        therapist.save(update_fields=["calendar_feed_token"])
+        audit_write(actor=actor, action="therapist.feed_token", target=therapist, therapist_id=therapist.pk)
     return therapist
