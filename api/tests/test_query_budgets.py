@@ -1,0 +1,182 @@
+"""Query budgets: no API endpoint's number of SQL queries grows with the rows it answers.
+
+Each listing endpoint is asked once with 1 row to return and once with 20; the two counts
+must be equal (an N+1 shows as 20 more). Endpoints that answer one object have a fixed
+budget, so a new query in them is a decision someone made, not an accident."""
+
+import json
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from api.tests.helpers import booked, self_booked, slot_for
+from conftest import pnr
+
+pytestmark = pytest.mark.usefixtures("now")
+
+WEEK = {"start": "2027-01-11T00:00:00+01:00", "end": "2027-01-18T00:00:00+01:00"}
+
+
+def count(call) -> tuple[int, object]:
+    with CaptureQueriesContext(connection) as queries:
+        response = call()
+    assert response.status_code < 300, (response.status_code, response.content)
+    return len(queries), response
+
+
+def slots_in_week(therapist, n: int, start_day: int = 12):
+    """n slots from Tuesday 2027-01-12 on, one an hour from 08:00, five a day."""
+    return [
+        slot_for(therapist, f"2027-01-{start_day + i // 5:02d} {8 + i % 5:02d}:00") for i in range(n)
+    ]
+
+
+def rows_and_queries(api, path, **params):
+    api.get(path, **params)  # the token's first use writes its last_used_at: not a row cost
+    n, response = count(lambda: api.get(path, **params))
+    return len(response.json()), n
+
+
+# Endpoints that answer lists: 1 row vs 20 rows ----------------------------------------------
+def test_the_calendar_costs_the_same_for_one_slot_and_twenty_booked_ones(anna, anna_api, make_client):
+    slot = slots_in_week(anna, 1)[0]
+    booked(slot, make_client(therapist=anna))
+    one = rows_and_queries(anna_api, "/therapist/calendar", **WEEK)
+
+    for i, s in enumerate(slots_in_week(anna, 20, start_day=13)):
+        if i % 2:
+            booked(s, make_client(first=f"K{i}", therapist=anna))
+    twenty_one = rows_and_queries(anna_api, "/therapist/calendar", **WEEK)
+
+    assert (one[0], twenty_one[0]) == (1, 21)
+    assert one[1] == twenty_one[1], (one, twenty_one)
+
+
+def test_the_client_search_costs_the_same_for_one_client_and_twenty(anna, anna_api, make_client):
+    make_client(first="Ella", therapist=anna)
+    one = rows_and_queries(anna_api, "/therapist/clients")
+    for i in range(19):
+        make_client(first=f"Elsa{i}", therapist=anna)
+    twenty = rows_and_queries(anna_api, "/therapist/clients")
+
+    assert (one[0], twenty[0]) == (1, 20)
+    assert one[1] == twenty[1]
+
+
+def test_the_listing_costs_the_same_for_one_therapist_and_twenty(anon_api, make_therapist):
+    t = make_therapist()
+    slot_for(t, "2027-01-12 09:00")
+    one = rows_and_queries(anon_api, "/therapists")
+    for i in range(19):
+        other = make_therapist(email=f"t{i}@example.se", first=f"T{i}")
+        slot_for(other, "2027-01-12 10:00")
+    twenty = rows_and_queries(anon_api, "/therapists")
+    twenty_video = rows_and_queries(anon_api, "/therapists", mode="video")
+
+    assert (one[0], twenty[0], twenty_video[0]) == (1, 20, 20)
+    assert one[1] == twenty[1] == twenty_video[1]
+
+
+@pytest.mark.parametrize("viewer", ["anon_api", "nora_api", "erik_api"])
+def test_a_therapists_open_slots_cost_the_same_for_one_and_twenty(viewer, request, anna):
+    api = request.getfixturevalue(viewer)
+    slots_in_week(anna, 1)
+    one = rows_and_queries(api, f"/therapists/{anna.pk}/slots")
+    slots_in_week(anna, 20, start_day=13)
+    twenty = rows_and_queries(api, f"/therapists/{anna.pk}/slots")
+
+    assert (one[0], twenty[0]) == (1, 21)
+    assert one[1] == twenty[1]
+
+
+def test_a_clients_bookings_cost_the_same_for_one_and_twenty(anna, bo, erik, erik_api, make_therapist):
+    booked(slot_for(anna, "2027-01-12 08:00"), erik)
+    one = rows_and_queries(erik_api, "/client/bookings")
+    therapists = [anna, make_therapist(email="c@example.se", first="Cecilia")]
+    for i, s in enumerate(slots_in_week(anna, 10, start_day=13) + slots_in_week(therapists[1], 9)):
+        self_booked(s, erik, mode="onsite" if i % 2 else "video")
+    twenty = rows_and_queries(erik_api, "/client/bookings")
+
+    assert (one[0], twenty[0]) == (1, 20)
+    assert one[1] == twenty[1]
+
+
+# Endpoints that answer one object: a fixed budget ------------------------------------------
+# The numbers are what the code does today; raise one only with a reason.
+BUDGETS = {
+    "health": 0,
+    "me": 1,
+    "settings_get": 1,
+    "settings_patch": 5,
+    "slot_create": 11,
+    "slot_patch": 14,
+    "slot_delete": 9,
+    "client_add": 13,
+    "therapist_book": 15,
+    "client_book": 19,
+    "cancel": 11,
+    "token": 5,
+    "signup": 7,
+}
+
+
+def within(name, call):
+    n, response = count(call)
+    assert n <= BUDGETS[name], f"{name}: {n} queries, budget {BUDGETS[name]}"
+    return response
+
+
+def test_single_object_endpoints_stay_within_their_budgets(anna, anna_api, erik, erik_api, nora_api, anon_api):
+    for api in (anna_api, erik_api, nora_api):
+        api.get("/me")  # each token's first use writes its last_used_at once
+    within("health", lambda: anon_api.get("/health"))
+    within("me", lambda: anna_api.get("/me"))
+    within("settings_get", lambda: anna_api.get("/therapist/settings"))
+    within("settings_patch", lambda: anna_api.patch("/therapist/settings", {"default_price": 1100}))
+    slot = within("slot_create", lambda: anna_api.post("/therapist/slots", {"start": "2027-01-12T09:00:00+01:00"}))
+    slot_id = slot.json()["id"]
+    within("slot_patch", lambda: anna_api.patch(f"/therapist/slots/{slot_id}", {"price": 900}))
+    within("slot_delete", lambda: anna_api.delete(f"/therapist/slots/{slot_id}"))
+    within("client_add", lambda: anna_api.post("/therapist/clients", {
+        "first_name": "Ylva", "last_name": "Ek", "personnummer": pnr("19800101"), "email": "ylva@example.se"}))
+    s1 = slot_for(anna, "2027-01-13 09:00")
+    within("therapist_book", lambda: anna_api.post(f"/therapist/slots/{s1.pk}/booking",
+                                                   {"client_id": erik.pk, "mode": "video"}))
+    s2 = slot_for(anna, "2027-01-14 09:00")
+    booking = within("client_book", lambda: nora_api.post(f"/slots/{s2.pk}/book", {"mode": "video"}))
+    within("cancel", lambda: nora_api.post(f"/bookings/{booking.json()['id']}/cancel"))
+    within("token", lambda: anon_api.post("/auth/token", {"email": "anna@example.se",
+                                                          "password": "correct horse battery"}))
+    within("signup", lambda: anon_api.post("/auth/signup", {
+        "role": "therapist", "email": "new@example.se", "password": "a long enough pass phrase",
+        "first_name": "Ny", "last_name": "Terapeut"}))
+
+
+def test_every_endpoint_of_the_openapi_document_has_a_budget(client, db):
+    """A new endpoint needs a line here (and in the authorisation matrix)."""
+    document = json.loads(client.get("/api/v1/openapi.json").content)
+    covered = {
+        ("get", "/health"), ("get", "/me"), ("get", "/therapist/settings"), ("patch", "/therapist/settings"),
+        ("get", "/therapist/calendar"), ("post", "/therapist/slots"), ("patch", "/therapist/slots/{}"),
+        ("delete", "/therapist/slots/{}"), ("get", "/therapist/clients"), ("post", "/therapist/clients"),
+        ("post", "/therapist/slots/{}/booking"), ("get", "/therapists"), ("get", "/therapists/{}/slots"),
+        ("post", "/slots/{}/book"), ("get", "/client/bookings"), ("post", "/bookings/{}/cancel"),
+        ("post", "/auth/token"), ("post", "/auth/signup"),
+    }
+    served = {
+        (method, re.sub(r"\{[^}]+\}", "{}", path.removeprefix("/api/v1")))
+        for path, item in document["paths"].items()
+        for method in item
+    }
+    assert served - covered == set(), "endpoints without a query budget"
+
+
+def test_a_bearer_token_brings_its_profile_in_the_same_query(anna_api, erik_api):
+    """`/me` and every role check read the profile the token query already joined."""
+    anna_api.get("/me"), erik_api.get("/me")
+    assert count(lambda: anna_api.get("/me"))[0] == 1
+    assert count(lambda: erik_api.get("/me"))[0] == 1
+
+
