@@ -1,0 +1,154 @@
+"""The authorisation matrix: every API endpoint × anonymous, a client (Erik, on Anna's list),
+another client (Nora, on no list), a therapist (Anna) and another therapist (Bo).
+
+Each cell names the status the caller gets; and whatever the status, the body never holds
+another person's data: a personnummer or an e-mail address reaches only the people API.md
+shows it to, and Bo's own client is never seen by anyone but Bo."""
+
+import json
+
+import pytest
+
+from api.tests.helpers import booked, slot_for
+from conftest import Api, api_for, pnr
+
+pytestmark = pytest.mark.usefixtures("now")
+
+PERSONAS = ("anon", "erik", "nora", "anna", "bo")
+
+
+@pytest.fixture
+def world(anna, bo, erik, nora, make_client):
+    anna.reception_address = "Mottagningen, Hemliga gatan 1"
+    anna.save(update_fields=["reception_address"])
+    olle = make_client(first="Olle", last="Hemligsson", birth="19700202", therapist=bo)
+    booking = booked(slot_for(anna, "2027-01-12 09:00"), erik, mode="onsite")
+    return {
+        "anna": anna, "bo": bo, "erik": erik, "nora": nora, "olle": olle,
+        "booking": booking.pk,
+        "booked_slot": booking.slot_id,
+        "open_slot": slot_for(anna, "2027-01-13 09:00").pk,
+        "existing_slot": slot_for(anna, "2027-01-14 09:00", audience="existing").pk,
+        "spare_slot": slot_for(anna, "2027-01-15 09:00").pk,
+        "bo_slot": slot_for(bo, "2027-01-13 09:00").pk,
+    }
+
+
+@pytest.fixture
+def apis(world):
+    return {
+        "anon": Api(),
+        "erik": api_for(world["erik"].user),
+        "nora": api_for(world["nora"].user),
+        "anna": api_for(world["anna"].user),
+        "bo": api_for(world["bo"].user),
+    }
+
+
+def new_client_body(w):
+    return {"first_name": "Ny", "last_name": "Klient", "personnummer": pnr("19990909", "321"), "email": "ny@example.se"}
+
+
+# (name, method, path, body, {persona: status}); paths and bodies are filled from the world.
+T403 = {"anon": 401, "erik": 403, "nora": 403}
+C403 = {"anon": 401, "anna": 403, "bo": 403}
+MATRIX = [
+    ("health", "get", "/health", None, {"anon": 200, "erik": 200, "nora": 200, "anna": 200, "bo": 200}),
+    ("me", "get", "/me", None, {"anon": 401, "erik": 200, "nora": 200, "anna": 200, "bo": 200}),
+    ("settings", "get", "/therapist/settings", None, {**T403, "anna": 200, "bo": 200}),
+    ("settings patch", "patch", "/therapist/settings", {"default_price": 1200}, {**T403, "anna": 200, "bo": 200}),
+    ("calendar", "get", "/therapist/calendar", None, {**T403, "anna": 200, "bo": 200}),
+    ("slot create", "post", "/therapist/slots", {"start": "2027-01-20T09:00:00+01:00"}, {**T403, "anna": 201, "bo": 201}),
+    ("slot patch", "patch", "/therapist/slots/{open_slot}", {"price": 900}, {**T403, "anna": 200, "bo": 404}),
+    ("slot delete", "delete", "/therapist/slots/{spare_slot}", None, {**T403, "anna": 204, "bo": 404}),
+    ("client search", "get", "/therapist/clients", None, {**T403, "anna": 200, "bo": 200}),
+    ("client add", "post", "/therapist/clients", new_client_body, {**T403, "anna": 201, "bo": 201}),
+    ("therapist books", "post", "/therapist/slots/{open_slot}/booking", lambda w: {"client_id": w["erik"].pk, "mode": "video"},
+     {**T403, "anna": 201, "bo": 404}),
+    ("therapist books a stranger", "post", "/therapist/slots/{open_slot}/booking",
+     lambda w: {"client_id": w["olle"].pk, "mode": "video"}, {**T403, "anna": 409, "bo": 404}),
+    ("listing", "get", "/therapists", None, {"anon": 200, "erik": 200, "nora": 200, "anna": 200, "bo": 200}),
+    ("anna's open slots", "get", "/therapists/{anna_id}/slots", None,
+     {"anon": 200, "erik": 200, "nora": 200, "anna": 200, "bo": 200}),
+    ("bo's open slots (no Client Booster)", "get", "/therapists/{bo_id}/slots", None,
+     {"anon": 404, "erik": 404, "nora": 404, "anna": 404, "bo": 404}),
+    ("book an open slot", "post", "/slots/{open_slot}/book", {"mode": "video"},
+     {**C403, "erik": 201, "nora": 201}),
+    ("book an existing-only slot", "post", "/slots/{existing_slot}/book", {"mode": "video"},
+     {**C403, "erik": 201, "nora": 404}),
+    ("book bo's slot", "post", "/slots/{bo_slot}/book", {"mode": "video"}, {**C403, "erik": 404, "nora": 404}),
+    ("my bookings", "get", "/client/bookings", None, {**C403, "erik": 200, "nora": 200}),
+    ("cancel", "post", "/bookings/{booking}/cancel", None,
+     {"anon": 401, "erik": 200, "nora": 404, "anna": 200, "bo": 404}),
+    ("token", "post", "/auth/token", {"email": "anna@example.se", "password": "wrong"},
+     {"anon": 401, "erik": 401, "nora": 401, "anna": 401, "bo": 401}),
+]
+
+CELLS = [(row[0], persona) for row in MATRIX for persona in PERSONAS]
+
+
+def secrets_of(w) -> dict[str, tuple[str, set[str]]]:
+    """Each secret, and who may read it in an API answer."""
+    return {
+        "erik's personnummer": (w["erik"].personnummer, {"anna"}),
+        "erik's personnummer (10 digits)": (w["erik"].personnummer[2:].replace("-", ""), {"anna"}),
+        "erik's e-mail": (w["erik"].email, {"anna", "erik"}),
+        "nora's personnummer": (w["nora"].personnummer, set()),
+        "nora's e-mail": (w["nora"].email, {"nora"}),
+        "olle's personnummer": (w["olle"].personnummer, {"bo"}),
+        "olle's name": ("Hemligsson", {"bo"}),
+        "olle's e-mail": (w["olle"].email, {"bo"}),
+        "anna's e-mail": (w["anna"].user.email, {"anna"}),
+        "bo's e-mail": (w["bo"].user.email, {"bo"}),
+        # Anna's reception address goes to her own clients' on-site bookings, and to her.
+        "anna's address": ("Hemliga gatan", {"anna", "erik"}),
+    }
+
+
+@pytest.mark.parametrize(("row", "persona"), CELLS, ids=[f"{r} × {p}" for r, p in CELLS])
+def test_the_cell(row, persona, world, apis):
+    name, method, path, body, expected = next(r for r in MATRIX if r[0] == row)
+    ids = {k: (v if isinstance(v, int) else v.pk) for k, v in world.items()}
+    ids["anna_id"], ids["bo_id"] = world["anna"].pk, world["bo"].pk
+    path = path.format(**ids)
+    body = body(world) if callable(body) else body
+    api = apis[persona]
+    if method == "get":
+        response = api.get(path)
+    elif method == "delete":
+        response = api.delete(path)
+    else:
+        response = getattr(api, method)(path, body if body is not None else {})
+
+    assert response.status_code == expected[persona], (name, persona, response.status_code, response.content[:300])
+    text = response.content.decode()
+    text_unescaped = json.dumps(json.loads(text), ensure_ascii=False) if text else ""
+    for secret, (value, readers) in secrets_of(world).items():
+        if persona not in readers:
+            assert value not in text and value not in text_unescaped, f"{name} leaks {secret} to {persona}"
+
+
+def test_a_therapists_calendar_and_list_hold_only_her_own(world, apis):
+    anna_entries = apis["anna"].get("/therapist/calendar", start="2027-01-11T00:00:00+01:00",
+                                    end="2027-01-18T00:00:00+01:00").json()
+    bo_entries = apis["bo"].get("/therapist/calendar", start="2027-01-11T00:00:00+01:00",
+                                end="2027-01-18T00:00:00+01:00").json()
+    assert {e["id"] for e in anna_entries} == {world[k] for k in ("booked_slot", "open_slot", "existing_slot",
+                                                                 "spare_slot")}
+    assert [e["id"] for e in bo_entries] == [world["bo_slot"]]
+    assert [c["id"] for c in apis["bo"].get("/therapist/clients").json()] == [world["olle"].pk]
+    assert [c["id"] for c in apis["anna"].get("/therapist/clients").json()] == [world["erik"].pk]
+
+
+def test_existing_only_slots_are_seen_only_by_her_own_clients(world, apis):
+    def ids(persona):
+        return {s["id"] for s in apis[persona].get(f"/therapists/{world['anna'].pk}/slots").json()}
+
+    assert world["existing_slot"] in ids("erik")
+    for persona in ("anon", "nora", "bo", "anna"):
+        assert world["existing_slot"] not in ids(persona), persona
+
+
+def test_a_clients_bookings_are_her_own(world, apis):
+    assert [b["id"] for b in apis["erik"].get("/client/bookings").json()] == [world["booking"]]
+    assert apis["nora"].get("/client/bookings").json() == []
