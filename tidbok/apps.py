@@ -7,3 +7,8 @@ class TidbokConfig(AppConfig):
 
     name = "tidbok"
     verbose_name = "Tidbok"
+
+    def ready(self):
+        from .redact import install
+
+        install()  # R24: no personnummer in any log line
