@@ -34,7 +34,48 @@ class ObjectParser(Parser):
         return data
 
 
-api = NinjaAPI(
+# What any operation may answer besides what its view declares: API.md's error conventions.
+ERROR_BODY = {"type": "object", "properties": {"detail": {}, "code": {"type": "string"}}, "required": ["detail"]}
+ERROR_DESCRIPTIONS = {
+    400: "The body is not a JSON object",
+    401: "Not logged in",
+    403: "Logged in with the wrong role",
+    404: "Not found, or not yours to see",
+    422: "Invalid input, naming the field",
+}
+
+
+def document_errors(schema: dict) -> dict:
+    """Add API.md's error answers to every operation of the OpenAPI document that can give
+    them, so that a client (and schemathesis) finds every status we answer in the document:
+    400 and 422 where a body or a query is read, 401 and 403 where a login is needed, 404
+    where the path names an object."""
+    for path, item in schema["paths"].items():
+        for op in item.values():
+            statuses = set()
+            if "requestBody" in op:
+                statuses |= {400, 422}
+            if op.get("parameters"):
+                statuses.add(422)
+            if any("BearerAuth" in s for s in op.get("security", [])):
+                statuses |= {401, 403}
+            if "{" in path:
+                statuses.add(404)
+            for status in sorted(statuses):
+                if status not in op["responses"] and str(status) not in op["responses"]:
+                    op["responses"][status] = {
+                        "description": ERROR_DESCRIPTIONS[status],
+                        "content": {"application/json": {"schema": ERROR_BODY}},
+                    }
+    return schema
+
+
+class TidbokAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        return document_errors(super().get_openapi_schema(**kwargs))
+
+
+api = TidbokAPI(
     title="Tidbok API",
     parser=ObjectParser(),
     version="1",
