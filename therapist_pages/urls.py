@@ -6,6 +6,18 @@ app_name = "therapist_pages"
 
 urlpatterns = [
     path("", views.calendar, name="calendar"),
+    path("pris/", views.price, name="price"),
+    path("tider/ny/", views.slot_new, name="slot_new"),
+    path("tider/flera/", views.slot_range, name="slot_range"),
+    path("tider/<int:slot_id>/", views.slot, name="slot"),
+    path("tider/<int:slot_id>/andra/", views.slot_edit, name="slot_edit"),
+    path("tider/<int:slot_id>/ta-bort/", views.slot_delete, name="slot_delete"),
+    path("tider/<int:slot_id>/upprepa/", views.slot_repeat, name="slot_repeat"),
+    path("tider/<int:slot_id>/boka/", views.slot_book, name="slot_book"),
+    path("bokningar/<int:booking_id>/avboka/", views.booking_cancel, name="booking_cancel"),
     path("klienter/", views.clients, name="clients"),
+    path("klienter/<int:client_id>/", views.client, name="client"),
     path("installningar/", views.settings_page, name="settings"),
+    path("installningar/nytt-kalenderflode/", views.feed_regenerate, name="feed_regenerate"),
+    path("feed/<str:token>.ics", views.feed, name="feed"),
 ]

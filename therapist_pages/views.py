@@ -1,20 +1,404 @@
-"""The therapist's pages (R1–R7, R10, R12–R15, R18, R23): server-rendered, thin over `domain`.
-Placeholder views until issue 3 builds them."""
+"""The therapist's pages (R1–R7, R10, R12–R15, R18, R23): server-rendered and thin over
+`domain`. Each view parses its input, fetches through the owner (another therapist's slot,
+booking or client is a 404), calls one service or selector, and renders.
 
+The week calendar itself is FullCalendar (therapist_pages/static/therapist_pages/calendar.js)
+reading and changing slots through the JSON API; the booking view it opens is a fragment
+rendered here, whose forms post to the views below and get JSON back: 200 with a message,
+422 with the errors per field, 409 with the domain's reason in words."""
+
+import functools
+from datetime import datetime, timedelta
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
+
+from domain import selectors, services
+from domain.errors import MESSAGES, DomainError
+from domain.models import Booking, Slot, Therapist
+from domain.services.slots import validate_duration
+
+from . import forms, history
+from .feed import calendar_feed
 
 
-@login_required
+def therapist_required(view):
+    """Logged in (else to the login page) as a therapist (else 403). The therapist is
+    `request.therapist`, the owner every object is fetched through."""
+
+    @functools.wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        therapist = getattr(request.user, "therapist", None)
+        if therapist is None:
+            raise PermissionDenied
+        request.therapist = therapist
+        with timezone.override(therapist.tz):  # templates show her wall-clock time (R22)
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def own_slot(request, slot_id: int) -> Slot:
+    return get_object_or_404(Slot.objects.select_related("therapist__user"), pk=slot_id, therapist=request.therapist)
+
+
+def done(message: str, **extra) -> JsonResponse:
+    return JsonResponse({"message": message, **extra})
+
+
+def invalid(errors) -> JsonResponse:
+    """422 with the messages per field: a form's errors or a domain ValidationError's."""
+    if isinstance(errors, ValidationError):
+        errors = errors.message_dict if hasattr(errors, "error_dict") else {"__all__": errors.messages}
+    return JsonResponse({"errors": {field: list(msgs) for field, msgs in errors.items()}}, status=422)
+
+
+def refused(error: DomainError) -> JsonResponse:
+    return JsonResponse({"code": error.code, "detail": str(error.detail)}, status=409)
+
+
+def local(dt: datetime, therapist: Therapist) -> datetime:
+    return timezone.localtime(dt, therapist.tz)
+
+
+def when(dt: datetime, therapist: Therapist) -> str:
+    """"tis 1 dec 09:00" in the therapist's zone and the page's language."""
+    return formats.date_format(local(dt, therapist), "D j F H:i")
+
+
+# The calendar ----------------------------------------------------------------------------
+
+
+@therapist_required
+@require_GET
 def calendar(request):
-    return render(request, "therapist_pages/placeholder.html", {"title": "Kalender"})
+    """R1: the week calendar. Everything the script needs comes in one json_script."""
+    therapist = request.therapist
+    initial_date = request.GET.get("datum", "")
+    try:
+        initial_date = datetime.strptime(initial_date, "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        initial_date = None
+    config = {
+        "timeZone": therapist.timezone,
+        "locale": translation.get_language(),
+        "initialDate": initial_date,
+        "defaultDuration": therapist.default_duration_minutes,
+        "urls": {
+            "events": reverse("api-v1:calendar"),
+            "apiSlots": reverse("api-v1:slot_create"),
+            "apiClients": reverse("api-v1:clients"),
+            "slot": reverse("therapist_pages:slot", args=[0]),
+            "range": reverse("therapist_pages:slot_range"),
+            "price": reverse("therapist_pages:price"),
+        },
+        "strings": {
+            "open": _("Open"),
+            "existingOnly": _("Existing clients only"),
+            "booked": _("Booked"),
+            "firstVisit": _("First visit"),
+            "video": _("Video"),
+            "onsite": _("On site"),
+            "created": _("New slot %(time)s."),
+            "createdMany": _("%(count)s new slots."),
+            "moved": _("Moved to %(time)s."),
+            "resized": _("Now %(minutes)s minutes, %(price)s kr."),
+            "refused": _("Not changed: %(reason)s"),
+            "failed": _("Something went wrong; nothing was changed. Try again."),
+            "loadFailed": _("The calendar could not be loaded. Reload the page to try again."),
+            "noMatches": _("No client on your list has that first name."),
+            "chosen": _("Chosen: %(name)s"),
+            "week": _("Week"),
+            "day": _("Day"),
+            "list": _("List"),
+        },
+    }
+    context = {"config": config, "new_form": forms.SlotForm(initial=new_slot_initial(therapist))}
+    return render(request, "therapist_pages/calendar.html", context)
 
 
-@login_required
+def new_slot_initial(therapist: Therapist) -> dict:
+    return {
+        "date": timezone.localdate(timezone.now(), therapist.tz),
+        "duration_minutes": therapist.default_duration_minutes,
+        "price": therapist.default_price,
+        "kinds": therapist.default_modes,
+        "audience": therapist.default_audience,
+    }
+
+
+@therapist_required
+@require_GET
+def price(request):
+    """R5's price for a length, for the edit form's price that follows the length until it
+    is typed by hand: the rule stays in `Therapist.price_for`."""
+    try:
+        minutes = validate_duration(int(request.GET.get("minuter", "")))
+    except (ValueError, ValidationError):
+        return invalid({"duration_minutes": [_("Give the length in whole minutes.")]})
+    return JsonResponse({"price": request.therapist.price_for(minutes)})
+
+
+@therapist_required
+@require_POST
+def slot_new(request):
+    """A slot from the form (R2 without a mouse): date and time typed in her zone."""
+    therapist = request.therapist
+    form = forms.SlotForm(request.POST)
+    changes = form.changes(therapist.tz)
+    if not changes:
+        return invalid(form.errors)
+    try:
+        slot = services.slot_create(therapist=therapist, actor=request.user, **changes)
+    except DomainError as e:
+        return refused(e)
+    except ValidationError as e:
+        return invalid(e)
+    return done(
+        _("New slot %(time)s.") % {"time": when(slot.start_at, therapist)},
+        slot=slot.pk, start=local(slot.start_at, therapist).isoformat(),
+    )
+
+
+@therapist_required
+@require_POST
+def slot_range(request):
+    """Back-to-back slots of the default length over a stretch marked in the calendar."""
+    form = forms.RangeForm(request.POST)
+    if not form.is_valid():
+        return invalid(form.errors)
+    try:
+        slots = services.slot_create_many(
+            therapist=request.therapist, actor=request.user, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
+        )
+    except DomainError as e:
+        return refused(e)
+    except ValidationError as e:
+        return invalid(e)
+    count = len(slots)
+    return done(ngettext("%(count)d new slot.", "%(count)d new slots.", count) % {"count": count})
+
+
+@therapist_required
+@require_GET
+def slot(request, slot_id: int):
+    """The booking view of one slot (R4, R6, R7, R10, R12–R15, R18) as a fragment for the
+    calendar's dialog: what it is, its forms, and its history."""
+    therapist = request.therapist
+    slot = own_slot(request, slot_id)
+    booking = slot.live_booking
+    start = local(slot.start_at, therapist)
+    edit_form = forms.SlotForm(
+        initial={
+            "date": start.date(), "time": start.time(), "duration_minutes": slot.duration_minutes,
+            "price": slot.price, "kinds": slot.modes, "audience": slot.audience,
+        },
+        auto_id=f"slot{slot.pk}-%s",
+    )
+    context = {
+        "slot": slot,
+        "booking": booking,
+        "start": start,
+        "end": local(slot.end_at, therapist),
+        "has_begun": slot.start_at <= timezone.now(),
+        "edit_form": edit_form,
+        "repeat_form": forms.RepeatForm(auto_id=f"slot{slot.pk}-%s"),
+        "history": history.lines(selectors.slot_history(slot), therapist),
+    }
+    return render(request, "therapist_pages/_slot.html", context)
+
+
+@therapist_required
+@require_POST
+def slot_edit(request, slot_id: int):
+    """Ändra (R3–R7): date, time and length typed by hand; the price follows the length
+    (R5) unless typed by hand. Moving a booked slot reschedules it and tells the client (R18)."""
+    therapist = request.therapist
+    slot = own_slot(request, slot_id)
+    form = forms.SlotForm(request.POST)
+    changes = form.changes(therapist.tz)
+    if not changes:
+        return invalid(form.errors)
+    try:
+        slot = services.slot_update(slot=slot, actor=request.user, **changes)
+    except DomainError as e:
+        return refused(e)
+    except ValidationError as e:
+        return invalid(e)
+    return done(_("Saved: %(time)s, %(minutes)d min, %(price)d kr.") % {
+        "time": when(slot.start_at, therapist), "minutes": slot.duration_minutes, "price": slot.price,
+    })
+
+
+@therapist_required
+@require_POST
+def slot_delete(request, slot_id: int):
+    """Ta bort (R10): only an open slot; a booked one says to cancel first."""
+    slot = own_slot(request, slot_id)
+    try:
+        services.slot_delete(slot=slot, actor=request.user)
+    except DomainError as e:
+        return refused(e)
+    return done(_("The slot %(time)s was removed.") % {"time": when(slot.start_at, request.therapist)}, closed=True)
+
+
+@therapist_required
+@require_POST
+def slot_repeat(request, slot_id: int):
+    """Repeat weekly for N weeks, skipping the weeks where the time is taken, and saying which."""
+    slot = own_slot(request, slot_id)
+    form = forms.RepeatForm(request.POST)
+    if not form.is_valid():
+        return invalid(form.errors)
+    try:
+        result = services.slot_repeat_weekly(slot=slot, actor=request.user, weeks=form.cleaned_data["weeks"])
+    except ValidationError as e:
+        return invalid(e)
+    count = len(result.created)
+    message = ngettext("Made %(count)d copy.", "Made %(count)d copies.", count) % {"count": count}
+    if result.skipped:
+        skipped = ", ".join(
+            f"{formats.date_format(day, 'j F')} ({skip_reason(code)})" for day, code in result.skipped
+        )
+        message += " " + _("Skipped: %(weeks)s.") % {"weeks": skipped}
+    return done(message, created=count, skipped=[day.isoformat() for day, _code in result.skipped])
+
+
+def skip_reason(code: str) -> str:
+    if code == "dst":
+        return _("the clock changes that night")
+    return {"slot_overlap": _("taken"), "slot_in_past": _("passed")}.get(code) or str(MESSAGES[code])
+
+
+@therapist_required
+@require_POST
+def slot_book(request, slot_id: int):
+    """Boka med klient → Slutför bokning (R12–R14): a client from her list, one offered kind."""
+    therapist = request.therapist
+    slot = own_slot(request, slot_id)
+    form = forms.BookForm(request.POST)
+    if not form.is_valid():
+        return invalid(form.errors)
+    # Through her list: another therapist's client answers like a stranger (nothing is learnt).
+    client = selectors.client_search(therapist).filter(pk=form.cleaned_data["client"]).first()
+    if client is None:
+        return refused(DomainError("client_not_on_list"))
+    try:
+        booking = services.booking_create_by_therapist(
+            therapist=therapist, slot=slot, client=client, mode=form.cleaned_data["mode"], actor=request.user
+        )
+    except DomainError as e:
+        return refused(e)
+    return done(_("Booked: %(name)s, %(time)s. A confirmation was sent.") % {
+        "name": f"{client.first_name} {client.last_name}", "time": when(booking.start_at, therapist),
+    })
+
+
+@therapist_required
+@require_POST
+def booking_cancel(request, booking_id: int):
+    """R18: the therapist cancels; the slot opens again and the client is told."""
+    booking = get_object_or_404(Booking.objects.select_related("client"), pk=booking_id, therapist=request.therapist)
+    try:
+        services.booking_cancel(booking=booking, actor=request.user)
+    except DomainError as e:
+        return refused(e)
+    return done(_("The booking was cancelled and %(name)s was told. The slot is open again.") % {
+        "name": booking.client.first_name,
+    })
+
+
+# Clients ---------------------------------------------------------------------------------
+
+
+@therapist_required
 def clients(request):
-    return render(request, "therapist_pages/placeholder.html", {"title": "Klienter"})
+    """R12, R13: her client list, searched by first name, and a form to add an own client."""
+    therapist = request.therapist
+    form = forms.ClientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            client = services.client_add(therapist=therapist, actor=request.user, **form.cleaned_data)
+        except ValidationError as e:
+            for field, msgs in e.message_dict.items():
+                form.add_error(field if field in form.fields else None, msgs)
+        else:
+            messages.success(request, _("%(name)s is on your client list.") % {"name": f"{client.first_name} {client.last_name}"})
+            return redirect("therapist_pages:clients")
+    q = request.GET.get("q", "")[:150]
+    found = selectors.client_search(therapist, q)
+    status = 422 if form.errors else 200
+    return render(request, "therapist_pages/clients.html", {"form": form, "q": q, "clients": found}, status=status)
 
 
-@login_required
+@therapist_required
+@require_GET
+def client(request, client_id: int):
+    """One client of hers: her details and her bookings with this therapist, upcoming and past."""
+    therapist = request.therapist
+    person = get_object_or_404(selectors.client_search(therapist), pk=client_id)
+    bookings = list(selectors.bookings_of_client_with(therapist, person))
+    now = timezone.now()
+    upcoming = [b for b in reversed(bookings) if b.end_at > now]
+    past = [b for b in bookings if b.end_at <= now]
+    return render(request, "therapist_pages/client.html", {"client": person, "upcoming": upcoming, "past": past})
+
+
+# Settings and the calendar feed ----------------------------------------------------------
+
+
+@therapist_required
 def settings_page(request):
-    return render(request, "therapist_pages/placeholder.html", {"title": "Inställningar"})
+    """Inställningar: the defaults of new slots, her zone, where and how clients meet her,
+    her profile, the cancellation cut-off; and the private calendar feed's address."""
+    therapist = request.therapist
+    form = forms.SettingsForm(request.POST or None, initial=forms.settings_initial(therapist))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.therapist_settings_update(therapist=therapist, actor=request.user, **form.changes())
+        except ValidationError as e:
+            for field, msgs in e.message_dict.items():
+                form.add_error(field if field in form.fields else None, msgs)
+        else:
+            messages.success(request, _("Your settings are saved. New slots use them; slots already made keep theirs."))
+            return redirect("therapist_pages:settings")
+    feed_url = request.build_absolute_uri(reverse("therapist_pages:feed", args=[therapist.calendar_feed_token]))
+    return render(
+        request, "therapist_pages/settings.html", {"form": form, "feed_url": feed_url}, status=422 if form.errors else 200
+    )
+
+
+@therapist_required
+@require_POST
+def feed_regenerate(request):
+    services.therapist_feed_token_regenerate(therapist=request.therapist, actor=request.user)
+    messages.success(request, _("Your calendar feed has a new address. The old one no longer works."))
+    return redirect(reverse("therapist_pages:settings") + "#feed")
+
+
+@require_GET
+def feed(request, token: str):
+    """The private iCalendar feed: no login (a phone's calendar subscribes to it), so the
+    unguessable token is the key; a wrong or revoked one is a 404."""
+    if "\x00" in token:
+        raise Http404
+    therapist = get_object_or_404(Therapist.objects.select_related("user"), calendar_feed_token=token)
+    now = timezone.now()
+    slots = selectors.calendar_for_therapist(therapist, now - timedelta(days=30), now + timedelta(days=366))
+    with translation.override(therapist.user.language or "sv"):
+        body = calendar_feed(therapist, slots)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+

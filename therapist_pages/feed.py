@@ -1,0 +1,47 @@
+"""The therapist's private iCalendar feed (subscribed from her phone): her slots from a month
+back to a year ahead. A booked slot says the client's first name and initial and the kind,
+no more: a subscribed calendar is copied to the phone maker's servers, so the feed carries
+the least that lets her recognise the visit (no personnummer, no contact details)."""
+
+from datetime import UTC
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from icalendar import Calendar, Event
+
+from domain.models import Therapist
+
+
+def summary(slot) -> str:
+    booking = slot.live_booking
+    if booking is None:
+        return _("Open slot") if slot.audience == "all" else _("Open slot (existing clients)")
+    client = booking.client
+    name = f"{client.first_name} {client.last_name[:1]}.".strip()
+    kind = _("video") if booking.mode == "video" else _("on site")
+    label = _("First visit") if booking.first_visit else _("Booked")
+    return f"{label}: {name} ({kind})"
+
+
+def calendar_feed(therapist: Therapist, slots) -> bytes:
+    cal = Calendar()
+    cal.add("prodid", "-//Tidbok//tidbok.se//")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", f"Tidbok – {therapist.full_name}")
+    cal.add("x-wr-timezone", therapist.timezone)
+    stamp = timezone.now()
+    for slot in slots:
+        event = Event()
+        event.add("uid", f"slot-{slot.pk}@tidbok")
+        event.add("dtstamp", stamp)
+        # In UTC, as the booking mails: calendar programs then need no zone definitions.
+        event.add("dtstart", slot.start_at.astimezone(UTC))
+        event.add("dtend", slot.end_at.astimezone(UTC))
+        event.add("last-modified", slot.updated_at.astimezone(UTC))
+        event.add("summary", summary(slot))
+        event.add("transp", "OPAQUE" if slot.live_booking else "TRANSPARENT")
+        event.add("url", f"{settings.SITE_URL}/kalender/?datum={timezone.localdate(slot.start_at, therapist.tz).isoformat()}")
+        cal.add_component(event)
+    return cal.to_ical()

@@ -1,0 +1,187 @@
+"""The forms of the therapist's pages: they parse what was typed; every rule is the domain's.
+A date and a time typed in the therapist's zone become an instant only through
+`domain.timezones.local_to_utc`, which refuses the wall-clock times summer time skips or
+repeats (R22)."""
+
+from datetime import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from domain.models import MAX_DURATION_MINUTES, MAX_PRICE, MIN_DURATION_MINUTES
+from domain.timezones import local_to_utc
+
+KIND_CHOICES = [("video", _("Video")), ("onsite", _("On site"))]
+AUDIENCE_CHOICES = [("all", _("Available to all")), ("existing", _("Existing clients only"))]
+# The languages a therapist most often offers in Sweden; stored as ISO 639 codes.
+LANGUAGE_CHOICES = [
+    ("sv", _("Swedish")), ("en", _("English")), ("ar", _("Arabic")), ("fa", _("Persian")), ("fi", _("Finnish")),
+    ("de", _("German")), ("es", _("Spanish")), ("fr", _("French")), ("pl", _("Polish")), ("so", _("Somali")),
+    ("tr", _("Turkish")), ("bs", _("Bosnian")), ("ti", _("Tigrinya")), ("ku", _("Kurdish")), ("da", _("Danish")),
+    ("no", _("Norwegian")),
+]
+
+
+def common_time_zones() -> list[tuple[str, str]]:
+    import zoneinfo
+
+    names = sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    return [(z, z.replace("_", " ")) for z in names]
+
+
+class LocalStartMixin:
+    """`date` + `time` in the therapist's zone → `start` as a UTC instant, or an error on
+    the time field naming the summer-time problem."""
+
+    def local_start(self, tz):
+        day, clock = self.cleaned_data.get("date"), self.cleaned_data.get("time")
+        if day is None or clock is None:
+            return None
+        try:
+            return local_to_utc(datetime.combine(day, clock), tz, field="time")
+        except ValidationError as e:
+            for field, messages in e.message_dict.items():
+                self.add_error(field, messages)
+            return None
+
+
+class SlotForm(LocalStartMixin, forms.Form):
+    """Ändra (R4): date, time, length and price typed by hand, kinds (R6) and audience (R7).
+    `price_typed` says the price was typed by hand; otherwise a new length re-prices (R5)."""
+
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    time = forms.TimeField(label=_("Time"), widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"))
+    duration_minutes = forms.IntegerField(
+        label=_("Length (minutes)"), min_value=MIN_DURATION_MINUTES, max_value=MAX_DURATION_MINUTES,
+        widget=forms.NumberInput(attrs={"step": 5}),
+    )
+    price = forms.IntegerField(label=_("Price (kr)"), min_value=0, max_value=MAX_PRICE, required=False)
+    price_typed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    kinds = forms.MultipleChoiceField(
+        label=_("Kind of meeting"), choices=KIND_CHOICES, widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose video, on site or both.")},
+    )
+    audience = forms.ChoiceField(label=_("Who can book"), choices=AUDIENCE_CHOICES)
+
+    def changes(self, tz) -> dict:
+        """The keyword arguments for slot_create/slot_update, or {} when the form is invalid."""
+        if not self.is_valid():
+            return {}
+        start = self.local_start(tz)
+        if start is None:
+            return {}
+        changes = {
+            "start": start,
+            "duration_minutes": self.cleaned_data["duration_minutes"],
+            "modes": self.cleaned_data["kinds"],
+            "audience": self.cleaned_data["audience"],
+        }
+        if self.cleaned_data["price_typed"] and self.cleaned_data["price"] is not None:
+            changes["price"] = self.cleaned_data["price"]
+        return changes
+
+
+class RangeForm(forms.Form):
+    """A stretch of time marked in the calendar, as instants with their offsets."""
+
+    start = forms.DateTimeField()
+    end = forms.DateTimeField()
+
+
+class RepeatForm(forms.Form):
+    weeks = forms.IntegerField(label=_("Repeat weekly for (weeks)"), min_value=1, max_value=52, initial=4)
+
+
+class BookForm(forms.Form):
+    """Boka med klient (R13): the client chosen among the suggestions, and the kind."""
+
+    client = forms.IntegerField(
+        widget=forms.HiddenInput, error_messages={"required": _("Choose a client among the suggestions.")}
+    )
+    mode = forms.ChoiceField(
+        label=_("Kind of meeting"), choices=KIND_CHOICES, widget=forms.RadioSelect,
+        error_messages={"required": _("Choose video or on site.")},
+    )
+
+
+class ClientForm(forms.Form):
+    """Add an own client (R12). The personnummer and e-mail are checked by `client_add`."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=150)
+    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    personnummer = forms.CharField(
+        label=_("Personnummer"), max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "placeholder": "ÅÅÅÅMMDD-NNNN"}),
+    )
+    email = forms.CharField(label=_("E-mail address"), max_length=254, widget=forms.EmailInput)
+    phone = forms.CharField(label=_("Phone (optional)"), max_length=40, required=False,
+                            widget=forms.TextInput(attrs={"type": "tel"}))
+
+
+class SettingsForm(forms.Form):
+    """Inställningar: the defaults of new slots, where and how clients meet her, her zone,
+    her public profile and the cancellation cut-off. The domain checks every value."""
+
+    default_duration_minutes = forms.IntegerField(
+        label=_("Default length (minutes)"), min_value=MIN_DURATION_MINUTES, max_value=MAX_DURATION_MINUTES
+    )
+    default_price = forms.IntegerField(label=_("Default price (kr)"), min_value=0, max_value=MAX_PRICE)
+    default_modes = forms.MultipleChoiceField(
+        label=_("Default kinds of meeting"), choices=KIND_CHOICES, widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose video, on site or both.")},
+    )
+    default_audience = forms.ChoiceField(label=_("Default audience"), choices=AUDIENCE_CHOICES)
+    reception_address = forms.CharField(
+        label=_("Reception address"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    personal_info = forms.CharField(
+        label=_("Information for on-site visits"), required=False, max_length=2000,
+        help_text=_("Sent with every on-site booking: door code, floor, where to wait."),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    timezone = forms.ChoiceField(label=_("Time zone"))
+    title = forms.CharField(label=_("Professional title"), required=False, max_length=120)
+    city = forms.CharField(label=_("City"), required=False, max_length=80)
+    presentation = forms.CharField(
+        label=_("Presentation"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    languages = forms.MultipleChoiceField(
+        label=_("Languages you offer"), required=False, choices=LANGUAGE_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+    areas = forms.CharField(
+        label=_("Areas of help"), required=False, max_length=2000,
+        help_text=_("Separated by commas, e.g. anxiety, stress, relationships."),
+    )
+    cancellation_cutoff_hours = forms.IntegerField(
+        label=_("Clients may cancel themselves up to (hours before)"), min_value=0, max_value=14 * 24
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = common_time_zones()
+
+    def changes(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["areas"] = [a for a in (p.strip() for p in data["areas"].split(",")) if a]
+        return data
+
+
+def settings_initial(therapist) -> dict:
+    return {
+        "default_duration_minutes": therapist.default_duration_minutes,
+        "default_price": therapist.default_price,
+        "default_modes": therapist.default_modes,
+        "default_audience": therapist.default_audience,
+        "reception_address": therapist.reception_address,
+        "personal_info": therapist.personal_info,
+        "timezone": therapist.timezone,
+        "title": therapist.title,
+        "city": therapist.city,
+        "presentation": therapist.presentation,
+        "languages": list(therapist.languages),
+        "areas": ", ".join(therapist.areas),
+        "cancellation_cutoff_hours": therapist.cancellation_cutoff_hours,
+    }
+
+

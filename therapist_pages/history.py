@@ -1,0 +1,73 @@
+"""A slot's history in words, from the audit trail (`selectors.slot_history`): who did what
+and when, in the therapist's zone. The trail holds names and ids, never a personnummer."""
+
+from datetime import datetime
+
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from domain.models import AuditEntry, Therapist
+
+
+def _when(text: str | None, therapist: Therapist) -> str:
+    if not text:
+        return ""
+    return formats.date_format(timezone.localtime(datetime.fromisoformat(text), therapist.tz), "D j F H:i")
+
+
+def _minutes(snapshot: dict) -> int:
+    return int((datetime.fromisoformat(snapshot["end"]) - datetime.fromisoformat(snapshot["start"])).total_seconds() // 60)
+
+
+def _kinds(modes) -> str:
+    names = {"video": _("video"), "onsite": _("on site")}
+    return _(" and ").join(names.get(m, m) for m in modes or [])
+
+
+def _audience(audience: str) -> str:
+    return _("available to all") if audience == "all" else _("existing clients only")
+
+
+def _mode(mode: str) -> str:
+    return _("video") if mode == "video" else _("on site")
+
+
+def describe(entry: AuditEntry, therapist: Therapist) -> str | None:
+    before, after = entry.before or {}, entry.after or {}
+    match entry.action:
+        case "slot.created":
+            return _("Created: %(time)s, %(minutes)d min, %(price)d kr, %(kinds)s, %(audience)s.") % {
+                "time": _when(after.get("start"), therapist), "minutes": _minutes(after), "price": after.get("price", 0),
+                "kinds": _kinds(after.get("modes")), "audience": _audience(after.get("audience")),
+            }
+        case "slot.updated":
+            parts = []
+            if before.get("start") != after.get("start"):
+                parts.append(_("moved from %(old)s to %(new)s") % {
+                    "old": _when(before.get("start"), therapist), "new": _when(after.get("start"), therapist)})
+            if _minutes(before) != _minutes(after):
+                parts.append(_("length %(old)d → %(new)d min") % {"old": _minutes(before), "new": _minutes(after)})
+            if before.get("price") != after.get("price"):
+                parts.append(_("price %(old)s → %(new)s kr") % {"old": before.get("price"), "new": after.get("price")})
+            if before.get("modes") != after.get("modes"):
+                parts.append(_("kinds: %(kinds)s") % {"kinds": _kinds(after.get("modes"))})
+            if before.get("audience") != after.get("audience"):
+                parts.append(_audience(after.get("audience")))
+            return _("Changed: %(changes)s.") % {"changes": "; ".join(parts)} if parts else None
+        case "booking.created":
+            return _("Booked by %(client)s (%(mode)s).") % {"client": after.get("client", "?"), "mode": _mode(after.get("mode"))}
+        case "booking.cancelled":
+            return _("Booking of %(client)s cancelled.") % {"client": before.get("client", "?")}
+        case "booking.rescheduled":
+            return _("%(client)s was told of the new time.") % {"client": after.get("client", "?")}
+    return None
+
+
+def lines(entries, therapist: Therapist) -> list[dict]:
+    out = []
+    for entry in entries:
+        text = describe(entry, therapist)
+        if text:
+            who = entry.actor.get_full_name() if entry.actor else _("Tidbok")
+            out.append({"at": entry.at, "who": who or entry.actor.email, "text": text})
+    return out

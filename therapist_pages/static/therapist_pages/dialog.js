@@ -1,0 +1,212 @@
+/* Tidbok, the therapist's pages: requests with the CSRF token, native modal dialogs
+   (showModal: the page behind is inert, Escape closes, focus returns to what opened it),
+   panels toggled by buttons, and forms that post in the background and answer JSON:
+   200 {message}, 422 {errors: {field: [..]}}, 409 {code, detail}. No inline scripts (CSP). */
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (match) return decodeURIComponent(match[1]);
+    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  /* fetch, never throwing: {ok, status, data} with data parsed from JSON when it is JSON. */
+  async function request(url, options) {
+    const opts = Object.assign({ method: "GET", credentials: "same-origin" }, options || {});
+    const headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
+    if (opts.method !== "GET") headers["X-CSRFToken"] = csrfToken();
+    if (opts.json !== undefined) {
+      opts.body = JSON.stringify(opts.json);
+      headers["Content-Type"] = "application/json";
+      delete opts.json;
+    }
+    opts.headers = headers;
+    let response;
+    try {
+      response = await fetch(url, opts);
+    } catch (e) {
+      return { ok: false, status: 0, data: null };
+    }
+    let data = null;
+    const type = response.headers.get("Content-Type") || "";
+    try {
+      data = type.includes("json") ? await response.json() : await response.text();
+    } catch (e) {
+      data = null;
+    }
+    if (response.redirected && response.url.includes("/logga-in/")) {
+      return { ok: false, status: 401, data: null };
+    }
+    return { ok: response.ok, status: response.status, data: data };
+  }
+
+  /* The reason for a refusal in words, from these pages or from the JSON API. */
+  function reasonOf(result, fallback) {
+    const d = result.data;
+    if (d && typeof d === "object") {
+      if (typeof d.detail === "string") return d.detail;
+      if (Array.isArray(d.detail)) return d.detail.map(function (x) { return x.msg; }).join(" ");
+      if (d.errors) return Object.values(d.errors).flat().join(" ");
+    }
+    return fallback;
+  }
+
+  function format(text, values) {
+    return text.replace(/%\((\w+)\)[sd]/g, function (_, key) { return values[key]; });
+  }
+
+  const FOCUSABLE = "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), button:not([disabled]), a[href], [tabindex]:not([tabindex='-1'])";
+
+  function visible(el) {
+    return !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  }
+
+  function focusStart(container) {
+    const heading = container.querySelector("h2[tabindex='-1']");
+    if (heading) { heading.focus(); return; }
+    const first = Array.from(container.querySelectorAll(FOCUSABLE)).find(visible);
+    if (first) first.focus();
+  }
+
+  function openDialog(dialog, opener) {
+    if (opener) dialog.tidbokOpener = opener;
+    if (!dialog.open) dialog.showModal();
+    focusStart(dialog);
+  }
+
+  function closeDialog(dialog) {
+    if (dialog.open) dialog.close();
+  }
+
+  /* Focus goes back to what opened the dialog (an event in the calendar is re-rendered after
+     a change, so its successor with the same slot id stands in for it). */
+  document.addEventListener("close", function (e) {
+    const dialog = e.target;
+    if (!(dialog instanceof HTMLDialogElement)) return;
+    let opener = dialog.tidbokOpener;
+    if (opener && !opener.isConnected && opener.dataset && opener.dataset.slotId) {
+      opener = document.querySelector(".fc [data-slot-id='" + opener.dataset.slotId + "']");
+    }
+    if (opener && opener.isConnected) opener.focus();
+    dialog.dispatchEvent(new CustomEvent("tidbok:closed", { bubbles: true }));
+  }, true);
+
+  function messageBox(el) {
+    const scope = el.closest("dialog") || document;
+    return scope.querySelector("[data-role=message]");
+  }
+
+  function statusBox(el) {
+    const scope = el.closest("dialog") || document;
+    return scope.querySelector("[data-role=status]");
+  }
+
+  function showMessage(el, text) {
+    const box = messageBox(el);
+    if (box) box.textContent = text || "";
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll("[data-error-for]").forEach(function (box) { box.textContent = ""; });
+    form.querySelectorAll("[aria-invalid]").forEach(function (input) {
+      input.removeAttribute("aria-invalid");
+    });
+    showMessage(form, "");
+  }
+
+  function showErrors(form, errors) {
+    let first = null;
+    const loose = [];
+    Object.keys(errors).forEach(function (field) {
+      const text = errors[field].join(" ");
+      const box = form.querySelector("[data-error-for='" + field + "']");
+      if (box) box.textContent = text; else loose.push(text);
+      const inputs = form.querySelectorAll("[name='" + field + "']");
+      inputs.forEach(function (input) {
+        input.setAttribute("aria-invalid", "true");
+        if (box && box.id) input.setAttribute("aria-describedby", box.id);
+      });
+      const visibleInput = Array.from(inputs).find(visible) || (field === "client" && form.querySelector("[role=combobox]"));
+      if (!first && visibleInput) first = visibleInput;
+    });
+    if (loose.length) showMessage(form, loose.join(" "));
+    if (first) first.focus();
+  }
+
+  /* Buttons with data-action="toggle" show or hide the panel they control; one panel at a time. */
+  function toggle(button) {
+    const id = button.getAttribute("aria-controls");
+    const panel = document.getElementById(id);
+    if (!panel) return;
+    const show = panel.hidden;
+    const scope = button.closest("dialog") || document;
+    scope.querySelectorAll(".panel").forEach(function (other) {
+      if (other !== panel) other.hidden = true;
+    });
+    panel.hidden = !show;
+    scope.querySelectorAll("[data-action=toggle]").forEach(function (b) {
+      const target = document.getElementById(b.getAttribute("aria-controls"));
+      if (b.hasAttribute("aria-expanded")) b.setAttribute("aria-expanded", String(!!target && !target.hidden));
+    });
+    if (show) {
+      const first = Array.from(panel.querySelectorAll(FOCUSABLE)).find(visible);
+      if (first) first.focus();
+    } else {
+      const opener = scope.querySelector("[data-action=toggle][aria-controls='" + id + "'][aria-expanded]");
+      if (opener) opener.focus();
+    }
+  }
+
+  document.addEventListener("click", function (e) {
+    const button = e.target.closest("[data-action]");
+    if (!button) return;
+    if (button.dataset.action === "toggle") {
+      e.preventDefault();
+      toggle(button);
+    } else if (button.dataset.action === "close") {
+      e.preventDefault();
+      closeDialog(button.closest("dialog"));
+    }
+  });
+
+  /* Forms marked data-ajax post in the background; on success they fire "tidbok:done"
+     (bubbling, with the answer as detail) for the page's script to act on. */
+  document.addEventListener("submit", async function (e) {
+    const form = e.target;
+    if (!form.hasAttribute("data-ajax")) return;
+    e.preventDefault();
+    if (form.dataset.busy) return;
+    form.dataset.busy = "1";
+    const buttons = form.querySelectorAll("button[type=submit]");
+    buttons.forEach(function (b) { b.disabled = true; });
+    clearErrors(form);
+    const result = await request(form.action, { method: "POST", body: new FormData(form) });
+    buttons.forEach(function (b) { b.disabled = false; });
+    delete form.dataset.busy;
+    const strings = window.TidbokStrings || {};
+    if (result.ok) {
+      form.dispatchEvent(new CustomEvent("tidbok:done", { bubbles: true, detail: result.data || {} }));
+    } else if (result.status === 422 && result.data && result.data.errors) {
+      showErrors(form, result.data.errors);
+    } else if (result.status === 409) {
+      showMessage(form, reasonOf(result, strings.failed));
+      const box = messageBox(form);
+      if (box) box.scrollIntoView({ block: "nearest" });
+    } else {
+      showMessage(form, strings.failed || "Error");
+    }
+  });
+
+  window.Tidbok = {
+    request: request,
+    reasonOf: reasonOf,
+    format: format,
+    openDialog: openDialog,
+    closeDialog: closeDialog,
+    focusStart: focusStart,
+    showMessage: showMessage,
+    statusBox: statusBox,
+  };
+})();

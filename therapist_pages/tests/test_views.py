@@ -1,0 +1,232 @@
+"""The therapist's pages with Django's test client: login required, therapists only, another
+therapist's objects are 404, forms give per-field errors, and the feed is private."""
+
+import pytest
+from django.test import Client as HttpClient
+
+from conftest import at
+from domain.models import AuditEntry, Booking, ClientLink, Slot, Therapist
+from domain.services import booking_create_by_therapist, slot_create
+
+
+@pytest.fixture
+def browser_of():
+    def make(user):
+        http = HttpClient()
+        http.force_login(user)
+        return http
+
+    return make
+
+
+@pytest.fixture
+def anna_web(anna, browser_of, now):
+    return browser_of(anna.user)
+
+
+@pytest.fixture
+def slot(anna, now):
+    return slot_create(therapist=anna, actor=anna.user, start=at("2027-01-12 09:00"))
+
+
+PAGES = ["/kalender/", "/kalender/klienter/", "/kalender/installningar/"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_the_pages_need_a_login(db, path):
+    response = HttpClient().get(path)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/logga-in/")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_client_may_not_see_the_therapist_pages(erik, browser_of, path):
+    assert browser_of(erik.user).get(path).status_code == 403
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_therapist_sees_her_pages_in_swedish(anna_web, path):
+    response = anna_web.get(path)
+
+    assert response.status_code == 200
+    assert 'lang="sv"' in response.content.decode()
+
+
+def test_the_calendar_page_has_no_inline_script(anna_web):
+    body = anna_web.get("/kalender/").content.decode()
+
+    assert 'id="calendar-config" type="application/json"' in body
+    assert "<script>" not in body and " onclick=" not in body
+
+
+def test_the_booking_view_of_another_therapists_slot_is_404(bo, slot, browser_of):
+    bo_web = browser_of(bo.user)
+
+    assert bo_web.get(f"/kalender/tider/{slot.pk}/").status_code == 404
+    assert bo_web.post(f"/kalender/tider/{slot.pk}/ta-bort/").status_code == 404
+    assert bo_web.post(f"/kalender/tider/{slot.pk}/andra/", {"date": "2027-01-13", "time": "10:00"}).status_code == 404
+    assert Slot.objects.filter(pk=slot.pk).exists()
+
+
+def test_the_booking_view_shows_the_slot_and_its_history(anna_web, slot):
+    body = anna_web.get(f"/kalender/tider/{slot.pk}/").content.decode()
+
+    assert "09:00–09:45" in body
+    assert "1000 kr" in body
+    assert "Ändra" in body and "Ta bort" in body and "Boka med klient" in body
+
+
+def test_edit_takes_a_local_time_and_re_prices_by_length(anna_web, slot):
+    response = anna_web.post(f"/kalender/tider/{slot.pk}/andra/", {
+        "date": "2027-01-13", "time": "10:00", "duration_minutes": "90", "price": "1000",
+        "kinds": ["video"], "audience": "existing",
+    })
+
+    assert response.status_code == 200, response.content
+    slot.refresh_from_db()
+    assert slot.start_at == at("2027-01-13 10:00")
+    assert (slot.duration_minutes, slot.price, slot.modes, slot.audience) == (90, 2000, ["video"], "existing")
+
+
+def test_a_price_typed_by_hand_wins(anna_web, slot):
+    anna_web.post(f"/kalender/tider/{slot.pk}/andra/", {
+        "date": "2027-01-12", "time": "09:00", "duration_minutes": "90", "price": "1500", "price_typed": "True",
+        "kinds": ["video", "onsite"], "audience": "all",
+    })
+
+    slot.refresh_from_db()
+    assert (slot.duration_minutes, slot.price) == (90, 1500)
+
+
+def test_edit_refuses_a_time_that_summer_time_skips(anna_web, slot):
+    response = anna_web.post(f"/kalender/tider/{slot.pk}/andra/", {
+        "date": "2027-03-28", "time": "02:30", "duration_minutes": "45", "kinds": ["video"], "audience": "all",
+    })
+
+    assert response.status_code == 422
+    assert "time" in response.json()["errors"]
+    slot.refresh_from_db()
+    assert slot.start_at == at("2027-01-12 09:00")
+
+
+def test_an_overlapping_edit_is_refused_with_the_reason(anna, anna_web, slot):
+    other = slot_create(therapist=anna, actor=anna.user, start=at("2027-01-12 11:00"))
+
+    response = anna_web.post(f"/kalender/tider/{other.pk}/andra/", {
+        "date": "2027-01-12", "time": "09:30", "duration_minutes": "45", "kinds": ["video"], "audience": "all",
+    })
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "slot_overlap"
+
+
+def test_booking_needs_a_client_on_her_list(anna, anna_web, slot, make_client, bo):
+    strangers_client = make_client(first="Sara", therapist=bo)
+
+    response = anna_web.post(f"/kalender/tider/{slot.pk}/boka/", {"client": strangers_client.pk, "mode": "video"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "client_not_on_list"
+    assert not Booking.objects.exists()
+
+
+def test_book_and_cancel(anna_web, slot, erik):
+    response = anna_web.post(f"/kalender/tider/{slot.pk}/boka/", {"client": erik.pk, "mode": "onsite"})
+    assert response.status_code == 200, response.content
+    booking = Booking.objects.get()
+    assert (booking.client, booking.mode, booking.status) == (erik, "onsite", "confirmed")
+
+    response = anna_web.post(f"/kalender/bokningar/{booking.pk}/avboka/")
+
+    assert response.status_code == 200
+    booking.refresh_from_db()
+    assert booking.status == "cancelled"
+
+
+def test_another_therapists_booking_cannot_be_cancelled(anna, slot, erik, bo, browser_of):
+    booking = booking_create_by_therapist(therapist=anna, slot=slot, client=erik, mode="video", actor=anna.user)
+
+    assert browser_of(bo.user).post(f"/kalender/bokningar/{booking.pk}/avboka/").status_code == 404
+    booking.refresh_from_db()
+    assert booking.status == "confirmed"
+
+
+def test_repeat_says_which_weeks_it_skipped(anna, anna_web, slot):
+    slot_create(therapist=anna, actor=anna.user, start=at("2027-01-19 09:00"))
+
+    response = anna_web.post(f"/kalender/tider/{slot.pk}/upprepa/", {"weeks": "3"})
+
+    assert response.status_code == 200
+    assert response.json()["skipped"] == ["2027-01-19"]
+    assert "19 januari" in response.json()["message"]
+    assert Slot.objects.filter(therapist=anna).count() == 4
+
+
+def test_the_price_follows_the_length(anna_web):
+    assert anna_web.get("/kalender/pris/?minuter=90").json() == {"price": 2000}
+    assert anna_web.get("/kalender/pris/?minuter=x").status_code == 422
+
+
+def test_adding_a_client_with_a_bad_personnummer_names_the_field(anna, anna_web):
+    response = anna_web.post("/kalender/klienter/", {
+        "first_name": "Lisa", "last_name": "Lund", "personnummer": "19850312-1235", "email": "lisa@example.se",
+    })
+
+    assert response.status_code == 422
+    assert "personnummer" in response.context["form"].errors
+    assert not ClientLink.objects.filter(therapist=anna).exists()
+
+
+def test_the_client_page_of_someone_not_on_her_list_is_404(anna_web, make_client, bo):
+    other = make_client(first="Sara", therapist=bo)
+
+    assert anna_web.get(f"/kalender/klienter/{other.pk}/").status_code == 404
+
+
+def test_the_client_page_shows_only_her_own_bookings_with_this_therapist(anna, anna_web, erik, bo, now):
+    own = slot_create(therapist=anna, actor=anna.user, start=at("2027-01-12 09:00"))
+    booking_create_by_therapist(therapist=anna, slot=own, client=erik, mode="video", actor=anna.user)
+    ClientLink.objects.create(therapist=bo, client=erik, source="own")
+    bos = slot_create(therapist=bo, actor=bo.user, start=at("2027-01-14 15:00"))
+    booking_create_by_therapist(therapist=bo, slot=bos, client=erik, mode="video", actor=bo.user)
+
+    body = anna_web.get(f"/kalender/klienter/{erik.pk}/").content.decode()
+
+    assert "12 januari 2027 09:00" in body
+    assert "14 januari" not in body
+
+
+def test_settings_are_saved(anna, anna_web):
+    response = anna_web.post("/kalender/installningar/", {
+        "default_duration_minutes": "60", "default_price": "1200", "default_modes": ["onsite"],
+        "default_audience": "existing", "reception_address": "Storgatan 1", "personal_info": "Ring på.",
+        "timezone": "Europe/Stockholm", "title": "Leg. psykolog", "city": "Lund", "presentation": "",
+        "languages": ["sv", "en"], "areas": "ångest, stress", "cancellation_cutoff_hours": "48",
+    })
+
+    assert response.status_code == 302
+    anna = Therapist.objects.get(pk=anna.pk)
+    assert (anna.default_duration_minutes, anna.default_price, anna.default_modes) == (60, 1200, ["onsite"])
+    assert (anna.city, anna.languages, anna.areas, anna.cancellation_cutoff_hours) == (
+        "Lund", ["sv", "en"], ["ångest", "stress"], 48)
+
+
+def test_the_feed_is_private_and_its_address_can_be_renewed(anna, anna_web, slot, erik):
+    booking_create_by_therapist(therapist=anna, slot=slot, client=erik, mode="video", actor=anna.user)
+    old = anna.calendar_feed_token
+
+    response = HttpClient().get(f"/kalender/feed/{old}.ics")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    body = response.content.decode()
+    assert "BEGIN:VEVENT" in body and "Erik E." in body
+    assert erik.personnummer not in body and erik.email not in body
+
+    anna_web.post("/kalender/installningar/nytt-kalenderflode/")
+
+    assert HttpClient().get(f"/kalender/feed/{old}.ics").status_code == 404
+    new = Therapist.objects.get(pk=anna.pk).calendar_feed_token
+    assert HttpClient().get(f"/kalender/feed/{new}.ics").status_code == 200
+    assert AuditEntry.objects.filter(action="therapist.feed_token").count() == 1
