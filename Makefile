@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export HOST PORT
 
-.PHONY: run test install lint clean-data
+.PHONY: run test install lint clean-data bench bench-smoke faults
 
 run: install
 	@scripts/run
@@ -16,6 +16,20 @@ test: install
 	@scripts/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The performance bench (docs/performance.md): needs PostgreSQL; loads its own database
+# (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/tidbok_bench) once, then
+# measures the production server. BENCH_ARGS="--duration 5" for a quicker run.
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-smoke: install
+	$(BIN)/python -m bench.run --smoke --url $${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tidbok_bench_smoke}
+
+# The fault tests (SIGKILL of the server, mail server down, PostgreSQL restarted), bounded in
+# time; they also run inside `make test` on PostgreSQL.
+faults: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q domain/tests/test_faults.py
 
 lint: install
 	$(BIN)/ruff check .

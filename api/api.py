@@ -1,11 +1,13 @@
 """Tidbok HTTP API v1 (API.md): a thin surface over `domain`. Each view parses, fetches
 through the owner (a foreign id is 404), calls one service, and answers."""
 
+import logging
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -42,6 +44,7 @@ ERROR_DESCRIPTIONS = {
     403: "Logged in with the wrong role",
     404: "Not found, or not yours to see",
     422: "Invalid input, naming the field",
+    503: "The database is unavailable for a moment; try again",
 }
 
 
@@ -61,6 +64,8 @@ def document_errors(schema: dict) -> dict:
                 statuses |= {401, 403}
             if "{" in path:
                 statuses.add(404)
+            if not path.endswith("/health"):
+                statuses.add(503)
             for status in sorted(statuses):
                 if status not in op["responses"] and str(status) not in op["responses"]:
                     op["responses"][status] = {
@@ -74,6 +79,8 @@ class TidbokAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs):
         return document_errors(super().get_openapi_schema(**kwargs))
 
+
+log = logging.getLogger(__name__)
 
 api = TidbokAPI(
     title="Tidbok API",
@@ -114,6 +121,18 @@ def on_http_error(request, exc: HttpError):
     if exc.status_code == 400 and detail.startswith("Cannot parse request body"):
         detail = "The request body must be a JSON object, e.g. {\"mode\": \"video\"}."
     return api.create_response(request, {"detail": detail}, status=exc.status_code)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_unavailable(request, exc):
+    """The database is restarting or out of reach: a moment's outage, not a bug. The broken
+    connection is dropped at the end of this request and the next one reconnects (connection
+    health checks), so the service recovers by itself (domain/tests/test_faults.py)."""
+    log.warning("database unavailable: %s", type(exc).__name__)
+    response = api.create_response(request, {"detail": "The database is unavailable; try again shortly."}, status=503)
+    response["Retry-After"] = "1"
+    return response
 
 
 @api.exception_handler(ObjectDoesNotExist)

@@ -1,0 +1,29 @@
+"""The bench's 30-second smoke: tiny data, short phases, the real gunicorn and the real load
+driver. It fails on errors, double bookings, overlapping slots and half-made bookings, never
+on timings (CI machines are shared)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+from conftest import postgres_only
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@postgres_only
+def test_the_bench_smoke_runs_clean(tmp_path):
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}_bench_smoke"
+    results = tmp_path / "results.json"
+
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--url", url, "--results", str(results)],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )
+
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "double bookings 0; overlapping slots 0" in run.stdout
+    assert results.exists()
