@@ -120,6 +120,49 @@ def get_status(port: int, path: str) -> int:
         conn.close()
 
 
+# CPU accounting: what the server spent, whatever else the machine was doing ----------------
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class ServerCpu:
+    """CPU seconds used by gunicorn's workers and their PostgreSQL backends between two
+    readings: the cost of the requests themselves, which other work on a shared machine
+    slows down but does not add to."""
+
+    def __init__(self, server: "Server"):
+        self.server = server
+        self.conn = psycopg.connect(server.db_url, autocommit=True)
+        self.name = db_name(server.db_url)
+
+    def pids(self) -> list[int]:
+        backends = [r[0] for r in self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [self.name]
+        ).fetchall()]
+        return [self.server.proc.pid, *children(self.server.proc.pid), *backends]
+
+    def reading(self) -> dict[int, float]:
+        return {pid: cpu_seconds(pid) for pid in self.pids()}
+
+    def since(self, before: dict[int, float]) -> float:
+        after = self.reading()
+        return sum(max(after[pid] - before.get(pid, 0.0), 0.0) for pid in after)
+
+
 # The load ---------------------------------------------------------------------------------
 class Recorder:
     def __init__(self):
@@ -144,6 +187,15 @@ def request(conn: http.client.HTTPConnection, method: str, path: str, headers: d
     except (http.client.HTTPException, OSError):
         conn.close()
         raise
+
+
+def measured(cpu: "ServerCpu", result_and_work):
+    """Run a phase and add the server's CPU milliseconds per request to its result."""
+    before = cpu.reading()
+    result, extra = result_and_work()
+    spent = cpu.since(before)
+    result["server_cpu_ms_per_request"] = round(spent * 1000 / max(result["requests"], 1), 2)
+    return result, extra
 
 
 def drive(port: int, make_request, seconds: float, concurrency: int, expected=(200,)) -> dict:
@@ -317,10 +369,10 @@ def race(port: int, slot_ids: list[int], client_users: list[int], limit: float) 
         conn.close()
 
     threads = [threading.Thread(target=worker, args=(n, u)) for n, u in enumerate(client_users)]
+    started = time.monotonic()
+    stop_at[0] = started + limit  # before any thread can pass the barrier
     for t in threads:
         t.start()
-    started = time.monotonic()
-    stop_at[0] = started + limit
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
@@ -408,8 +460,8 @@ ROWS = [
 def table(results: dict) -> str:
     floor = results["endpoints"]["floor"]["p50_ms"]
     lines = [
-        "| endpoint | requests/s | p50 ms | p95 ms | p99 ms | errors | p50 / floor |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| endpoint | requests/s | p50 ms | p95 ms | p99 ms | errors | p50 / floor | server CPU ms/request |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, label in ROWS:
         r = results["endpoints"].get(key)
@@ -420,7 +472,7 @@ def table(results: dict) -> str:
             rps += f" ({r['bookings_per_second']:,.0f} bookings/s)"
         lines.append(
             f"| {label} | {rps} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
-            f"{r['errors']} | {r['p50_ms'] / floor:.1f}× |"
+            f"{r['errors']} | {r['p50_ms'] / floor:.1f}× | {r.get('server_cpu_ms_per_request', float('nan')):.2f} |"
         )
     return "\n".join(lines)
 
@@ -457,7 +509,9 @@ def write_performance_doc(path: Path, results: dict) -> None:
         f"gunicorn with {results['workers']} sync workers).",
         "",
         f"Machine: `nproc` {m['nproc']}, {m['memory_gib']} GiB memory, {m['cpu']}, {results['postgres']}, "
-        f"Python {m['python']}; load average before the run {', '.join(f'{x:.2f}' for x in m['load_average_before'])}.",
+        f"Python {m['python']}; load average (1, 5, 15 min) before the run "
+        f"{', '.join(f'{x:.2f}' for x in m['load_average_before'])}, after "
+        f"{', '.join(f'{x:.2f}' for x in m.get('load_average_after', ()))}.",
         "",
         f"Data: {sizes['therapists']:,} therapists ({sizes['therapists'] // BOOSTER_EVERY:,} listed), "
         f"{sizes['clients']:,} clients, {sizes['slots']:,} slots over a year, {sizes['bookings']:,} bookings; "
@@ -543,12 +597,14 @@ def main(argv=None) -> int:
             ("open_slots", open_slots_request(big)),
             ("listing", listing_request),
         ]
+        cpu = ServerCpu(server)
         for key, make in phases:
             print(f"  {key} ...", file=sys.stderr)
-            results["endpoints"][key] = drive(port, make, duration, args.concurrency)
+            results["endpoints"][key], _ = measured(cpu, lambda make=make: (drive(port, make, duration,
+                                                                                  args.concurrency), None))
         print("  booking race ...", file=sys.stderr)
         slot_ids, client_users = race_setup(args.url, big, base)
-        booking, confirmed = race(port, slot_ids, client_users, limit=max(duration * 3, 10.0))
+        booking, confirmed = measured(cpu, lambda: race(port, slot_ids, client_users, limit=max(duration * 3, 10.0)))
         results["endpoints"]["booking"] = booking
     finally:
         server.stop()
@@ -559,14 +615,16 @@ def main(argv=None) -> int:
     try:
         drive(server.port, calendar_request(small, base_small), min(1.0, duration), args.concurrency)
         print("  calendar on the small database ...", file=sys.stderr)
-        results["endpoints"]["calendar_small"] = drive(server.port, calendar_request(small, base_small), duration,
-                                                      args.concurrency)
+        cpu_small = ServerCpu(server)
+        results["endpoints"]["calendar_small"], _ = measured(cpu_small, lambda: (drive(
+            server.port, calendar_request(small, base_small), duration, args.concurrency), None))
     finally:
         server.stop()
     e = results["endpoints"]
     results["big_over_small_calendar_p50"] = round(e["calendar"]["p50_ms"] / e["calendar_small"]["p50_ms"], 2)
     results["big_over_small_calendar_p95"] = round(e["calendar"]["p95_ms"] / e["calendar_small"]["p95_ms"], 2)
     results["finished_at"] = datetime.now().astimezone().isoformat(timespec="seconds")
+    results["machine"]["load_average_after"] = os.getloadavg()
     results["targets"] = {name: {"met": ok, "measured": value} for name, ok, value in verdicts(results)}
 
     print()
