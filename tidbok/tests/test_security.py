@@ -247,7 +247,7 @@ def test_over_plain_http_the_settings_do_not_claim_https():
 
 
 # Logs -------------------------------------------------------------------------------------
-PASSWORD = "hemligt lösenord 4711"
+PASSWORD = "Zebra-kvist 4711 Qx"
 
 
 def forms_of(number: str) -> set[str]:
@@ -305,4 +305,4 @@ def test_a_full_booking_flow_logs_no_personnummer_and_no_password(caplog, settin
         for form in forms_of(number):
             assert form not in logged, f"personnummer {form} in the logs"
     assert PASSWORD not in logged
-    assert "lösenord" not in logged
+    assert "Zebra-kvist" not in logged
