@@ -83,6 +83,7 @@
     headerToolbar: { start: "title", end: "timeGridWeek,timeGridDay,listWeek today prev,next" },
     buttons: { timeGridWeek: { text: S.week }, timeGridDay: { text: S.day }, listWeek: { text: S.list } },
     listText: S.list,
+    viewHint: function (buttonText) { return buttonText; },
     height: narrow() ? "auto" : "max(32rem, calc(100vh - 8rem))",
     allDaySlot: false,
     nowIndicator: true,
@@ -201,8 +202,14 @@
   }
 
   /* The booking view: a fragment rendered by the server, in the modal dialog. */
+  // Only the latest request opens the view, and none that was overtaken by closing it.
+  let opening = 0;
+  slotDialog.addEventListener("close", function () { opening++; });
+
   async function openSlot(id, opener, status) {
+    const mine = ++opening;
     const result = await T.request(slotUrl(id), { headers: { Accept: "text/html" } });
+    if (mine !== opening) return;
     if (!result.ok) {
       warn(S.failed);
       if (slotDialog.open) T.closeDialog(slotDialog);

@@ -85,13 +85,35 @@
   document.addEventListener("close", function (e) {
     const dialog = e.target;
     if (!(dialog instanceof HTMLDialogElement)) return;
+    // Another dialog opened meanwhile (a new slot's view after the new-slot form): it keeps focus.
+    if (document.querySelector("dialog[open]")) return;
     let opener = dialog.tidbokOpener;
     if (opener && !opener.isConnected && opener.dataset && opener.dataset.slotId) {
-      opener = document.querySelector(".fc [data-slot-id='" + opener.dataset.slotId + "']");
+      opener = document.querySelector("#calendar [data-slot-id='" + opener.dataset.slotId + "']");
     }
     if (opener && opener.isConnected) opener.focus();
     dialog.dispatchEvent(new CustomEvent("tidbok:closed", { bubbles: true }));
   }, true);
+
+  /* The page behind a modal dialog is inert, but Tab from its last control would leave for
+     the browser's own controls: wrap around inside the dialog instead. */
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Tab") return;
+    const dialog = e.target.closest && e.target.closest("dialog[open]");
+    if (!dialog) return;
+    const items = Array.from(dialog.querySelectorAll(FOCUSABLE)).filter(visible);
+    if (!items.length) return;
+    const first = items[0];
+    const last = items[items.length - 1];
+    if (e.shiftKey && (document.activeElement === first || !dialog.contains(document.activeElement) ||
+        document.activeElement.matches("h2[tabindex='-1']"))) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && document.activeElement === last) {
+      e.preventDefault();
+      first.focus();
+    }
+  });
 
   function messageBox(el) {
     const scope = el.closest("dialog") || document;
