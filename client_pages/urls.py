@@ -6,5 +6,15 @@ app_name = "client_pages"
 
 urlpatterns = [
     path("hitta-terapeut/", views.find, name="find"),
+    path("hitta-terapeut/matchning/", views.match, name="match"),
+    path("terapeut/<int:therapist_id>/", views.profile, name="profile"),
+    path("boka/<int:slot_id>/", views.book, name="book"),
     path("mina-bokningar/", views.bookings, name="bookings"),
+    path("mina-bokningar/<int:booking_id>/", views.booking_detail, name="booking"),
+    path("mina-bokningar/<int:booking_id>/avboka/", views.booking_cancel, name="cancel"),
+    path("skapa-konto/", views.signup, name="signup"),
+    path("glomt-losenord/", views.PasswordReset.as_view(), name="password_reset"),
+    path("glomt-losenord/skickat/", views.PasswordResetDone.as_view(), name="password_reset_done"),
+    path("losenord/<uidb64>/<token>/", views.PasswordSet.as_view(), name="password_set"),
+    path("losenord/klart/", views.PasswordSetDone.as_view(), name="password_set_done"),
 ]

@@ -1,19 +1,266 @@
-"""The client's side of Tidbok. For now: the video link (R20)."""
+"""The client's side of Tidbok (issue 4): find a therapist (R9), match, a therapist's week
+of open times (R7, R8), book (R17), Mina bokningar (R21) with cancelling (R18), the video
+link (R20), and the accounts behind them. Each view parses, fetches through the owner,
+calls one service and renders; the rules are the domain's."""
 
+from datetime import date, datetime, time, timedelta
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import get_language, get_language_info, ngettext
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from domain.models import Booking
+from domain import selectors, services
+from domain.errors import DomainError
+from domain.matching import Wish, therapists_matching
+from domain.models import Booking, Slot, Therapist
+
+from .forms import BookForm, ChoosePasswordForm, FindForm, MatchForm, OutboxPasswordResetForm, SignupForm
 
 
+def viewer_client(request):
+    """The logged-in client, or None for a visitor, a therapist or staff."""
+    return getattr(request.user, "client", None) if request.user.is_authenticated else None
+
+
+def language_name(code: str) -> str:
+    try:
+        name = str(get_language_info(code)["name_translated"])
+    except KeyError:
+        return code
+    return name.lower() if get_language().startswith("sv") else name  # "svenska", but "Swedish"
+
+
+def safe_next(request, url: str, default: str) -> str:
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        return url
+    return default
+
+
+# R9: the listing -----------------------------------------------------------------------------
+
+
+def find(request):
+    form = FindForm(request.GET or None, choices=selectors.listing_choices(), language_name=language_name)
+    therapists = []
+    if form.is_bound and not form.is_valid():
+        status = 400
+    else:
+        status = 200
+        f = form.cleaned_data if form.is_bound else {}
+        therapists = selectors.therapist_listing_filtered(
+            f.get("mode") or None, city=f.get("city", ""), language=f.get("language", ""), area=f.get("area", "")
+        )
+    context = {"form": form, "therapists": therapists, "mode": form.is_bound and form.is_valid() and form.cleaned_data["mode"]}
+    return render(request, "client_pages/find.html", context, status=status)
+
+
+REASONS = {
+    "area": lambda v: _("Works with %(area)s.") % v,
+    "mode": lambda v: _("Offers video calls.") if v["mode"] == "video" else _("Meets on site."),
+    "language": lambda v: _("Speaks %(language)s.") % {"language": language_name(v["language"])},
+    "times": lambda v: ngettext(
+        "%(count)d open time on the days and at the times you chose: %(first)s.",
+        "%(count)d open times on the days and at the times you chose; the first %(first)s.",
+        v["count"],
+    ) % {"count": v["count"], "first": local_text(v["first"])},
+    "other_times": lambda v: _("No open time on the days and at the times you chose; the next is %(first)s.")
+    % {"first": local_text(v["first"])},
+    "no_times": lambda v: _("No open times in the next four weeks."),
+}
+
+
+def local_text(dt: datetime) -> str:
+    from django.utils import formats
+
+    return f"{formats.date_format(dt, 'l j F')} {dt:%H:%M}"
+
+
+def match(request):
+    form = MatchForm(request.GET or None, choices=selectors.listing_choices(), language_name=language_name)
+    results = None
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            f = form.cleaned_data
+            wish = Wish(area=f["area"], mode=f["mode"], language=f["language"], days=frozenset(f["days"]),
+                        parts=frozenset(f["parts"]))
+            results = [
+                {"match": m, "reasons": [REASONS[code](values) for code, values in m.reasons]}
+                for m in therapists_matching(wish)
+            ]
+        else:
+            status = 400
+    return render(request, "client_pages/match.html", {"form": form, "results": results}, status=status)
+
+
+# R7, R8: a therapist's week ------------------------------------------------------------------
+
+
+def profile(request, therapist_id: int):
+    therapist = get_object_or_404(Therapist.objects.select_related("user"), pk=therapist_id)
+    client = viewer_client(request)
+    if not selectors.therapist_visible_to(therapist, client):
+        raise Http404
+    tz = therapist.tz
+    visible = selectors.open_slots_for_viewer(therapist, client)
+    week_text = request.GET.get("vecka", "")
+    try:
+        day = date.fromisoformat(week_text) if week_text else None
+    except ValueError:
+        day = None
+        messages.error(request, _("That is not a date; showing the coming week instead."))
+    if day is None:
+        first = visible.first()
+        day = timezone.localtime(first.start_at if first else timezone.now(), tz).date()
+    monday = day - timedelta(days=day.weekday())
+    try:
+        start = datetime.combine(monday, time(0), tzinfo=tz)
+        end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
+    except OverflowError:
+        raise Http404
+    slots = list(visible.filter(start_at__lt=end, end_at__gt=start))
+    days = []
+    for i in range(7):
+        d = monday + timedelta(days=i)
+        days.append({"date": d, "slots": [s for s in slots if timezone.localtime(s.start_at, tz).date() == d]})
+    context = {
+        "therapist": therapist,
+        "languages": [language_name(c) for c in therapist.languages or []],
+        "days": days,
+        "any_this_week": bool(slots),
+        "next_slot": None if slots else visible.filter(start_at__gte=end).first(),
+        "previous_week": (monday - timedelta(days=7)).isoformat(),
+        "next_week": (monday + timedelta(days=7)).isoformat(),
+        "monday": monday,
+        "is_past_week": end <= timezone.now(),
+    }
+    with timezone.override(tz):
+        return render(request, "client_pages/profile.html", context)
+
+
+def _visible_open_slot(request, slot_id: int) -> Slot | None:
+    """The slot if it is open and this viewer may see it (R7–R9); else None, the same for a
+    slot that does not exist, is booked or is hidden from her."""
+    slot = Slot.objects.select_related("therapist__user").filter(pk=slot_id).first()
+    if slot is None:
+        return None
+    return selectors.open_slots_for_viewer(slot.therapist, viewer_client(request)).filter(pk=slot.pk).first() and slot
+
+
+def book(request, slot_id: int):
+    slot = _visible_open_slot(request, slot_id)
+    if slot is None:
+        return render(request, "client_pages/slot_gone.html", status=404)
+    client = viewer_client(request)
+    chosen = request.GET.get("mode")
+    account = request.GET.get("account")
+    if client is None and account in ("login", "signup") and chosen in slot.modes:
+        # Keep the choice through logging in or signing up: both come back here with it.
+        back = f"{reverse('client_pages:book', args=[slot.pk])}?{urlencode({'mode': chosen})}"
+        target = "login" if account == "login" else "client_pages:signup"
+        return redirect(f"{reverse(target)}?{urlencode({'next': back})}")
+    data = request.POST if request.method == "POST" else ({"mode": chosen or ""} if account else None)
+    form = BookForm(data, modes=slot.modes, initial_mode=chosen)
+    status = 400 if account and not form.is_valid() else 200
+    if request.method == "POST":
+        if client is None:
+            return redirect(f"{reverse('login')}?{urlencode({'next': request.path})}")
+        if form.is_valid():
+            try:
+                booking = services.booking_create_by_client(
+                    client=client, slot=slot, mode=form.cleaned_data["mode"], actor=request.user
+                )
+            except Slot.DoesNotExist:
+                return render(request, "client_pages/slot_gone.html", status=404)
+            except DomainError as e:
+                form.add_error(None, e.detail)
+                status = 409
+            else:
+                messages.success(request, _("Your booking is confirmed. A confirmation is on its way to %(email)s.")
+                                 % {"email": client.email})
+                return redirect("client_pages:booking", booking.pk)
+        else:
+            status = 400
+    context = {"slot": slot, "therapist": slot.therapist, "form": form, "client": client,
+               "is_therapist": request.user.is_authenticated and client is None}
+    with timezone.override(slot.therapist.tz):
+        return render(request, "client_pages/book.html", context, status=status)
+
+
+# R21: Mina bokningar ------------------------------------------------------------------------
+
+
+def _client_or_home(request):
+    client = viewer_client(request)
+    if client is None:
+        raise Http404  # a therapist or staff has no bookings of her own here
+    return client
+
+
+@login_required
+def bookings(request):
+    client = viewer_client(request)
+    if client is None:
+        return redirect("home")
+    now = timezone.now()
+    upcoming, past, cancelled = [], [], []
+    for b in selectors.bookings_for_client(client):
+        if not b.is_confirmed:
+            cancelled.append(b)
+        elif b.end_at > now:
+            upcoming.append(b)
+        else:
+            past.append(b)
+    upcoming.reverse()  # the soonest first; the past and the cancelled, the latest first
+    return render(request, "client_pages/bookings.html", {
+        "upcoming": upcoming, "past": past, "cancelled": cancelled, "now": now,
+    })
+
+
+@login_required
+def booking_detail(request, booking_id: int):
+    client = _client_or_home(request)
+    booking = get_object_or_404(selectors.bookings_for_client(client), pk=booking_id)
+    return render(request, "client_pages/booking.html", {"b": booking, "now": timezone.now()})
+
+
+@login_required
+@require_POST
+def booking_cancel(request, booking_id: int):
+    client = _client_or_home(request)
+    booking = get_object_or_404(selectors.bookings_for_client(client), pk=booking_id)
+    try:
+        services.booking_cancel(booking=booking, actor=request.user)
+    except DomainError as e:
+        messages.error(request, e.detail)
+    else:
+        messages.success(request, _("The booking is cancelled. The time is open for others again."))
+    return redirect("client_pages:bookings")
+
+
+# R20: the video link ------------------------------------------------------------------------
+
+
+@login_required
 def video(request, token: str):
-    """R20: before the window, a page saying when it opens (no room link in it); from 15
-    minutes before the start until the end, straight to the room; after the end, 410."""
+    """R20, for the booking's client and therapist only (anyone else: 404): before the window
+    a page saying when it opens, with a live countdown; from 15 minutes before the start until
+    the end straight to the room; after the end, 410."""
     if "\x00" in token:
         raise Http404  # no token holds one, and PostgreSQL cannot even compare it (a 500)
     booking = (
-        Booking.objects.select_related("therapist__user")
+        selectors.bookings_visible_to(request.user)
+        .select_related("therapist__user")
         .filter(video_token=token, mode="video", status=Booking.Status.CONFIRMED)
         .first()
     )
@@ -29,6 +276,7 @@ def video(request, token: str):
         "opens": timezone.localtime(opens, tz),
         "start": timezone.localtime(booking.start_at, tz),
         "closed": now >= closes,
+        "countdown": {"opens": opens.isoformat(), "now": now.isoformat()},
     }
     # Templates show aware times in the active zone; make that the therapist's (R22).
     with timezone.override(tz):
@@ -37,11 +285,56 @@ def video(request, token: str):
     return response
 
 
-def find(request):
-    """R9: placeholder until issue 4 builds the listing page."""
-    return render(request, "client_pages/placeholder.html", {"title": "Hitta terapeut"})
+# Accounts -----------------------------------------------------------------------------------
 
 
-def bookings(request):
-    """R21: placeholder until issue 4 builds Mina bokningar."""
-    return render(request, "client_pages/placeholder.html", {"title": "Mina bokningar"})
+def signup(request):
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next") or "",
+                         reverse("client_pages:bookings"))
+    if request.user.is_authenticated:
+        return redirect(next_url)
+    form = SignupForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            f = form.cleaned_data
+            try:
+                user = services.account_signup(
+                    role="client", email=f["email"], password=f["password"], first_name=f["first_name"],
+                    last_name=f["last_name"], personnummer=f["personnummer"], language=get_language()[:2],
+                )
+            except services.SignupInvitationSent:
+                return render(request, "client_pages/signup_invited.html")
+            except ValidationError as e:
+                for field, errors in e.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(request, _("Welcome to Tidbok! Your account is ready."))
+                return redirect(next_url)
+    return render(request, "client_pages/signup.html", {"form": form, "next": next_url}, status=status)
+
+
+class PasswordReset(auth_views.PasswordResetView):
+    form_class = OutboxPasswordResetForm
+    template_name = "client_pages/password_reset.html"
+    success_url = reverse_lazy("client_pages:password_reset_done")
+
+
+class PasswordResetDone(auth_views.PasswordResetDoneView):
+    template_name = "client_pages/password_reset_done.html"
+
+
+class PasswordSet(auth_views.PasswordResetConfirmView):
+    """Both the reset link and a therapist's invitation (an own client's first password)."""
+
+    form_class = ChoosePasswordForm
+    template_name = "client_pages/password_set.html"
+    success_url = reverse_lazy("client_pages:password_set_done")
+    post_reset_login = True
+    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+
+
+class PasswordSetDone(auth_views.PasswordResetCompleteView):
+    template_name = "client_pages/password_set_done.html"

@@ -386,6 +386,15 @@ class Booking(models.Model):
         """R20: the link opens 15 minutes before the start and closes at the end."""
         return self.start_at - VIDEO_OPENS_BEFORE, self.end_at
 
+    @property
+    def client_cancel_deadline(self):
+        """R18: the client may cancel herself until this moment (the therapist's cut-off
+        before the start); after it she is told to contact the therapist. Needs `therapist`."""
+        return self.start_at - timedelta(hours=self.therapist.cancellation_cutoff_hours)
+
+    def client_may_cancel(self, at=None) -> bool:
+        return self.is_confirmed and (at or now()) < self.client_cancel_deadline
+
 
 VIDEO_OPENS_BEFORE = timedelta(minutes=15)
 

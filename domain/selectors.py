@@ -134,3 +134,37 @@ def bookings_of_client_with(therapist: Therapist, client: Client) -> QuerySet[Bo
         .with_first_visit()
         .order_by("-start_at")
     )
+
+
+def _folded(values) -> set[str]:
+    return {fold(str(v)) for v in values or []}
+
+
+def therapist_listing_filtered(
+    mode: str | None = None, city: str = "", language: str = "", area: str = ""
+) -> list[Therapist]:
+    """R9 "Hitta terapeut": `therapist_listing` narrowed to a city, a language code and an
+    area of help (each ignoring case and accents; blank means any). Languages and areas are
+    JSON lists, which SQLite cannot search inside, so those two are matched here."""
+    therapists = therapist_listing(mode)
+    if city.strip():
+        therapists = therapists.filter(city__iexact=city.strip())
+    language, area = fold(language.strip()), fold(area.strip())
+    return [
+        t for t in therapists
+        if (not language or language in _folded(t.languages)) and (not area or area in _folded(t.areas))
+    ]
+
+
+def listing_choices() -> dict[str, list[str]]:
+    """The cities, language codes and areas that boosted therapists name, for the filters."""
+    cities, languages, areas = {}, {}, {}
+    for city, langs, their_areas in Therapist.objects.filter(client_booster=True).values_list("city", "languages", "areas"):
+        if city.strip():
+            cities.setdefault(fold(city.strip()), city.strip())
+        for code in langs or []:
+            languages.setdefault(fold(str(code)), str(code))
+        for a in their_areas or []:
+            areas.setdefault(fold(str(a)), str(a))
+    return {key: sorted(d.values(), key=fold) for key, d in
+            (("cities", cities), ("languages", languages), ("areas", areas))}

@@ -90,7 +90,9 @@ def test_it_signs_up_a_client_and_keeps_her_personnummer_in_the_12_digit_form(an
     assert me["id"] == client.pk and me["role"] == "client"
 
 
-def test_a_client_added_by_her_therapist_signs_up_as_that_same_person(anon_api, anna_api, ulla_number):
+def test_a_client_added_by_her_therapist_is_sent_the_link_to_her_address_on_file(anon_api, anna_api, ulla_number):
+    """She joins as that same person through the set-password link mailed to the address on
+    file, never on a personnummer and an address typed at sign-up (issue 4)."""
     typed, full = ulla_number
     added = anna_api.post(
         "/therapist/clients", {"first_name": "Ulla", "last_name": "Ek", "personnummer": full, "email": "ulla@example.se"}
@@ -98,9 +100,9 @@ def test_a_client_added_by_her_therapist_signs_up_as_that_same_person(anon_api, 
 
     response = anon_api.post("/auth/signup", client_signup(personnummer=typed))
 
-    assert response.status_code == 201
-    assert response.json()["id"] == added["id"]
+    assert_invalid(response, "personnummer")
     assert Client.objects.filter(personnummer=full).count() == 1
+    assert Client.objects.get(pk=added["id"]).user.has_usable_password() is False
 
 
 def test_it_stores_the_email_address_in_lower_case(anon_api):

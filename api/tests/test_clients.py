@@ -146,9 +146,10 @@ def test_it_adds_her_own_client(anna_api, anna):
         "phone": "070-123 45 67",
         "source": "own",
     }
-    assert (client.first_name, client.last_name, client.personnummer, client.phone, client.user) == (
-        "Märta", "Holm", pnr("19900101", "234"), "070-123 45 67", None,
+    assert (client.first_name, client.last_name, client.personnummer, client.phone) == (
+        "Märta", "Holm", pnr("19900101", "234"), "070-123 45 67",
     )
+    assert not client.user.has_usable_password()  # invited to choose one (issue 4)
     assert ClientLink.objects.get(therapist=anna, client=client).source == "own"
 
 

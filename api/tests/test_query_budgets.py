@@ -113,7 +113,7 @@ BUDGETS = {
     "slot_create": 11,
     "slot_patch": 14,
     "slot_delete": 9,
-    "client_add": 13,
+    "client_add": 21,  # with the invitation: her login (no password yet) and the mail (issue 4)
     "therapist_book": 15,
     "client_book": 19,
     "cancel": 11,

@@ -1,5 +1,6 @@
 """GET /video/<token>, the link of R20: a page saying when it opens, then from 15 minutes
-before the start until the end the room itself, then 410."""
+before the start until the end the room itself, then 410. Only the booking's client and
+therapist get in: a visitor is asked to log in, anyone else is told it does not exist."""
 
 from datetime import timedelta
 
@@ -21,6 +22,13 @@ def book(therapist, client, start="2027-01-11 10:00", mode="video"):
 @pytest.fixture
 def booking(anna, erik):
     return book(anna, erik)
+
+
+@pytest.fixture
+def client(client, erik):
+    """Django's test client, logged in as the booking's client."""
+    client.force_login(erik.user)
+    return client
 
 
 @pytest.fixture
@@ -70,6 +78,7 @@ def test_the_last_second_before_the_end_still_goes_to_the_room(client, link, now
 @pytest.mark.parametrize("moment", ["2027-01-11 10:45", "2027-01-11 18:00", "2027-02-01 09:00"])
 def test_after_the_end_it_is_gone(client, link, booking, settings, now, moment):
     now.move_to(at(moment))
+    client.force_login(booking.client.user)  # weeks later the session has expired
 
     response = client.get(link)
 
@@ -129,8 +138,40 @@ def test_an_onsite_booking_has_no_link(client, anna, erik, now):
     assert client.get(f"/video/{onsite.video_token}").status_code == 404
 
 
-def test_the_link_needs_no_login(client, link, now):
+def test_the_link_needs_a_login(link, now):
+    from django.test import Client as Browser
+
     now.move_to(at("2027-01-11 10:00"))
 
-    assert not client.session.get("_auth_user_id")
-    assert client.get(link).status_code == 302
+    response = Browser().get(link)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/logga-in/?next=/video/")
+
+
+def test_the_therapist_of_the_booking_gets_in(link, anna, now):
+    from django.test import Client as Browser
+
+    browser = Browser()
+    browser.force_login(anna.user)
+    now.move_to(at("2027-01-11 10:00"))
+
+    assert browser.get(link).status_code == 302
+
+
+def test_another_client_or_therapist_is_told_it_does_not_exist(link, nora, bo, now):
+    from django.test import Client as Browser
+
+    now.move_to(at("2027-01-11 10:00"))
+    for someone in (nora.user, bo.user):
+        browser = Browser()
+        browser.force_login(someone)
+        assert browser.get(link).status_code == 404
+
+
+def test_the_page_before_the_window_counts_down_from_a_script_file(client, link, now):
+    page = client.get(link).content.decode()
+
+    assert 'id="video-countdown"' in page and "countdown.js" in page
+    assert "2027-01-11T08:45:00+00:00" in page  # opens (09:45 in Stockholm), in UTC for the script
+    assert "onload=" not in page and "<script>" not in page

@@ -3,6 +3,7 @@
 from .accounts import (
     LoginFailed,
     LoginThrottled,
+    SignupInvitationSent,
     account_signup,
     client_booster_set,
     login_check,
@@ -10,7 +11,8 @@ from .accounts import (
     token_user,
 )
 from .bookings import booking_cancel, booking_create_by_client, booking_create_by_therapist
-from .clients import client_add
+from .clients import client_add, client_invite
+from .reminders import booking_reminders_queue
 from .slots import UNSET, RepeatResult, slot_create, slot_create_many, slot_delete, slot_repeat_weekly, slot_update
 from .therapists import therapist_feed_token_regenerate, therapist_settings_update
 
@@ -19,11 +21,14 @@ __all__ = [
     "RepeatResult",
     "LoginFailed",
     "LoginThrottled",
+    "SignupInvitationSent",
     "account_signup",
     "booking_cancel",
     "booking_create_by_client",
     "booking_create_by_therapist",
+    "booking_reminders_queue",
     "client_add",
+    "client_invite",
     "client_booster_set",
     "login_check",
     "slot_create",

@@ -8,12 +8,18 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import ApiToken, Client, LoginFailure, Therapist, User
 from .audit import audit_write
-from .clients import clean_email, clean_name, clean_personnummer
+from .clients import clean_email, clean_name, clean_personnummer, client_invite
+
+
+class SignupInvitationSent(ValidationError):
+    """The person is on the platform already (a therapist added her) but has not chosen a
+    password: nothing was created, and a set-password link went to the address on file."""
 
 
 class LoginThrottled(Exception):
@@ -34,9 +40,14 @@ def account_signup(
     personnummer: str | None = None,
     language: str = "sv",
 ) -> User:
-    """A new therapist or client. A client whose personnummer a therapist already added
-    (an own client without a login) joins that same person, if she signs up with the e-mail
-    address on file; a personnummer is never given to a second login."""
+    """A new therapist or client, never a second record of a person already on the platform.
+
+    A client whose personnummer (or, failing that, e-mail address) is already on file is that
+    same person. If she has a password she is told to log in. If she has none yet (a
+    therapist added her), she is never joined on what she typed — a personnummer and an
+    e-mail address are no secrets, and the record holds her bookings: instead the
+    set-password link goes to the address on file (`SignupInvitationSent`), and whoever
+    can read that mailbox becomes her login."""
     if role not in ("therapist", "client"):
         raise ValidationError({"role": _('The role must be "therapist" or "client".')})
     email = clean_email(email)
@@ -44,6 +55,8 @@ def account_signup(
     last_name = clean_name(last_name, "last_name")
     language = language if language in ("sv", "en") else "sv"
     number = clean_personnummer(personnummer) if role == "client" else None
+    if role == "client":
+        _refuse_a_known_person(number=number, email=email)
     if User.objects.filter(email=email).exists():
         raise ValidationError({"email": _("An account with this e-mail address already exists.")})
     candidate = User(email=email, first_name=first_name, last_name=last_name, language=language)
@@ -53,31 +66,44 @@ def account_signup(
         raise ValidationError({"password": e.messages})
 
     with transaction.atomic():
-        if role == "client":
-            client = Client.objects.select_for_update().filter(personnummer=number).first()
-            if client is not None and (client.user_id or client.email != email):
-                raise ValidationError(
-                    {"personnummer": _("This personnummer already has an account. Log in, or use the invitation you were sent.")}
-                )
-            if client is None and Client.objects.filter(email=email).exists():
-                raise ValidationError({"email": _("Another client already uses this e-mail address.")})
+        if role == "client" and Client.objects.filter(Q(personnummer=number) | Q(email=email)).exists():
+            # Added by a therapist a moment ago: the next attempt takes the invitation path.
+            raise ValidationError({"personnummer": _("This person is already on Tidbok. Try again.")})
         user = User.objects.create_user(
             email=email, password=password, first_name=first_name, last_name=last_name, language=language
         )
         if role == "therapist":
             therapist = Therapist.objects.create(user=user)
             audit_write(actor=user, action="therapist.signed_up", target=therapist, therapist_id=therapist.pk)
-        elif client is None:
+        else:
             client = Client.objects.create(
                 user=user, personnummer=number, first_name=first_name, last_name=last_name, email=email, language=language
             )
             audit_write(actor=user, action="client.signed_up", target=client)
-        else:
-            client.user = user
-            client.language = language
-            client.save(update_fields=["user", "language"])
-            audit_write(actor=user, action="client.joined", target=client)
     return user
+
+
+def _refuse_a_known_person(*, number: str, email: str) -> None:
+    field = "personnummer"
+    person = Client.objects.select_related("user").filter(personnummer=number).first()
+    if person is None:
+        field = "email"
+        person = Client.objects.select_related("user").filter(email=email).first()
+    if person is None:
+        return
+    if person.user is not None and person.user.has_usable_password():
+        if field == "personnummer":
+            raise ValidationError(
+                {"personnummer": _("This personnummer already has an account. Log in, or reset your password.")}
+            )
+        raise ValidationError({"email": _("An account with this e-mail address already exists.")})
+    with transaction.atomic():
+        person = Client.objects.select_for_update(of=("self",)).select_related("user").get(pk=person.pk)
+        client_invite(client=person, therapist=None, actor=None, quiet=True)
+    raise SignupInvitationSent(
+        {field: _("You are already a client on Tidbok. We have sent a link to choose your password to the "
+                  "e-mail address your therapist has on file; open it to log in.")}
+    )
 
 
 def token_create(*, user: User) -> str:

@@ -83,7 +83,8 @@ def _link_platform_client(*, therapist: Therapist, client: Client, actor: User |
 
 
 def booking_cancel(*, booking: Booking, actor: User | None) -> Booking:
-    """R18: either side cancels; the slot is open again and the client is told."""
+    """R18: either side cancels; the slot is open again and the client is told. A client
+    cancelling herself must do so before her therapist's cut-off (`cancellation_closed`)."""
     with transaction.atomic():
         if booking.slot_id:
             Slot.objects.select_for_update().filter(pk=booking.slot_id).first()
@@ -93,6 +94,9 @@ def booking_cancel(*, booking: Booking, actor: User | None) -> Booking:
         now = timezone.now()
         if booking.start_at <= now:
             raise DomainError("slot_in_past")
+        # The cut-off binds the client only; her therapist may still cancel (and tells her).
+        if actor is not None and actor.pk and actor.pk == booking.client.user_id and not booking.client_may_cancel(now):
+            raise DomainError("cancellation_closed")
         before = booking_snapshot(booking)
         booking.status = Booking.Status.CANCELLED
         booking.cancelled_at = now

@@ -93,3 +93,55 @@ def email_booking_rescheduled(*, booking: Booking, old_start: datetime, old_end:
         context={"old_when": local_when(old_start, booking, lang)},
         ics=booking_ics(booking),
     )
+
+
+def email_booking_reminder(*, booking: Booking) -> OutboundEmail:
+    """The reminder a day before the visit, with the same details as the confirmation."""
+    return _outbox(kind="booking_reminder", booking=booking, context={})
+
+
+def _outbox_to_person(*, kind: str, to: str, lang: str, context: dict) -> OutboundEmail:
+    """A mail about an account rather than a booking, written to the outbox in the caller's
+    transaction like the others."""
+    from ..tasks import send_email
+
+    lang = lang if lang in ("sv", "en") else "sv"
+    text = render_to_string(f"domain/email/{kind}.{lang}.txt", {"site_url": settings.SITE_URL, **context})
+    subject, _, body = text.strip().partition("\n")
+    email = OutboundEmail.objects.create(kind=kind, to=to, subject=subject.strip(), body=body.strip() + "\n")
+    send_email.enqueue(email.pk)
+    return email
+
+
+def set_password_url(user) -> str:
+    """A one-time link to choose a password (Django's default_token_generator: it stops
+    working once the password is set, and after PASSWORD_RESET_TIMEOUT)."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    path = reverse(
+        "client_pages:password_set",
+        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)},
+    )
+    return f"{settings.SITE_URL}{path}"
+
+
+def email_client_invitation(*, client, therapist=None) -> OutboundEmail:
+    """An own client (R12) is invited to choose a password and see her bookings."""
+    return _outbox_to_person(
+        kind="client_invitation",
+        to=client.email,
+        lang=client.language,
+        context={"client": client, "therapist": therapist, "link": set_password_url(client.user)},
+    )
+
+
+def email_password_reset(*, user) -> OutboundEmail:
+    return _outbox_to_person(
+        kind="password_reset",
+        to=user.email,
+        lang=getattr(user, "language", "sv"),
+        context={"user": user, "link": set_password_url(user)},
+    )

@@ -14,10 +14,11 @@ from django.core.management import CommandError, call_command
 from django.utils.module_loading import import_string
 
 from conftest import at, pnr
-from domain.models import ApiToken, AuditEntry, Client, ClientLink, LoginFailure, Therapist, User
+from domain.models import ApiToken, AuditEntry, Client, ClientLink, LoginFailure, OutboundEmail, Therapist, User
 from domain.services import (
     LoginFailed,
     LoginThrottled,
+    SignupInvitationSent,
     account_signup,
     client_add,
     client_booster_set,
@@ -103,29 +104,47 @@ def test_it_refuses_bad_details(db, now, field, value):
     invalid(field, **{field: value})
 
 
-def test_a_client_added_by_her_therapist_joins_herself_when_she_signs_up(anna, now):
+def test_a_client_added_by_her_therapist_is_sent_the_set_password_link_instead_of_being_joined(anna, now):
+    """A personnummer and an e-mail address are no secrets: signing up with them never hands
+    over her record; the link goes to the address her therapist has on file."""
     added = client_add(therapist=anna, actor=anna.user, first_name="Åse", last_name="Larsson",
                        personnummer=pnr("19800505", "246"), email="ase@example.se")
+    invited = added.user
+    OutboundEmail.objects.all().delete()
 
-    user = signup(email="ASE@example.se", personnummer=pnr("19800505", "246")[2:], language="en")
+    with pytest.raises(SignupInvitationSent) as caught:
+        signup(email="ASE@example.se", personnummer=pnr("19800505", "246")[2:], language="en")
 
-    assert Client.objects.count() == 1
+    assert "personnummer" in caught.value.message_dict
+    assert Client.objects.count() == 1 and User.objects.filter(email="ase@example.se").count() == 1
     client = Client.objects.get()
-    assert (client.pk, client.user, client.language) == (added.pk, user, "en")
-    assert User.objects.get(pk=user.pk).role == "client"
-    assert list(ClientLink.objects.values_list("therapist", "client", "source")) == [(anna.pk, added.pk, "own")]
-    [entry] = AuditEntry.objects.filter(action="client.joined")
-    assert (entry.actor, entry.target_id) == (user, added.pk)
+    assert (client.pk, client.user) == (added.pk, invited)
+    assert not User.objects.get(pk=invited.pk).has_usable_password()  # the typed password was not taken
+    [mail] = OutboundEmail.objects.all()
+    assert (mail.kind, mail.to) == ("client_invitation", "ase@example.se")
+    assert "/losenord/" in mail.body
+
+
+def test_signing_up_again_and_again_sends_one_link_per_ten_minutes(anna, now):
+    client_add(therapist=anna, actor=anna.user, first_name="Åse", last_name="Larsson",
+               personnummer=pnr("19800505", "246"), email="ase@example.se")
+    for _ in range(3):
+        with pytest.raises(SignupInvitationSent):
+            signup(email="someone.else@example.se")
+
+    assert OutboundEmail.objects.filter(kind="client_invitation").count() == 1  # the therapist's
 
 
 def test_a_personnummer_on_file_with_another_email_address_is_refused(anna, now):
     client_add(therapist=anna, actor=anna.user, first_name="Åse", last_name="Larsson",
                personnummer=pnr("19800505", "246"), email="ase@example.se")
 
-    invalid("personnummer", email="someone.else@example.se")
+    error = invalid("personnummer", email="someone.else@example.se")
 
+    assert isinstance(error, SignupInvitationSent)
     client = Client.objects.get()
-    assert (client.user, client.email) == (None, "ase@example.se")
+    assert (client.user.email, client.email) == ("ase@example.se", "ase@example.se")
+    assert not User.objects.filter(email="someone.else@example.se").exists()
 
 
 def test_a_personnummer_that_has_a_login_is_never_given_a_second(erik, now):
@@ -140,7 +159,7 @@ def test_an_email_address_of_another_client_without_login_is_refused(anna, now):
 
     invalid("email", personnummer=pnr("19911111", "135"))
 
-    assert Client.objects.get().user is None
+    assert not Client.objects.get().user.has_usable_password()
 
 
 # Login and throttling.

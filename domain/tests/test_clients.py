@@ -43,7 +43,9 @@ def test_the_therapist_adds_her_own_client(anna, now):
     assert client.source == "own"
     row = Client.objects.get(pk=client.pk)
     assert (row.first_name, row.last_name, row.personnummer) == ("Åse", "Larsson", number)
-    assert (row.email, row.phone, row.user) == ("ase.larsson@example.se", "070-123 45 67", None)
+    assert (row.email, row.phone) == ("ase.larsson@example.se", "070-123 45 67")
+    # She is invited to choose a password: a login that cannot log in until she has (issue 4).
+    assert row.user.email == "ase.larsson@example.se" and not row.user.has_usable_password()
     assert ClientLink.objects.get(client=row).therapist == anna
     assert ClientLink.objects.get(client=row).source == "own"
 

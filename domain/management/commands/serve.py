@@ -9,6 +9,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from domain.services import booking_reminders_queue
 from domain.tasks import requeue_stale_emails
 
 SWEEP_EVERY_SECONDS = 60
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             while not stopping and all(child.poll() is None for child in children):
                 if time.monotonic() >= next_sweep:
                     requeue_stale_emails()
+                    booking_reminders_queue()
                     next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
                 time.sleep(0.5)
         finally:

@@ -1,0 +1,93 @@
+"""The client pages' forms: they parse and check the shape of the input; the rules
+themselves are the domain's (its ValidationError names the field, shown beside it)."""
+
+from django import forms
+from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from domain.models import ONSITE, VIDEO, User
+from domain.services.emails import email_password_reset
+
+MODE_CHOICES = [(VIDEO, _("Video call")), (ONSITE, _("On site"))]
+ANY_MODE = [("", _("Video or on site"))] + MODE_CHOICES
+DAY_CHOICES = [
+    (0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")), (4, _("Friday")),
+    (5, _("Saturday")), (6, _("Sunday")),
+]
+PART_CHOICES = [("morning", _("Morning (6–12)")), ("afternoon", _("Afternoon (12–17)")), ("evening", _("Evening (17–23)"))]
+
+
+class SignupForm(forms.Form):
+    first_name = forms.CharField(label=_("First name"), max_length=150,
+                                 widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    last_name = forms.CharField(label=_("Last name"), max_length=150,
+                                widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    personnummer = forms.CharField(
+        label=_("Personnummer"), max_length=20,
+        help_text=_("12 digits, YYYYMMDD-NNNN. Only you and your therapists see it."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+    email = forms.EmailField(label=_("E-mail address"), max_length=254,
+                             widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(label=_("Password"), max_length=256, strip=False,
+                               help_text=_("At least 8 characters, not only digits, not a common password."),
+                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+
+def choices_with_any(values, any_label, label=None):
+    return [("", any_label)] + [(v, label(v) if label else v) for v in values]
+
+
+class FindForm(forms.Form):
+    mode = forms.ChoiceField(label=_("Kind of meeting"), choices=ANY_MODE, required=False)
+    city = forms.ChoiceField(label=_("City"), required=False)
+    language = forms.ChoiceField(label=_("Language"), required=False)
+    area = forms.ChoiceField(label=_("Help with"), required=False)
+
+    def __init__(self, data, *, choices, language_name):
+        super().__init__(data)
+        self.fields["city"].choices = choices_with_any(choices["cities"], _("Any city"))
+        self.fields["language"].choices = choices_with_any(choices["languages"], _("Any language"), language_name)
+        self.fields["area"].choices = choices_with_any(choices["areas"], _("Anything"))
+
+
+class MatchForm(FindForm):
+    days = forms.TypedMultipleChoiceField(label=_("Days that suit you"), choices=DAY_CHOICES, coerce=int,
+                                          required=False, widget=forms.CheckboxSelectMultiple)
+    parts = forms.MultipleChoiceField(label=_("Times that suit you"), choices=PART_CHOICES, required=False,
+                                      widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, data, **kwargs):
+        super().__init__(data, **kwargs)
+        del self.fields["city"]
+        self.fields["area"].label = _("What would you like help with?")
+
+
+class BookForm(forms.Form):
+    mode = forms.ChoiceField(label=_("Kind of meeting"), choices=MODE_CHOICES, widget=forms.RadioSelect)
+
+    def __init__(self, data=None, *, modes, initial_mode=None):
+        preset = initial_mode if initial_mode in modes else (modes[0] if len(modes) == 1 else None)
+        super().__init__(data, initial={"mode": preset})
+        self.fields["mode"].choices = [c for c in MODE_CHOICES if c[0] in modes]
+
+
+class OutboxPasswordResetForm(PasswordResetForm):
+    """Django's reset form, but the mail goes through Tidbok's outbox and worker (R25: a mail
+    server that is down delays it, never loses it), and a client invited by her therapist who
+    has not yet chosen a password may use it too."""
+
+    def get_users(self, email):
+        if "\x00" in email:
+            return []
+        return User.objects.filter(email__iexact=email.strip(), is_active=True)
+
+    def save(self, **kwargs):
+        for user in self.get_users(self.cleaned_data["email"]):
+            with transaction.atomic():
+                email_password_reset(user=user)
+
+
+class ChoosePasswordForm(SetPasswordForm):
+    pass

@@ -1,0 +1,28 @@
+// R20: counts down to the moment the video link opens, then reloads the page, which then
+// goes straight to the room. The server's clock decides; the offset to the browser's clock
+// is measured once, so a wrong clock on the phone does not open the page too early or late.
+(function () {
+  "use strict";
+  var data = document.getElementById("video-countdown");
+  var out = document.getElementById("countdown");
+  if (!data || !out) return;
+  var times = JSON.parse(data.textContent);
+  var opens = Date.parse(times.opens);
+  var skew = Date.parse(times.now) - Date.now();
+  out.parentElement.hidden = false;
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  function tick() {
+    var left = Math.max(0, Math.round((opens - (Date.now() + skew)) / 1000));
+    if (left === 0) {
+      out.textContent = out.getAttribute("data-opens-label");
+      window.location.reload();
+      return;
+    }
+    var days = Math.floor(left / 86400), h = Math.floor(left % 86400 / 3600), m = Math.floor(left % 3600 / 60), s = left % 60;
+    out.textContent = (days ? days + " d " : "") + pad(h) + ":" + pad(m) + ":" + pad(s);
+    window.setTimeout(tick, 1000);
+  }
+  tick();
+})();

@@ -1,0 +1,281 @@
+"""The client's pages through Django's test client: what each shows, to whom, and that bad
+input gives clear per-field errors, never a 500. Time is Monday 2027-01-11 08:00, Stockholm."""
+
+import re
+
+import pytest
+from django.test import Client as Browser
+
+from conftest import at, pnr
+from domain.models import Booking, Client, OutboundEmail, User
+from domain.services import booking_create_by_therapist, client_add, slot_create
+
+pytestmark = pytest.mark.usefixtures("now")
+
+
+def without_tokens(page: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+
+
+def browser_for(user=None) -> Browser:
+    b = Browser()
+    if user is not None:
+        b.force_login(user)
+    return b
+
+
+def slot(therapist, start="2027-01-12 09:00", **kw):
+    return slot_create(therapist=therapist, actor=therapist.user, start=at(start), **kw)
+
+
+@pytest.fixture
+def open_and_hidden(anna):
+    return slot(anna, "2027-01-12 09:00"), slot(anna, "2027-01-12 11:00", audience="existing")
+
+
+# Hitta terapeut -------------------------------------------------------------------------------
+
+
+def test_the_listing_shows_boosted_therapists_with_their_next_open_time(anna, bo):
+    slot(anna)
+    slot(bo)
+
+    page = browser_for().get("/hitta-terapeut/").content.decode()
+
+    assert "Anna Andersson" in page and "Bo Berg" not in page
+    assert "tisdag 12 januari 09:00" in page
+
+
+@pytest.mark.parametrize("query", ["mode=phone", "city=Atlantis", "language=xx", "area=%00", "mode=%00"])
+def test_the_listing_refuses_odd_filters_by_field(anna, query):
+    response = browser_for().get(f"/hitta-terapeut/?{query}")
+
+    assert response.status_code == 400
+    assert 'class="field-error"' in response.content.decode()
+
+
+def test_matching_shows_reasons_in_words(anna):
+    anna.areas, anna.languages = ["stress"], ["sv"]
+    anna.save()
+    slot(anna, "2027-01-13 17:30")
+
+    page = browser_for().get("/hitta-terapeut/matchning/?area=stress&mode=video&language=sv&days=2&parts=evening&sok=1")
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Arbetar med stress." in text and "Talar svenska." in text
+    assert browser_for().get("/hitta-terapeut/matchning/?days=9&parts=night").status_code == 400
+
+
+# The profile and booking (R7, R8, R17) ---------------------------------------------------------
+
+
+def test_a_visitor_and_a_new_client_never_see_an_existing_only_slot(anna, nora, open_and_hidden):
+    shown, hidden = open_and_hidden
+    for user in (None, nora.user):
+        b = browser_for(user)
+        page = b.get(f"/terapeut/{anna.pk}/?vecka=2027-01-11").content.decode()
+        assert f"/boka/{shown.pk}/" in page and f"/boka/{hidden.pk}/" not in page
+        assert "11:00" not in page
+        assert b.get(f"/boka/{hidden.pk}/").status_code == 404
+        gone = b.get(f"/boka/{hidden.pk}/").content.decode().replace(f"/boka/{hidden.pk}/", "/boka/0/")
+        assert without_tokens(gone) == without_tokens(b.get("/boka/0/").content.decode())  # nothing tells it from none
+
+
+def test_an_existing_client_sees_and_books_an_existing_only_slot(anna, erik, open_and_hidden):
+    _, hidden = open_and_hidden
+    b = browser_for(erik.user)
+    assert f"/boka/{hidden.pk}/" in b.get(f"/terapeut/{anna.pk}/?vecka=2027-01-11").content.decode()
+
+    response = b.post(f"/boka/{hidden.pk}/", {"mode": "onsite"})
+
+    booking = Booking.objects.get(slot=hidden)
+    assert response.status_code == 302 and response["Location"] == f"/mina-bokningar/{booking.pk}/"
+    assert (booking.client, booking.mode) == (erik, "onsite")
+    assert OutboundEmail.objects.filter(kind="booking_confirmed", booking=booking).exists()
+
+
+def test_the_profile_of_a_therapist_without_client_booster_is_not_found_by_a_stranger(bo, nora):
+    assert browser_for().get(f"/terapeut/{bo.pk}/").status_code == 404
+    assert browser_for(nora.user).get(f"/terapeut/{bo.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("week", ["nonsense", "2027-13-01", "9999-12-31", "%00"])
+def test_an_odd_week_is_no_server_error(anna, week):
+    assert browser_for().get(f"/terapeut/{anna.pk}/?vecka={week}").status_code in (200, 404)
+
+
+def test_a_visitor_choosing_a_time_is_sent_to_sign_up_with_the_choice_kept(anna):
+    s = slot(anna)
+
+    response = browser_for().get(f"/boka/{s.pk}/?mode=video&account=signup")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/skapa-konto/?next=%2Fboka%2F{s.pk}%2F%3Fmode%3Dvideo"
+
+
+def test_a_visitor_must_choose_a_kind_first(anna):
+    s = slot(anna)
+
+    response = browser_for().get(f"/boka/{s.pk}/?account=login")
+
+    assert response.status_code == 400 and 'class="form-errors"' in response.content.decode()
+
+
+@pytest.mark.parametrize("mode", ["", "phone", "\x00"])
+def test_booking_with_a_bad_kind_says_so(anna, erik, mode):
+    s = slot(anna, modes=["video"])
+
+    response = browser_for(erik.user).post(f"/boka/{s.pk}/", {"mode": mode})
+
+    assert response.status_code == 400 and not Booking.objects.exists()
+
+
+def test_booking_a_taken_time_says_so(anna, erik, nora):
+    s = slot(anna)
+    booking_create_by_therapist(therapist=anna, slot=s, client=erik, mode="video", actor=anna.user)
+
+    assert browser_for(nora.user).post(f"/boka/{s.pk}/", {"mode": "video"}).status_code == 404
+
+
+def test_an_anonymous_post_is_asked_to_log_in(anna):
+    s = slot(anna)
+
+    response = browser_for().post(f"/boka/{s.pk}/", {"mode": "video"})
+
+    assert response.status_code == 302 and response["Location"].startswith("/logga-in/")
+    assert not Booking.objects.exists()
+
+
+# Mina bokningar (R21) ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def eriks(anna, erik):
+    anna.reception_address = "Sveavägen 1"
+    anna.save()
+    upcoming = booking_create_by_therapist(therapist=anna, slot=slot(anna, "2027-01-13 09:00"), client=erik,
+                                           mode="onsite", actor=anna.user)
+    soon = booking_create_by_therapist(therapist=anna, slot=slot(anna, "2027-01-11 15:00"), client=erik,
+                                       mode="video", actor=anna.user)
+    return upcoming, soon
+
+
+def test_my_bookings_needs_a_login():
+    response = browser_for().get("/mina-bokningar/")
+
+    assert response.status_code == 302 and response["Location"].startswith("/logga-in/")
+
+
+def test_my_bookings_show_details_and_who_may_cancel(erik, eriks):
+    upcoming, soon = eriks
+
+    page = browser_for(erik.user).get("/mina-bokningar/").content.decode()
+
+    assert "Sveavägen 1" in page and soon.video_url in page
+    assert f"/mina-bokningar/{upcoming.pk}/avboka/" in page
+    assert f"/mina-bokningar/{soon.pk}/avboka/" not in page
+    assert "Kontakta Anna Andersson" in page
+
+
+def test_another_clients_booking_is_not_found(nora, eriks):
+    upcoming, _ = eriks
+    b = browser_for(nora.user)
+
+    assert b.get(f"/mina-bokningar/{upcoming.pk}/").status_code == 404
+    assert b.post(f"/mina-bokningar/{upcoming.pk}/avboka/").status_code == 404
+    assert Booking.objects.get(pk=upcoming.pk).status == "confirmed"
+
+
+def test_the_client_cancels_and_is_told_when_it_is_too_late(erik, eriks):
+    upcoming, soon = eriks
+    b = browser_for(erik.user)
+
+    b.post(f"/mina-bokningar/{upcoming.pk}/avboka/")
+    response = b.post(f"/mina-bokningar/{soon.pk}/avboka/", follow=True)
+
+    assert Booking.objects.get(pk=upcoming.pk).status == "cancelled"
+    assert Booking.objects.get(pk=soon.pk).status == "confirmed"
+    assert "kontakta din terapeut" in response.content.decode()
+
+
+def test_cancelling_needs_a_post(erik, eriks):
+    upcoming, _ = eriks
+
+    assert browser_for(erik.user).get(f"/mina-bokningar/{upcoming.pk}/avboka/").status_code == 405
+
+
+# Accounts --------------------------------------------------------------------------------------
+
+
+SIGNUP = {"first_name": "Åse", "last_name": "Larsson", "personnummer": pnr("19800505", "246"),
+          "email": "ase@example.se", "password": "lingon-sylt-1987"}
+
+
+def test_a_visitor_signs_up_and_is_logged_in(db):
+    b = browser_for()
+
+    response = b.post("/skapa-konto/", {**SIGNUP, "next": "/hitta-terapeut/"})
+
+    assert response.status_code == 302 and response["Location"] == "/hitta-terapeut/"
+    assert Client.objects.get(email="ase@example.se").user.check_password("lingon-sylt-1987")
+    assert b.get("/mina-bokningar/").status_code == 200
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("personnummer", "19800505-2461"), ("email", "nope"), ("password", "123"), ("first_name", ""), ("first_name", "a\x00"),
+])
+def test_sign_up_names_the_field_that_is_wrong(db, field, value):
+    response = browser_for().post("/skapa-konto/", {**SIGNUP, field: value})
+
+    assert response.status_code == 400
+    assert f'id="id_{field}-error"' in response.content.decode()
+    assert not Client.objects.exists()
+
+
+def test_sign_up_never_redirects_elsewhere(db):
+    response = browser_for().post("/skapa-konto/", {**SIGNUP, "next": "https://evil.example/"})
+
+    assert response["Location"] == "/mina-bokningar/"
+
+
+def test_sign_up_with_an_invited_personnummer_sends_the_link_instead(anna):
+    client_add(therapist=anna, actor=anna.user, first_name="Åse", last_name="Larsson",
+               personnummer=SIGNUP["personnummer"], email="ase@example.se")
+
+    response = browser_for().post("/skapa-konto/", {**SIGNUP, "email": "thief@example.se"})
+
+    assert response.status_code == 200 and "Kolla din e-post" in response.content.decode()
+    assert not User.objects.filter(email="thief@example.se").exists()
+
+
+def test_the_password_reset_mail_goes_through_the_outbox(erik):
+    response = browser_for().post("/glomt-losenord/", {"email": erik.email.upper()})
+
+    assert response.status_code == 302
+    [mail] = OutboundEmail.objects.filter(kind="password_reset")
+    assert mail.to == erik.email and "/losenord/" in mail.body
+
+
+def test_an_unknown_address_gets_the_same_answer_and_no_mail(db):
+    response = browser_for().post("/glomt-losenord/", {"email": "nobody@example.se"})
+
+    assert response.status_code == 302 and not OutboundEmail.objects.exists()
+
+
+def test_an_invited_client_sets_her_password_with_the_link_and_sees_her_booking(anna):
+    client = client_add(therapist=anna, actor=anna.user, first_name="Åse", last_name="Larsson",
+                        personnummer=SIGNUP["personnummer"], email="ase@example.se")
+    booking_create_by_therapist(therapist=anna, slot=slot(anna), client=client, mode="video", actor=anna.user)
+    mail = OutboundEmail.objects.get(kind="client_invitation")
+    link = next(line for line in mail.body.splitlines() if "/losenord/" in line).split("8000", 1)[1]
+    b = browser_for()
+
+    form = b.get(link, follow=True)
+    assert form.status_code == 200 and "new_password1" in form.content.decode()
+    done = b.post(form.redirect_chain[-1][0], {"new_password1": "lingon-sylt-1987", "new_password2": "lingon-sylt-1987"})
+
+    assert done.status_code == 302
+    page = b.get("/mina-bokningar/").content.decode()
+    assert "Anna Andersson" in page and "tisdag 12 januari 2027" in page
+    assert b.get(link, follow=True).context["validlink"] is False  # used once
