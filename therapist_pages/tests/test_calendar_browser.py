@@ -33,7 +33,10 @@ def shown(dt: datetime) -> datetime:
 
 @pytest.fixture
 def calendar(live_server, page, login_as, anna, monday):
-    """Anna's week calendar at next week, loaded, scrolled so that all of it is in view."""
+    """Anna's week calendar at next week, loaded, scrolled so that all of it is in view. No
+    script error may happen on the page while the test runs."""
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
 
     def open_(user=None, day=None):
         login_as(user or anna.user)
@@ -42,7 +45,8 @@ def calendar(live_server, page, login_as, anna, monday):
         page.locator("#calendar").evaluate("el => el.scrollIntoView({block: 'start'})")
         return page
 
-    return open_
+    yield open_
+    assert errors == []
 
 
 def settled(page):
@@ -482,3 +486,46 @@ def test_the_week_in_four_colours(calendar, anna, monday, make_client, artifacts
     expect(event(page, new)).to_contain_text("Nybesök: Nora Nilsson")
     assert {s.color for s in Slot.objects.filter(therapist=anna)} == {"green", "blue", "red", "yellow"}
     page.locator(".calendar-page").screenshot(path=str(artifacts / "week-four-colours.png"))
+
+
+def test_dragging_over_free_time_creates_back_to_back_slots(calendar, anna, monday):
+    page = calendar()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    x, top = point(page, monday + timedelta(days=4), "09:00", offset=0.3)
+    _, bottom = point(page, monday + timedelta(days=4), "11:15", offset=0.5)
+
+    page.mouse.move(x, top)
+    page.mouse.down()
+    page.mouse.move(x, bottom, steps=12)
+    page.mouse.up()
+
+    expect(page.locator("#calendar-status")).to_contain_text("3 nya tider")
+    settled(page)
+    slots = list(Slot.objects.filter(therapist=anna).order_by("start_at"))
+    assert [shown(s.start_at) for s in slots] == [
+        local(monday + timedelta(days=4), clock) for clock in ("09:00", "09:45", "10:30")
+    ]
+    assert all((s.duration_minutes, s.price) == (45, 1000) for s in slots)
+    for s in slots:
+        expect(event(page, s)).to_have_attribute("data-color", "green")
+    assert errors == []
+
+
+def test_a_booked_slot_is_moved_from_its_booking_view_and_the_client_is_told(calendar, anna, erik, monday):
+    from domain.models import OutboundEmail
+
+    slot = slot_create(therapist=anna, actor=anna.user, start=local(monday, "09:00"))
+    booking = booking_create_by_therapist(therapist=anna, slot=slot, client=erik, mode="video", actor=anna.user)
+    page = calendar()
+    dialog = open_slot(page, slot)
+
+    dialog.get_by_role("button", name="Flytta").click()
+    dialog.get_by_label("Tid", exact=True).fill("14:00")
+    dialog.get_by_role("button", name="Spara").click()
+
+    expect(dialog.locator("h2")).to_contain_text("14:00–14:45")
+    expect(dialog.locator(".slot-history")).to_contain_text("flyttad")
+    booking.refresh_from_db()
+    assert shown(booking.start_at) == local(monday, "14:00")
+    assert OutboundEmail.objects.filter(booking=booking, kind="booking_rescheduled").count() == 1

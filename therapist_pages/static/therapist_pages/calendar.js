@@ -12,6 +12,7 @@
   const slotDialog = document.getElementById("slot-dialog");
   const slotBody = document.getElementById("slot-dialog-body");
   const newDialog = document.getElementById("new-slot-dialog");
+  const calendarEl = document.getElementById("calendar");
 
   // Colour (R2, R7, R14, R15) plus a shape and words, so colour is never the only signal.
   const COLORS = {
@@ -117,6 +118,7 @@
     },
     eventContent: function (arg) {
       const entry = arg.event.extendedProps.entry;
+      if (!entry) return arg.timeText;  // the mirror of a stretch being marked
       const box = document.createElement("div");
       box.className = "slot-content";
       const time = document.createElement("span");
@@ -137,6 +139,7 @@
     },
     eventDidMount: function (arg) {
       const entry = arg.event.extendedProps.entry;
+      if (!entry) return;
       arg.el.dataset.slotId = String(entry.id);
       arg.el.dataset.color = entry.color;
     },
@@ -166,10 +169,17 @@
   calendar.render();
   window.tidbokCalendar = calendar;
 
+  /* Load the slots again after a change; busy at once, so that nobody (person or test)
+     reads the old slots as the new ones in the moment before the loading starts. */
+  function refresh() {
+    calendarEl.setAttribute("aria-busy", "true");
+    calendar.refetchEvents();
+  }
+
   async function createAt(startStr) {
     const result = await T.request(config.urls.apiSlots, { method: "POST", json: { start: startStr } });
     if (result.ok) {
-      calendar.refetchEvents();
+      refresh();
       say(T.format(S.created, { time: when(result.data.start) }));
     } else {
       warn(T.format(S.refused, { reason: T.reasonOf(result, S.failed) }));
@@ -182,7 +192,7 @@
     body.append("end", endStr);
     const result = await T.request(config.urls.range, { method: "POST", body: body });
     if (result.ok) {
-      calendar.refetchEvents();
+      refresh();
       say(result.data.message);
     } else {
       warn(T.format(S.refused, { reason: T.reasonOf(result, S.failed) }));
@@ -193,7 +203,7 @@
   async function change(info, body, describe) {
     const result = await T.request(config.urls.apiSlots + "/" + info.event.id, { method: "PATCH", json: body });
     if (result.ok) {
-      calendar.refetchEvents();
+      refresh();
       say(describe(result.data));
     } else {
       info.revert();
@@ -227,7 +237,7 @@
 
   slotDialog.addEventListener("tidbok:done", function (e) {
     const answer = e.detail || {};
-    calendar.refetchEvents();
+    refresh();
     say(answer.message || "");
     if (answer.closed) T.closeDialog(slotDialog);
     else openSlot(slotDialog.dataset.slotId, null, answer.message);
@@ -245,7 +255,7 @@
     T.closeDialog(newDialog);
     say(answer.message || "");
     if (answer.start) calendar.gotoDate(answer.start);
-    calendar.refetchEvents();
+    refresh();
     if (answer.slot) openSlot(answer.slot, document.getElementById("new-slot-button"), answer.message);
   });
 
