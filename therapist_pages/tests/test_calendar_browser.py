@@ -209,6 +209,11 @@ def test_a_client_is_booked_through_the_autocomplete_choosing_among_namesakes(ca
     dialog.get_by_label("Klientens förnamn").fill("eri")
     options = dialog.get_by_role("option")
     expect(options).to_have_count(2)
+    page.keyboard.press("Escape")  # closes the suggestions, not the booking view
+    expect(dialog.get_by_role("listbox")).to_be_hidden()
+    expect(dialog).to_be_visible()
+    page.keyboard.press("ArrowDown")
+    expect(options).to_have_count(2)
     expect(options.first).to_contain_text(first.personnummer)
     expect(options.last).to_contain_text(second.personnummer)
     dialog.get_by_role("option", name=re.compile(second.personnummer)).click()
@@ -529,3 +534,28 @@ def test_a_booked_slot_is_moved_from_its_booking_view_and_the_client_is_told(cal
     booking.refresh_from_db()
     assert shown(booking.start_at) == local(monday, "14:00")
     assert OutboundEmail.objects.filter(booking=booking, kind="booking_rescheduled").count() == 1
+
+
+def test_a_client_is_booked_by_keyboard(calendar, anna, erik, monday):
+    slot = slot_create(therapist=anna, actor=anna.user, start=local(monday, "09:00"), modes=["onsite"])
+    page = calendar()
+    event(page, slot).focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("#slot-dialog")
+    expect(dialog).to_be_visible()
+
+    dialog.get_by_role("button", name="Boka med klient").focus()
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_label("Klientens förnamn")).to_be_focused()
+    page.keyboard.type("ERI")
+    expect(dialog.get_by_role("option")).to_have_count(1)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(dialog.locator("[data-role=chosen]")).to_contain_text(erik.personnummer)
+    expect(dialog.locator("#slot-book").get_by_label("På plats")).to_be_checked()  # the one kind offered
+    dialog.get_by_role("button", name="Slutför bokning").focus()
+    page.keyboard.press("Enter")
+
+    expect(dialog.locator("[data-fact=client]")).to_contain_text("Erik Eriksson")
+    booking = Booking.objects.get(slot=slot)
+    assert (booking.client, booking.mode) == (erik, "onsite")
