@@ -1,0 +1,228 @@
+"""The client's side in a real browser (Chromium through Playwright) against the live server,
+with a real SMTP server and the production mail worker. Times are relative to the real now:
+the live server runs in another thread, where frozen time would not reach."""
+
+import re
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from conftest import STOCKHOLM, api_for, pnr
+from domain.models import Booking, Slot
+from domain.services import booking_create_by_therapist, client_add, slot_create
+from domain.tests.test_email_delivery import calendar_parts, free_port, run_worker, start_server, text_of, use_smtp
+
+pytestmark = pytest.mark.browser
+
+
+def days_ahead(days: int, hour: int, minute: int = 0) -> datetime:
+    """A local Stockholm time `days` from today."""
+    day = timezone.localtime(timezone.now(), STOCKHOLM).date() + timedelta(days=days)
+    return datetime.combine(day, time(hour, minute), tzinfo=STOCKHOLM)
+
+
+@pytest.fixture
+def smtp(settings):
+    port = free_port()
+    use_smtp(settings, port)
+    controller, inbox = start_server(port)
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def site(live_server, settings):
+    settings.SITE_URL = live_server.url
+    settings.VIDEO_BASE_URL = f"{live_server.url}/rum/"
+    return live_server.url
+
+
+def profile(therapist, **fields):
+    for k, v in fields.items():
+        setattr(therapist, k, v)
+    therapist.save()
+    return therapist
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_a_new_visitor_finds_signs_up_books_a_video_slot_gets_the_mail_and_sees_it(anna, site, smtp, page):
+    profile(anna, title="Leg. psykolog", city="Stockholm", languages=["sv"], areas=["stress"])
+    start = days_ahead(3, 10)
+    slot = slot_create(therapist=anna, actor=None, start=start, modes=["video"])
+
+    page.goto(f"{site}/hitta-terapeut/")
+    card = page.get_by_role("article").filter(has_text="Anna Andersson")
+    expect(card).to_contain_text("Nästa lediga tid:")
+    card.get_by_role("link", name="Anna Andersson", exact=True).click()
+    page.get_by_role("link", name=re.compile("10:00–10:45")).click()
+    expect(page.get_by_label("Videosamtal")).to_be_checked()
+    page.get_by_role("button", name="Skapa konto").click()
+
+    page.get_by_label("Förnamn").fill("Nils")
+    page.get_by_label("Efternamn").fill("Nyström")
+    page.get_by_label("Personnummer").fill(pnr("19880808", "357"))
+    page.get_by_label("E-postadress").fill("nils@example.se")
+    page.get_by_label("Lösenord").fill("lingon-sylt-1987")
+    page.get_by_role("button", name="Skapa konto").click()
+
+    expect(page.get_by_label("Videosamtal")).to_be_checked()  # the choice survived the sign-up
+    page.get_by_role("button", name="Boka").click()
+    expect(page.get_by_role("status").first).to_contain_text("Din bokning är klar")
+    booking = Booking.objects.get(slot=slot)
+    assert (booking.client.email, booking.mode) == ("nils@example.se", "video")
+
+    run_worker()
+    [message] = smtp.messages
+    assert message["To"] == "nils@example.se"
+    assert "Anna Andersson" in message["Subject"]
+    assert booking.video_url in text_of(message)
+    assert len(calendar_parts(message)) == 1
+
+    page.get_by_role("button", name="Logga ut").click()
+    page.get_by_label("E-postadress").fill("nils@example.se")
+    page.get_by_label("Lösenord").fill("lingon-sylt-1987")
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(f"{site}/mina-bokningar/")
+    upcoming = page.get_by_role("region", name="Kommande")
+    expect(upcoming).to_contain_text("Anna Andersson")
+    expect(upcoming).to_contain_text("10:00–10:45")
+    expect(upcoming.get_by_role("link", name="Gå till videosamtalet")).to_have_attribute("href", booking.video_url)
+
+
+def test_existing_only_slots_are_seen_and_booked_by_existing_clients_only(anna, erik, nora, site, page, login_as):
+    open_to_all = slot_create(therapist=anna, actor=None, start=days_ahead(2, 9))
+    existing = slot_create(therapist=anna, actor=None, start=days_ahead(2, 13), audience="existing")
+    url = f"{site}/terapeut/{anna.pk}/"
+
+    page.goto(url)  # a visitor
+    expect(page.locator(f'a[href="/boka/{open_to_all.pk}/"]')).to_have_count(1)
+    expect(page.locator(f'a[href="/boka/{existing.pk}/"]')).to_have_count(0)
+    expect(page.locator("main")).not_to_contain_text("13:00")
+    login_as(nora.user)
+    page.goto(url)
+    expect(page.locator(f'a[href="/boka/{open_to_all.pk}/"]')).to_have_count(1)
+    expect(page.locator("main")).not_to_contain_text("13:00")
+    assert page.goto(f"{site}/boka/{existing.pk}/").status == 404
+
+    page.context.clear_cookies()
+    login_as(erik.user)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    page.goto(url)
+    assert no_sideways_scroll(page)
+    page.locator(f'a[href="/boka/{existing.pk}/"]').click()
+    page.get_by_label("På plats").check()
+    page.get_by_role("button", name="Boka").click()
+    expect(page.get_by_role("heading", name="Din bokning")).to_be_visible()
+    assert no_sideways_scroll(page)
+    assert Booking.objects.get(slot=existing).client == erik
+
+
+def test_a_therapist_without_client_booster_is_absent_and_matching_ranks_an_exact_fit_first(
+    anna, bo, make_therapist, site, page
+):
+    profile(anna, areas=["sömn"], languages=["sv"], city="Malmö")
+    slot_create(therapist=anna, actor=None, start=days_ahead(1, 9))  # sooner, but fits less
+    ella = profile(make_therapist(email="ella@example.se", first="Ella", last="Ek"),
+                   areas=["Ångest"], languages=["sv", "en"], city="Uppsala")
+    evening = days_ahead(7 - timezone.localtime(timezone.now(), STOCKHOLM).weekday() + 2, 18)  # a Wednesday
+    slot_create(therapist=ella, actor=None, start=evening, modes=["video"])
+    profile(bo, areas=["Ångest"], languages=["en"])
+    slot_create(therapist=bo, actor=None, start=evening, modes=["video"])
+
+    page.goto(f"{site}/hitta-terapeut/")
+    expect(page.get_by_role("article")).to_have_count(2)
+    expect(page.locator("main")).not_to_contain_text("Bo Berg")
+
+    page.get_by_role("link", name=re.compile("Svara på fyra frågor")).click()
+    page.get_by_label("Vad vill du ha hjälp med?").select_option("Ångest")
+    page.locator("#id_mode").select_option("video")
+    page.get_by_label("Språk").select_option("en")
+    page.get_by_label("onsdag").check()
+    page.get_by_label("Kväll (17–23)").check()
+    page.get_by_role("button", name="Föreslå terapeuter").click()
+
+    results = page.locator("ol.matches > li")
+    expect(results).to_have_count(2)
+    expect(results.first.get_by_role("heading", level=2)).to_have_text("Ella Ek")
+    expect(results.first).to_contain_text("Arbetar med Ångest.")
+    expect(results.first).to_contain_text("Talar engelska.")
+    expect(results.first).to_contain_text("1 ledig tid de dagar och tider du valde")
+    expect(page.locator("main")).not_to_contain_text("Bo Berg")
+
+
+def test_a_client_cancels_before_the_cut_off_and_the_slot_opens_but_not_after_it(anna, erik, site, page, login_as):
+    later = slot_create(therapist=anna, actor=None, start=days_ahead(3, 10))
+    soon = slot_create(therapist=anna, actor=None, start=(timezone.now() + timedelta(hours=3)).replace(second=0, microsecond=0))
+    first = booking_create_by_therapist(therapist=anna, slot=later, client=erik, mode="video", actor=anna.user)
+    second = booking_create_by_therapist(therapist=anna, slot=soon, client=erik, mode="video", actor=anna.user)
+    login_as(erik.user)
+
+    page.goto(f"{site}/mina-bokningar/")
+    upcoming = page.get_by_role("region", name="Kommande")
+    expect(upcoming.get_by_role("button", name="Avboka")).to_have_count(1)
+    expect(upcoming).to_contain_text("Kontakta Anna Andersson")
+    upcoming.get_by_role("button", name="Avboka").click()
+    expect(page.get_by_role("status").first).to_contain_text("Bokningen är avbokad")
+    expect(page.get_by_role("region", name="Avbokad")).to_contain_text("Anna Andersson")
+
+    calendar = api_for(anna.user).get(
+        "/therapist/calendar", start=days_ahead(0, 0).isoformat(), end=days_ahead(5, 0).isoformat()
+    ).json()
+    by_id = {entry["id"]: entry for entry in calendar}
+    assert (by_id[later.pk]["status"], by_id[later.pk]["color"]) == ("available", "green")
+    assert by_id[soon.pk]["status"] == "booked"
+    assert Booking.objects.get(pk=first.pk).status == "cancelled"
+    assert Booking.objects.get(pk=second.pk).status == "confirmed"
+
+
+def test_an_invited_own_client_sets_a_password_and_sees_the_booking_the_therapist_made(anna, site, smtp, page):
+    ulla = client_add(therapist=anna, actor=anna.user, first_name="Ulla", last_name="Ek",
+                      personnummer=pnr("19700303", "468"), email="ulla@example.se")
+    booking_create_by_therapist(therapist=anna, slot=slot_create(therapist=anna, actor=None, start=days_ahead(4, 14)),
+                                client=ulla, mode="onsite", actor=anna.user)
+    run_worker()
+    invitation = next(m for m in smtp.messages if m["Subject"] == "Välkommen till Tidbok")
+    link = re.search(r"https?://\S+/losenord/\S+", text_of(invitation)).group(0)
+
+    page.goto(link)
+    page.locator("#id_new_password1").fill("lingon-sylt-1987")
+    page.locator("#id_new_password2").fill("lingon-sylt-1987")
+    page.get_by_role("button", name="Spara lösenordet").click()
+    expect(page.get_by_role("heading", name="Lösenordet är sparat")).to_be_visible()
+    page.get_by_role("link", name="Mina bokningar").last.click()
+
+    upcoming = page.get_by_role("region", name="Kommande")
+    expect(upcoming).to_contain_text("Anna Andersson")
+    expect(upcoming).to_contain_text("14:00–14:45")
+    expect(upcoming).to_contain_text("På plats")
+
+
+def test_the_video_page_counts_down_then_opens_the_room_and_closes_after_the_end(anna, erik, site, page, login_as):
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    def booked_at(start):
+        """Straight into the tables: the services take whole minutes and refuse the past."""
+        slot = Slot.objects.create(therapist=anna, start_at=start, end_at=start + timedelta(minutes=45), price=1000)
+        return Booking.objects.create(slot=slot, therapist=anna, client=erik, start_at=slot.start_at,
+                                      end_at=slot.end_at, price=1000, mode="video")
+
+    booking = booked_at(timezone.now() + timedelta(minutes=15, seconds=4))  # its link opens in 4 seconds
+    ended = booked_at(timezone.now() - timedelta(hours=2))
+
+    assert page.goto(f"{site}/video/{booking.video_token}").url.startswith(f"{site}/logga-in/")  # login first
+    login_as(erik.user)
+    page.goto(f"{site}/video/{booking.video_token}")
+    expect(page.get_by_role("heading", name="Videosamtal")).to_be_visible()
+    expect(page.get_by_role("timer")).to_have_text(re.compile(r"^00:00:0[1-4]$"))
+    page.wait_for_url(re.compile(re.escape(f"{site}/rum/tidbok-")), timeout=15_000)  # opened by itself
+    assert page.url == booking.video_room_url
+
+    response = page.goto(f"{site}/video/{ended.video_token}")
+    assert response.status == 410
+    expect(page.locator("main")).to_contain_text("är avslutat")
+    assert not [p for p in problems if "Content Security Policy" in p], problems
