@@ -58,6 +58,12 @@ class Command(BaseCommand):
             actor=sara.user,
             reception_address="Drottninggatan 12, 111 51 Stockholm",
             personal_info="Ring på porttelefonen, 3 tr. Väntrummet är till vänster.",
+            # The public profile of "Hitta terapeut" and matching (issue 4).
+            title="Leg. psykolog, KBT",
+            presentation="Jag arbetar med kognitiv beteendeterapi för vuxna, på plats i Stockholm och via video.",
+            city="Stockholm",
+            languages=["sv", "en"],
+            areas=["Ångest", "Stress", "Sömn", "Nedstämdhet"],
         )
         client_booster_set(therapist=sara, on=True, actor=None)
         other = account_signup(
