@@ -135,8 +135,36 @@ def loaded_sizes(conn) -> dict | None:
     return row[0] if row else None
 
 
+ZERO_BY_TYPE = {
+    "boolean": "false", "integer": "0", "bigint": "0", "smallint": "0", "numeric": "0", "double precision": "0",
+    "text": "''", "character varying": "''", "jsonb": "'[]'::jsonb", "json": "'[]'::json",
+    "timestamp with time zone": "now()", "date": "current_date", "uuid": "gen_random_uuid()",
+}
+
+
+def default_new_columns(conn, table: str, columns: list[str]) -> list[str]:
+    """A column added by a later migration that this loader does not know yet gets a
+    zero-like default for the COPY (Django keeps defaults in Python, not in the table), so the
+    bench survives additive migrations. Answers the columns it defaulted, to drop after."""
+    missing = conn.execute(
+        """SELECT column_name, data_type FROM information_schema.columns
+           WHERE table_name = %s AND is_nullable = 'NO' AND column_default IS NULL
+             AND identity_generation IS NULL AND NOT (column_name = ANY(%s))""",
+        [table, columns],
+    ).fetchall()
+    done = []
+    for name, data_type in missing:
+        zero = ZERO_BY_TYPE.get(data_type)
+        if zero is None:
+            raise SystemExit(f"bench/load.py: {table}.{name} ({data_type}) is new and has no default; add it")
+        conn.execute(f'ALTER TABLE {table} ALTER COLUMN "{name}" SET DEFAULT {zero}')
+        done.append(name)
+    return done
+
+
 def copy_rows(conn, table: str, columns: list[str], rows, progress: Progress, chunk: int = 20_000) -> None:
     """COPY rows (tuples of str/int/None) into table, in text format, chunk by chunk."""
+    defaulted = default_new_columns(conn, table, columns)
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     with conn.cursor() as cur, cur.copy(sql) as copy:
         buf = io.StringIO()
@@ -152,6 +180,8 @@ def copy_rows(conn, table: str, columns: list[str], rows, progress: Progress, ch
         if n:
             copy.write(buf.getvalue())
             progress.add(n)
+    for name in defaulted:
+        conn.execute(f'ALTER TABLE {table} ALTER COLUMN "{name}" DROP DEFAULT')
 
 
 TRUNCATE = """
