@@ -387,6 +387,7 @@ def test_the_calendar_is_usable_by_keyboard(calendar, anna, monday):
     assert shown(created.start_at) == local(monday + timedelta(days=1), "10:15")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+    settled(page)
 
     # Open an existing slot with Enter; Tab stays inside the dialog; act; Escape closes.
     event(page, slot).focus()
@@ -404,6 +405,7 @@ def test_the_calendar_is_usable_by_keyboard(calendar, anna, monday):
     settled(page)
     assert not Slot.objects.filter(pk=slot.pk).exists()
     expect(event(page, created)).to_be_visible()
+    settled(page)
 
     event(page, created).focus()
     page.keyboard.press("Enter")
