@@ -2,12 +2,14 @@
 driver. It fails on errors, double bookings, overlapping slots and half-made bookings, never
 on timings (CI machines are shared)."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from django.conf import settings
 
+from bench.load import drop_database
 from conftest import postgres_only
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -16,13 +18,17 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 @postgres_only
 def test_the_bench_smoke_runs_clean(tmp_path):
     db = settings.DATABASES["default"]
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}_bench_smoke"
+    # Its own databases, named for this process: two test runs on one machine must not share them.
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/tidbok_bench_smoke_{os.getpid()}"
     results = tmp_path / "results.json"
-
-    run = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--smoke", "--url", url, "--results", str(results)],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
-    )
+    try:
+        run = subprocess.run(
+            [sys.executable, "-m", "bench.run", "--smoke", "--url", url, "--results", str(results)],
+            cwd=ROOT, capture_output=True, text=True, timeout=240,
+        )
+    finally:
+        drop_database(url)
+        drop_database(f"{url}_small")
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "double bookings 0; overlapping slots 0" in run.stdout

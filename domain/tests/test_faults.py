@@ -8,7 +8,7 @@ PostgreSQL). Each is bounded in time.
    arrives, exactly once.
 3. PostgreSQL restarts during bookings: the server recovers by itself (no restart of ours)
    and no committed booking is lost. This one runs a throw-away PostgreSQL cluster of its own
-   on another port (never the shared server), as the `postgres` OS user.
+   on a free port (never the shared server), as the `postgres` OS user.
 """
 
 import http.client
@@ -232,8 +232,6 @@ def wait_for(condition, seconds: float) -> None:
 
 
 # 3. PostgreSQL restarts ---------------------------------------------------------------------
-PG_PORT = 55432
-
 
 def pg_bin(name: str) -> str | None:
     found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
@@ -247,25 +245,23 @@ def as_postgres(*cmd, **kwargs):
 
 @pytest.fixture
 def own_postgres():
-    """A throw-away PostgreSQL cluster on port 55432: initdb into a temporary folder, start,
+    """A throw-away PostgreSQL cluster on a free port: initdb into a temporary folder, start,
     yield its data folder, stop and remove. The shared server on 5432 is never touched."""
     initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
     if os.geteuid() == 0 and not shutil.which("runuser"):
         pytest.skip("running as root without runuser: PostgreSQL refuses to run as root")
-    with socket.socket() as s:
-        if s.connect_ex(("127.0.0.1", PG_PORT)) == 0:
-            pytest.skip(f"port {PG_PORT} is taken")
+    port = free_port()
     base = Path(tempfile.mkdtemp(prefix="tidbok-pg-"))
     data = base / "data"
     if os.geteuid() == 0:
         shutil.chown(base, "postgres", "postgres")
     as_postgres(initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-    options = f"-p {PG_PORT} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
     as_postgres(pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start")
     try:
-        yield {"pg_ctl": pg_ctl, "data": data, "options": options, "log": base / "log"}
+        yield {"pg_ctl": pg_ctl, "data": data, "options": options, "log": base / "log", "port": port}
     finally:
         subprocess.run(["runuser", "-u", "postgres", "--", pg_ctl, "-D", str(data), "-m", "immediate", "stop"]
                        if os.geteuid() == 0 else [pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
@@ -275,8 +271,9 @@ def own_postgres():
 
 @pytest.mark.django_db(transaction=False)
 def test_after_a_postgresql_restart_the_server_recovers_by_itself_and_loses_nothing(own_postgres, tmp_path):
-    url = f"postgres://postgres@127.0.0.1:{PG_PORT}/tidbok"
-    with psycopg.connect(f"postgres://postgres@127.0.0.1:{PG_PORT}/postgres", autocommit=True) as conn:
+    pg_port = own_postgres["port"]
+    url = f"postgres://postgres@127.0.0.1:{pg_port}/tidbok"
+    with psycopg.connect(f"postgres://postgres@127.0.0.1:{pg_port}/postgres", autocommit=True) as conn:
         conn.execute("CREATE DATABASE tidbok")
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "faults", "TIDBOK_DATA_DIR": str(tmp_path)}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=120)
