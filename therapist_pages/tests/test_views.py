@@ -230,3 +230,20 @@ def test_the_feed_is_private_and_its_address_can_be_renewed(anna, anna_web, slot
     new = Therapist.objects.get(pk=anna.pk).calendar_feed_token
     assert HttpClient().get(f"/kalender/feed/{new}.ics").status_code == 200
     assert AuditEntry.objects.filter(action="therapist.feed_token").count() == 1
+
+
+def test_bad_settings_are_refused_per_field_and_nothing_changes(anna, anna_web):
+    response = anna_web.post("/kalender/installningar/", {
+        "default_duration_minutes": "3", "default_price": "1200", "default_audience": "all",
+        "timezone": "Europe/Stockholm", "cancellation_cutoff_hours": "24", "areas": "",
+    })
+
+    assert response.status_code == 422
+    errors = response.context["form"].errors
+    assert "default_duration_minutes" in errors and "default_modes" in errors
+    assert "Välj video, på plats eller båda." in response.content.decode()
+    assert Therapist.objects.get(pk=anna.pk).default_price == 1000
+
+
+def test_a_wrong_feed_token_is_404(db):
+    assert HttpClient().get("/kalender/feed/not-a-token.ics").status_code == 404
