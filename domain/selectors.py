@@ -159,7 +159,8 @@ def therapist_listing_filtered(
 def listing_choices() -> dict[str, list[str]]:
     """The cities, language codes and areas that boosted therapists name, for the filters."""
     cities, languages, areas = {}, {}, {}
-    for city, langs, their_areas in Therapist.objects.filter(client_booster=True).values_list("city", "languages", "areas"):
+    boosted = Therapist.objects.filter(client_booster=True).order_by("pk")
+    for city, langs, their_areas in boosted.values_list("city", "languages", "areas"):
         if city.strip():
             cities.setdefault(fold(city.strip()), city.strip())
         for code in langs or []:

@@ -279,3 +279,12 @@ def test_an_invited_client_sets_her_password_with_the_link_and_sees_her_booking(
     page = b.get("/mina-bokningar/").content.decode()
     assert "Anna Andersson" in page and "tisdag 12 januari 2027" in page
     assert b.get(link, follow=True).context["validlink"] is False  # used once
+
+
+def test_the_pages_speak_english_on_request(anna, erik):
+    b = browser_for(erik.user)
+    b.post("/i18n/setlang/", {"language": "en", "next": "/"})
+
+    assert "Find a therapist" in b.get("/hitta-terapeut/").content.decode()
+    page = b.get("/mina-bokningar/").content.decode()
+    assert '<html lang="en">' in page and "My bookings" in page and "Upcoming" in page

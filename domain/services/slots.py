@@ -32,6 +32,7 @@ from ..models import (
 from ..timezones import local_to_utc
 from .audit import audit_write, booking_snapshot, slot_snapshot
 from .emails import email_booking_rescheduled
+from .reminders import REMINDER_BEFORE
 
 UNSET = object()
 
@@ -226,7 +227,11 @@ def _booking_follow_slot(*, booking: Booking, slot: Slot, moved: bool, actor: Us
     fields = ["start_at", "end_at", "price"]
     if moved:
         booking.sequence += 1
-        fields.append("sequence")
+        # The 24-hour reminder is for the new time; a move into the coming day needs none,
+        # the reschedule mail has just told her.
+        far = slot.start_at - timezone.now() > REMINDER_BEFORE
+        booking.reminder_queued_at = None if far else (booking.reminder_queued_at or timezone.now())
+        fields += ["sequence", "reminder_queued_at"]
     booking.save(update_fields=fields)
     after = booking_snapshot(booking)
     if after == before:

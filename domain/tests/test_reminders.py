@@ -129,3 +129,28 @@ def test_two_workers_sweeping_at_once_write_each_reminder_once(anna, erik, make_
     assert sorted(OutboundEmail.objects.filter(kind="booking_reminder").values_list("to", flat=True)) == sorted(
         c.email for c in clients
     )
+
+
+def test_a_booking_moved_to_a_later_day_is_reminded_again_for_the_new_time(anna, erik, now):
+    from domain.services import slot_update
+
+    booking = booking_at(anna, erik, "2027-01-13 10:00")
+    now.move_to(at("2027-01-12 12:00"))
+    assert booking_reminders_queue() == 1
+
+    slot_update(slot=booking.slot, actor=anna.user, start=at("2027-01-15 10:00"))
+    assert booking_reminders_queue() == 0
+    now.move_to(at("2027-01-14 10:00"))
+
+    assert booking_reminders_queue() == 1
+    assert [m.subject for m in reminders()][-1] == "Påminnelse: fredag 15 januari 2027 kl. 10:00 med Anna Andersson"
+
+
+def test_a_booking_moved_into_the_coming_day_gets_the_reschedule_mail_only(anna, erik, now):
+    from domain.services import slot_update
+
+    booking = booking_at(anna, erik, "2027-01-14 10:00")
+    slot_update(slot=booking.slot, actor=anna.user, start=at("2027-01-11 18:00"))
+
+    assert booking_reminders_queue() == 0
+    assert OutboundEmail.objects.filter(kind="booking_rescheduled").count() == 1

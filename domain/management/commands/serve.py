@@ -1,6 +1,7 @@
 """Run Tidbok: gunicorn (static files through whitenoise) and the task worker together,
 stopping both on Ctrl-C or SIGTERM, and stopping both if either dies."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -51,7 +52,10 @@ class Command(BaseCommand):
             while not stopping and all(child.poll() is None for child in children):
                 if time.monotonic() >= next_sweep:
                     requeue_stale_emails()
-                    booking_reminders_queue()
+                    try:
+                        booking_reminders_queue()
+                    except Exception:  # a busy or restarting database must not stop the site
+                        logging.getLogger(__name__).exception("queueing reminders failed; next sweep retries")
                     next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
                 time.sleep(0.5)
         finally:
