@@ -18,7 +18,27 @@ DAY_CHOICES = [
 PART_CHOICES = [("morning", _("Morning (6–12)")), ("afternoon", _("Afternoon (12–17)")), ("evening", _("Evening (17–23)"))]
 
 
-class SignupForm(forms.Form):
+class DescribedErrors:
+    """Screen readers read a field's error with it: Django points `aria-describedby` at the
+    help text when there is one, and then leaves the error out; point it at both."""
+
+    def full_clean(self):
+        super().full_clean()
+        self._describe_errors()
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        self._describe_errors()
+
+    def _describe_errors(self):
+        for name, field in self.fields.items():
+            if name in self._errors and field.help_text:
+                bound = self[name]
+                field.widget.attrs["aria-describedby"] = f"{bound.auto_id}_helptext {bound.auto_id}_error"
+                field.widget.attrs["aria-invalid"] = "true"
+
+
+class SignupForm(DescribedErrors, forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=150,
                                  widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
     last_name = forms.CharField(label=_("Last name"), max_length=150,
@@ -89,5 +109,5 @@ class OutboxPasswordResetForm(PasswordResetForm):
                 email_password_reset(user=user)
 
 
-class ChoosePasswordForm(SetPasswordForm):
+class ChoosePasswordForm(DescribedErrors, SetPasswordForm):
     pass

@@ -229,7 +229,9 @@ def test_sign_up_names_the_field_that_is_wrong(db, field, value):
     response = browser_for().post("/skapa-konto/", {**SIGNUP, field: value})
 
     assert response.status_code == 400
-    assert f'id="id_{field}-error"' in response.content.decode()
+    page = response.content.decode()
+    assert f'id="id_{field}_error"' in page
+    assert re.search(f'aria-describedby="[^"]*id_{field}_error"', page)
     assert not Client.objects.exists()
 
 
