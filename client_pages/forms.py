@@ -3,11 +3,10 @@ themselves are the domain's (its ValidationError names the field, shown beside i
 
 from django import forms
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from domain.models import ONSITE, VIDEO, User
-from domain.services.emails import email_password_reset
+from domain.models import ONSITE, VIDEO
+from domain.services import password_reset_request
 
 MODE_CHOICES = [(VIDEO, _("Video call")), (ONSITE, _("On site"))]
 ANY_MODE = [("", _("Video or on site"))] + MODE_CHOICES
@@ -95,18 +94,11 @@ class BookForm(forms.Form):
 
 class OutboxPasswordResetForm(PasswordResetForm):
     """Django's reset form, but the mail goes through Tidbok's outbox and worker (R25: a mail
-    server that is down delays it, never loses it), and a client invited by her therapist who
-    has not yet chosen a password may use it too."""
-
-    def get_users(self, email):
-        if "\x00" in email:
-            return []
-        return User.objects.filter(email__iexact=email.strip(), is_active=True)
+    server that is down delays it, never loses it): `password_reset_request` decides who
+    gets one (an invited client without a password too; one per address per ten minutes)."""
 
     def save(self, **kwargs):
-        for user in self.get_users(self.cleaned_data["email"]):
-            with transaction.atomic():
-                email_password_reset(user=user)
+        password_reset_request(email=self.cleaned_data["email"])
 
 
 class ChoosePasswordForm(DescribedErrors, SetPasswordForm):

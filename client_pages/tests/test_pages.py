@@ -290,3 +290,14 @@ def test_the_pages_speak_english_on_request(anna, erik):
     assert "Find a therapist" in b.get("/hitta-terapeut/").content.decode()
     page = b.get("/mina-bokningar/").content.decode()
     assert '<html lang="en">' in page and "My bookings" in page and "Upcoming" in page
+
+
+def test_asking_again_and_again_sends_one_reset_link_per_ten_minutes(erik, now):
+    from datetime import timedelta
+
+    for _ in range(3):
+        browser_for().post("/glomt-losenord/", {"email": erik.email})
+    now.shift(timedelta(minutes=11))
+    browser_for().post("/glomt-losenord/", {"email": erik.email})
+
+    assert OutboundEmail.objects.filter(kind="password_reset").count() == 2

@@ -7,6 +7,7 @@ from .accounts import (
     account_signup,
     client_booster_set,
     login_check,
+    password_reset_request,
     token_create,
     token_user,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "client_invite",
     "client_booster_set",
     "login_check",
+    "password_reset_request",
     "slot_create",
     "slot_create_many",
     "slot_delete",

@@ -106,6 +106,34 @@ def _refuse_a_known_person(*, number: str, email: str) -> None:
     )
 
 
+PASSWORD_RESET_QUIET = timedelta(minutes=10)
+
+
+def password_reset_request(*, email: str) -> int:
+    """Mail a set-password link to the login with this address, if there is one (any role,
+    and an invited client who has not chosen a password yet), through the outbox. Answers
+    how many were written; the page says the same either way, so nobody learns whether an
+    address has an account. At most one link per address per ten minutes, so the form
+    cannot flood a mailbox."""
+    from ..models import OutboundEmail
+    from .emails import email_password_reset
+
+    email = str(email or "").strip().lower()
+    if "\x00" in email:
+        return 0
+    written = 0
+    for user in User.objects.filter(email=email, is_active=True):
+        recent = OutboundEmail.objects.filter(
+            kind="password_reset", to=user.email, created_at__gte=timezone.now() - PASSWORD_RESET_QUIET
+        )
+        if recent.exists():
+            continue
+        with transaction.atomic():
+            email_password_reset(user=user)
+        written += 1
+    return written
+
+
 def token_create(*, user: User) -> str:
     """A new bearer token; only its hash is stored, so this is the one time it is seen."""
     key = secrets.token_urlsafe(32)
