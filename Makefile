@@ -24,7 +24,7 @@ bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 bench-smoke: install
-	$(BIN)/python -m bench.run --smoke --url $${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tidbok_bench_smoke}
+	$(BIN)/python -m bench.run --smoke --url $${BENCH_SMOKE_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tidbok_bench_smoke}
 
 # The fault tests (SIGKILL of the server, mail server down, PostgreSQL restarted), bounded in
 # time; they also run inside `make test` on PostgreSQL.
