@@ -539,7 +539,8 @@ def write_performance_doc(path: Path, results: dict) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny data, 2 s phases; for CI")
-    parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--url", default=None, help="the database to load and measure (BENCH_DATABASE_URL, or "
+                        "tidbok_bench; with --smoke tidbok_bench_smoke, so a smoke never reloads the full data)")
     parser.add_argument("--small-url", default=None)
     parser.add_argument("--duration", type=float, default=None, help="seconds per endpoint (20; smoke 2)")
     parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 2,
@@ -550,6 +551,8 @@ def main(argv=None) -> int:
     parser.add_argument("--reload", action="store_true", help="reload the data even if it is there")
     args = parser.parse_args(argv)
 
+    if args.url is None:
+        args.url = DEFAULT_URL + "_smoke" if args.smoke else os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     big, small = (SMOKE, SMOKE_SMALL) if args.smoke else (BIG, SMALL)
     duration = args.duration or (2.0 if args.smoke else 20.0)
     small_url = args.small_url or f"{args.url}_small"
