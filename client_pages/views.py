@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -251,28 +252,33 @@ def booking_cancel(request, booking_id: int):
 # R20: the video link ------------------------------------------------------------------------
 
 
-@login_required
 def video(request, token: str):
-    """R20, for the booking's client and therapist only (anyone else: 404): before the window
-    a page saying when it opens, with a live countdown; from 15 minutes before the start until
-    the end straight to the room; after the end, 410."""
+    """R20. The token alone answers API.md's statuses: before the window a page saying when it
+    opens (200, no room link), after the end 410. Into the room (302) go only the booking's
+    client and therapist: an anonymous holder of the link is sent to log in first (also a
+    302), and anyone else logged in gets 404. Names are shown only to the two of them."""
     if "\x00" in token:
         raise Http404  # no token holds one, and PostgreSQL cannot even compare it (a 500)
     booking = (
-        selectors.bookings_visible_to(request.user)
-        .select_related("therapist__user")
+        Booking.objects.select_related("therapist__user")
         .filter(video_token=token, mode="video", status=Booking.Status.CONFIRMED)
         .first()
     )
     if booking is None:
         raise Http404
+    party = request.user.is_authenticated and selectors.bookings_visible_to(request.user).filter(pk=booking.pk).exists()
+    if request.user.is_authenticated and not party:
+        raise Http404
     opens, closes = booking.video_window()
     now = timezone.now()
     if opens <= now < closes:
+        if not party:
+            return redirect_to_login(request.get_full_path())
         return HttpResponseRedirect(booking.video_room_url)
     tz = booking.therapist.tz
     context = {
         "booking": booking,
+        "party": party,
         "opens": timezone.localtime(opens, tz),
         "start": timezone.localtime(booking.start_at, tz),
         "closed": now >= closes,

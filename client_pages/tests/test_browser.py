@@ -214,7 +214,9 @@ def test_the_video_page_counts_down_then_opens_the_room_and_closes_after_the_end
     booking = booked_at(timezone.now() + timedelta(minutes=15, seconds=4))  # its link opens in 4 seconds
     ended = booked_at(timezone.now() - timedelta(hours=2))
 
-    assert page.goto(f"{site}/video/{booking.video_token}").url.startswith(f"{site}/logga-in/")  # login first
+    page.goto(f"{site}/video/{booking.video_token}")  # without a login: when it opens, and to log in first
+    expect(page.locator("main")).to_contain_text("Logga in som bokningens klient eller terapeut")
+    expect(page.locator("main")).not_to_contain_text("Anna")
     login_as(erik.user)
     page.goto(f"{site}/video/{booking.video_token}")
     expect(page.get_by_role("heading", name="Videosamtal")).to_be_visible()

@@ -138,7 +138,7 @@ def test_an_onsite_booking_has_no_link(client, anna, erik, now):
     assert client.get(f"/video/{onsite.video_token}").status_code == 404
 
 
-def test_the_link_needs_a_login(link, now):
+def test_the_link_needs_a_login_to_enter_the_room(link, now):
     from django.test import Client as Browser
 
     now.move_to(at("2027-01-11 10:00"))
@@ -147,6 +147,21 @@ def test_the_link_needs_a_login(link, now):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/logga-in/?next=/video/")
+
+
+def test_without_a_login_the_link_still_answers_when_it_opens_and_when_it_has_closed(link, now):
+    """API.md's statuses hold for whoever holds the link; names only for the two parties."""
+    from django.test import Client as Browser
+
+    before = Browser().get(link)
+    assert before.status_code == 200
+    body = before.content.decode()
+    assert "09:45" in body and "Anna" not in body and "meet.jit.si" not in body
+
+    now.move_to(at("2027-01-11 10:45"))
+    after = Browser().get(link)
+    assert after.status_code == 410
+    assert "Anna" not in after.content.decode()
 
 
 def test_the_therapist_of_the_booking_gets_in(link, anna, now):
