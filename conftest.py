@@ -2,9 +2,12 @@
 Anna, a therapist with Client Booster; Erik, her existing client; Nora, a new client on no
 list; Bo, another therapist without Client Booster. API clients carry each one's token."""
 
+import email
+import email.policy
 import json
 import os
 import shutil
+import socket
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -208,3 +211,75 @@ def login_as(live_server, context):
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# A real SMTP server for the tests (aiosmtpd on loopback), and the production worker ---------
+
+
+class Inbox:
+    """What the SMTP server received: one parsed message per envelope."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self):
+        return [
+            email.message_from_bytes(e.original_content or e.content, policy=email.policy.default) for e in self.envelopes
+        ]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_smtp_server(port: int, inbox: Inbox | None = None):
+    """An SMTP server on 127.0.0.1:port delivering into `inbox`; answers (controller, inbox)."""
+    from aiosmtpd.controller import Controller
+
+    inbox = inbox or Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, server_hostname="smtp.test")
+    controller.start()
+    return controller, inbox
+
+
+def use_smtp(settings, port: int, retry_delay: int = 30) -> None:
+    """Send Django's mail to 127.0.0.1:port, as production does with EMAIL_HOST set."""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+    settings.EMAIL_RETRY_DELAY = retry_delay
+
+
+def run_worker() -> None:
+    """One batch of the production worker. It installs its own signal handlers for a graceful
+    shutdown; the test runner's are put back afterwards."""
+    import signal
+
+    from django.core.management import call_command
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    try:
+        call_command("db_worker", "--batch", "--no-startup-delay")
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+@pytest.fixture
+def smtp(settings):
+    """A running SMTP server that Django sends to; yields its inbox."""
+    port = free_port()
+    use_smtp(settings, port)
+    controller, inbox = start_smtp_server(port)
+    yield inbox
+    controller.stop()

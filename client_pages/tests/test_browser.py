@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from conftest import STOCKHOLM, api_for, pnr
+from conftest import STOCKHOLM, api_for, pnr, run_worker
 from domain.models import Booking, Slot
 from domain.services import booking_create_by_therapist, client_add, slot_create
-from domain.tests.test_email_delivery import calendar_parts, free_port, run_worker, start_server, text_of, use_smtp
+from domain.tests.test_email_delivery import calendar_parts, text_of
 
 pytestmark = pytest.mark.browser
 
@@ -21,15 +21,6 @@ def days_ahead(days: int, hour: int, minute: int = 0) -> datetime:
     """A local Stockholm time `days` from today."""
     day = timezone.localtime(timezone.now(), STOCKHOLM).date() + timedelta(days=days)
     return datetime.combine(day, time(hour, minute), tzinfo=STOCKHOLM)
-
-
-@pytest.fixture
-def smtp(settings):
-    port = free_port()
-    use_smtp(settings, port)
-    controller, inbox = start_server(port)
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture

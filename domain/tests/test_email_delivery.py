@@ -5,19 +5,13 @@ server (aiosmtpd) on 127.0.0.1 and read back with the standard library's e-mail 
 Time is frozen on Monday 2027-01-11 08:00 in Stockholm (conftest's `now`); the slot starts
 on Tuesday 2027-01-12 at 09:00."""
 
-import email
-import signal
-import socket
 from datetime import timedelta
-from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
-from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 from icalendar import Calendar
 
-from conftest import api_for, at
+from conftest import api_for, at, free_port, run_worker, start_smtp_server, use_smtp
 from domain.models import Booking, OutboundEmail
 
 ADDRESS = "Sveavägen 1, 113 50 Stockholm"
@@ -26,64 +20,6 @@ RETRY_DELAY = 30  # seconds; long enough that "not yet due" is visible, shifted 
 
 # The worker runs in its own transactions, as in production, so the tests' data must commit.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Inbox:
-    """What the SMTP server received: one parsed message per envelope."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self):
-        return [email.message_from_bytes(e.original_content or e.content, policy=policy.default) for e in self.envelopes]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int) -> tuple[Controller, Inbox]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, server_hostname="smtp.test")
-    controller.start()
-    return controller, inbox
-
-
-def use_smtp(settings, port: int) -> None:
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
-        }
-    }
-    settings.EMAIL_RETRY_DELAY = RETRY_DELAY
-
-
-def run_worker() -> None:
-    """One batch of the production worker. It installs its own signal handlers for a graceful
-    shutdown; the test runner's are put back afterwards."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
-    try:
-        call_command("db_worker", "--batch", "--no-startup-delay")
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-
-
-@pytest.fixture
-def smtp(settings):
-    port = free_port()
-    use_smtp(settings, port)
-    controller, inbox = start_server(port)
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture
@@ -204,7 +140,7 @@ def test_a_mail_server_that_is_down_delays_the_confirmation_but_never_loses_or_d
     now, settings, anna_api, erik
 ):
     port = free_port()  # nothing listens here yet
-    use_smtp(settings, port)
+    use_smtp(settings, port, RETRY_DELAY)
     slot_id = new_slot(anna_api)
     response = anna_api.post(f"/therapist/slots/{slot_id}/booking", {"client_id": erik.pk, "mode": "onsite"})
     assert response.status_code == 201, response.content
@@ -223,7 +159,7 @@ def test_a_mail_server_that_is_down_delays_the_confirmation_but_never_loses_or_d
     assert retry.run_after == at("2027-01-11 08:00") + timedelta(seconds=RETRY_DELAY)
     assert Booking.objects.filter(pk=booking.pk, status=Booking.Status.CONFIRMED).exists()
 
-    controller, inbox = start_server(port)
+    controller, inbox = start_smtp_server(port)
     try:
         run_worker()  # the retry is not due yet
         assert inbox.envelopes == []

@@ -16,22 +16,19 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from email import message_from_bytes, policy
 from pathlib import Path
 
 import psycopg
 import pytest
-from aiosmtpd.controller import Controller
 from django.db import connection
 
 from bench.run import Server
-from conftest import postgres_only
+from conftest import Inbox, free_port, postgres_only, start_smtp_server
 from domain.models import AuditEntry, Booking, OutboundEmail
 from domain.services import slot_create, token_create
 
@@ -146,21 +143,6 @@ def test_a_server_killed_during_bookings_loses_no_confirmed_booking_and_leaves_n
 
 
 # 2. The mail server stops ---------------------------------------------------------------------
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def booking_uids(inbox: Inbox) -> list[str]:
     uids = []
     for message in inbox.messages:
@@ -177,9 +159,7 @@ def test_a_mail_server_down_for_a_while_delays_each_confirmation_and_sends_it_ex
     from domain.models import Slot
 
     port = free_port()
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
-    smtp.start()
+    smtp, inbox = start_smtp_server(port)
     env = {
         **os.environ, "DATABASE_URL": test_db_url(), "SECRET_KEY": "faults", "DEBUG": "false",
         "TIDBOK_DATA_DIR": str(tmp_path), "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port), "EMAIL_TIMEOUT": "2",
@@ -204,8 +184,7 @@ def test_a_mail_server_down_for_a_while_delays_each_confirmation_and_sends_it_ex
         assert len(inbox.messages) == 10
         assert OutboundEmail.objects.filter(status="sent").count() == 10
 
-        smtp = Controller(inbox, hostname="127.0.0.1", port=port)  # back, on the same port
-        smtp.start()
+        smtp, _ = start_smtp_server(port, inbox)  # back, on the same port
         for i in range(5):
             bookings.append(self_booked(next(slots), clients[i % 3]))
         wait_for(lambda: OutboundEmail.objects.filter(status="sent").count() == 25, 40)
