@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from domain.models import MAX_DURATION_MINUTES, MAX_PRICE, MIN_DURATION_MINUTES
+from domain.services.slots import MAX_REPEAT_WEEKS
 from domain.timezones import local_to_utc
 
 KIND_CHOICES = [("video", _("Video")), ("onsite", _("On site"))]
@@ -82,6 +83,17 @@ class SlotForm(LocalStartMixin, forms.Form):
         return changes
 
 
+class NewSlotForm(SlotForm):
+    """Ny tid: a slot as in Ändra, and if `weeks` is given, copies of it at the same time in
+    each of the next `weeks` weeks (what the booking view's "Repeat weekly" does afterwards).
+    Empty or 0: the one slot."""
+
+    weeks = forms.IntegerField(
+        label=_("Repeat weekly for (weeks)"), min_value=0, max_value=MAX_REPEAT_WEEKS, required=False,
+        help_text=_("Leave empty for this slot only. Weeks where the time is taken are skipped."),
+    )
+
+
 class RangeForm(forms.Form):
     """A stretch of time marked in the calendar, as instants with their offsets."""
 
@@ -90,7 +102,7 @@ class RangeForm(forms.Form):
 
 
 class RepeatForm(forms.Form):
-    weeks = forms.IntegerField(label=_("Repeat weekly for (weeks)"), min_value=1, max_value=52, initial=4)
+    weeks = forms.IntegerField(label=_("Repeat weekly for (weeks)"), min_value=1, max_value=MAX_REPEAT_WEEKS, initial=4)
 
 
 class BookForm(forms.Form):

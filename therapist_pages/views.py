@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -122,7 +123,7 @@ def calendar(request):
             "list": _("List"),
         },
     }
-    context = {"config": config, "new_form": forms.SlotForm(initial=new_slot_initial(therapist))}
+    context = {"config": config, "new_form": forms.NewSlotForm(initial=new_slot_initial(therapist))}
     return render(request, "therapist_pages/calendar.html", context)
 
 
@@ -151,22 +152,30 @@ def price(request):
 @therapist_required
 @require_POST
 def slot_new(request):
-    """A slot from the form (R2 without a mouse): date and time typed in her zone."""
+    """A slot from the form (R2 without a mouse): date and time typed in her zone; and, if
+    she asked, its weekly repeats in the same step (the same service as `slot_repeat`)."""
     therapist = request.therapist
-    form = forms.SlotForm(request.POST)
+    form = forms.NewSlotForm(request.POST)
     changes = form.changes(therapist.tz)
     if not changes:
         return invalid(form.errors)
+    weeks = form.cleaned_data["weeks"]
     try:
-        slot = services.slot_create(therapist=therapist, actor=request.user, **changes)
+        # One step for her, so all or nothing: a refused slot leaves no repeats, and a repeat
+        # that fails other than by skipping a week leaves no lone slot behind.
+        with transaction.atomic():
+            slot = services.slot_create(therapist=therapist, actor=request.user, **changes)
+            repeated = services.slot_repeat_weekly(slot=slot, actor=request.user, weeks=weeks) if weeks else None
     except DomainError as e:
         return refused(e)
     except ValidationError as e:
         return invalid(e)
-    return done(
-        _("New slot %(time)s.") % {"time": when(slot.start_at, therapist)},
-        slot=slot.pk, start=local(slot.start_at, therapist).isoformat(),
-    )
+    message = _("New slot %(time)s.") % {"time": when(slot.start_at, therapist)}
+    extra = {}
+    if repeated is not None:
+        message += " " + repeat_message(repeated)
+        extra = repeat_summary(repeated)
+    return done(message, slot=slot.pk, start=local(slot.start_at, therapist).isoformat(), **extra)
 
 
 @therapist_required
@@ -263,6 +272,11 @@ def slot_repeat(request, slot_id: int):
         result = services.slot_repeat_weekly(slot=slot, actor=request.user, weeks=form.cleaned_data["weeks"])
     except ValidationError as e:
         return invalid(e)
+    return done(repeat_message(result), **repeat_summary(result))
+
+
+def repeat_message(result: services.RepeatResult) -> str:
+    """"Made 2 copies. Skipped: 26 January (taken)." in the page's language."""
     count = len(result.created)
     message = ngettext("Made %(count)d copy.", "Made %(count)d copies.", count) % {"count": count}
     if result.skipped:
@@ -270,7 +284,11 @@ def slot_repeat(request, slot_id: int):
             f"{formats.date_format(day, 'j F')} ({skip_reason(code)})" for day, code in result.skipped
         )
         message += " " + _("Skipped: %(weeks)s.") % {"weeks": skipped}
-    return done(message, created=count, skipped=[day.isoformat() for day, _code in result.skipped])
+    return message
+
+
+def repeat_summary(result: services.RepeatResult) -> dict:
+    return {"created": len(result.created), "skipped": [day.isoformat() for day, _code in result.skipped]}
 
 
 def skip_reason(code: str) -> str:

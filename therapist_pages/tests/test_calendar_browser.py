@@ -291,6 +291,57 @@ def test_repeat_weekly_skips_the_taken_weeks_and_says_which(calendar, anna, mond
     assert Slot.objects.filter(therapist=anna).count() == 4
 
 
+def test_ny_tid_makes_a_slot_and_its_weekly_repeats_in_one_step(calendar, anna, monday):
+    tuesday = monday + timedelta(days=1)
+    taken = slot_create(therapist=anna, actor=anna.user, start=local(tuesday + timedelta(weeks=2), "10:30"))
+    page = calendar()
+
+    page.get_by_role("button", name="Ny tid").click()
+    new_dialog = page.locator("#new-slot-dialog")
+    new_dialog.get_by_label("Datum").fill(tuesday.isoformat())
+    new_dialog.get_by_label("Tid", exact=True).fill("10:00")
+    weeks = new_dialog.get_by_label("Upprepa varje vecka i (veckor)")
+    weeks.fill("53")
+    new_dialog.get_by_role("button", name="Skapa tid").click()
+
+    # Too many weeks: said on the field, nothing made, the form still open to correct.
+    expect(new_dialog.locator("[data-error-for=weeks]")).to_contain_text("52")
+    expect(weeks).to_have_attribute("aria-invalid", "true")
+    assert Slot.objects.filter(therapist=anna).count() == 1
+
+    weeks.fill("3")
+    new_dialog.get_by_role("button", name="Skapa tid").click()
+
+    dialog = page.locator("#slot-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("h2")).to_contain_text("10:00–10:45")
+    status = dialog.locator("[data-role=status]")
+    expect(status).to_contain_text("Skapade 2 kopior")
+    expect(status).to_contain_text(f"Hoppade över: {(tuesday + timedelta(weeks=2)).day} ")
+    made = list(Slot.objects.filter(therapist=anna).exclude(pk=taken.pk).order_by("start_at"))
+    assert [shown(s.start_at) for s in made] == [
+        local(tuesday + timedelta(weeks=week), "10:00") for week in (0, 1, 3)
+    ]
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    settled(page)
+
+    # The repeats are in the calendar, week by week; the taken week keeps its own slot.
+    expect(event(page, made[0])).to_contain_text("10:00–10:45")
+    next_week = page.get_by_role("button", name="Nästa vecka")
+    for shown_slot, hidden_slot in [(made[1], made[0]), (taken, made[1]), (made[2], taken)]:
+        next_week.click()
+        settled(page)
+        expect(event(page, shown_slot)).to_be_visible()
+        expect(event(page, hidden_slot)).to_have_count(0)
+    expect(event(page, made[2])).to_contain_text("10:00–10:45")
+    expect(event(page, made[2])).to_contain_text("Ledig")
+
+    # The next new slot does not repeat unless asked again.
+    page.get_by_role("button", name="Ny tid").click()
+    expect(weeks).to_have_value("")
+
+
 def test_an_own_client_with_a_bad_personnummer_is_refused_per_field(live_server, page, login_as, anna):
     good = pnr("19850312", "123")
     bad = good[:-1] + str((int(good[-1]) + 1) % 10)

@@ -163,6 +163,85 @@ def test_repeat_says_which_weeks_it_skipped(anna, anna_web, slot):
     assert Slot.objects.filter(therapist=anna).count() == 4
 
 
+NEW_SLOT = {"date": "2027-01-12", "time": "09:00", "duration_minutes": "60", "kinds": ["onsite"], "audience": "existing"}
+
+
+def test_the_new_slot_form_offers_a_weekly_repeat(anna_web):
+    body = anna_web.get("/kalender/").content.decode()
+
+    assert 'id="new-slot-dialog"' in body
+    assert '<label for="id_weeks">Upprepa varje vecka i (veckor)</label>' in body
+    assert 'aria-describedby="id_weeks_helptext"' in body and 'id="id_weeks_helptext"' in body
+
+
+def test_a_new_slot_is_made_with_its_weekly_repeats_in_one_step(anna, anna_web):
+    response = anna_web.post("/kalender/tider/ny/", {**NEW_SLOT, "weeks": "3"})
+
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert answer["message"].startswith("Ny tid ")
+    assert "Skapade 3 kopior." in answer["message"]
+    assert (answer["created"], answer["skipped"]) == (3, [])
+    slots = list(Slot.objects.filter(therapist=anna).order_by("start_at"))
+    assert [s.start_at for s in slots] == [
+        at(day + " 09:00") for day in ("2027-01-12", "2027-01-19", "2027-01-26", "2027-02-02")
+    ]
+    assert answer["slot"] == slots[0].pk
+    assert {(s.duration_minutes, s.price, tuple(s.modes), s.audience) for s in slots} == {
+        (60, 1333, ("onsite",), "existing")
+    }
+
+
+def test_the_repeats_of_a_new_slot_skip_the_taken_weeks_and_say_which(anna, anna_web):
+    taken = slot_create(therapist=anna, actor=anna.user, start=at("2027-01-26 09:30"))
+
+    response = anna_web.post("/kalender/tider/ny/", {**NEW_SLOT, "weeks": "3"})
+
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert (answer["created"], answer["skipped"]) == (2, ["2027-01-26"])
+    assert "Skapade 2 kopior." in answer["message"]
+    assert "Hoppade över: 26 januari (upptagen)." in answer["message"]
+    assert Slot.objects.filter(therapist=anna).exclude(pk=taken.pk).count() == 3
+
+
+@pytest.mark.parametrize("weeks", ["", "0"])
+def test_a_new_slot_without_weeks_is_one_slot(anna, anna_web, weeks):
+    response = anna_web.post("/kalender/tider/ny/", {**NEW_SLOT, "weeks": weeks})
+
+    assert response.status_code == 200, response.content
+    assert "created" not in response.json()
+    assert "kopi" not in response.json()["message"]
+    assert Slot.objects.filter(therapist=anna).count() == 1
+
+
+@pytest.mark.parametrize("weeks", ["53", "-1", "två"])
+def test_a_bad_number_of_weeks_is_refused_on_its_field_and_nothing_is_made(anna, anna_web, weeks):
+    response = anna_web.post("/kalender/tider/ny/", {**NEW_SLOT, "weeks": weeks})
+
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["weeks"]
+    assert not Slot.objects.filter(therapist=anna).exists()
+
+
+def test_a_refused_new_slot_makes_no_repeats_and_says_why(anna, anna_web):
+    slot_create(therapist=anna, actor=anna.user, start=at("2027-01-12 09:30"))
+
+    response = anna_web.post("/kalender/tider/ny/", {**NEW_SLOT, "weeks": "3"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "slot_overlap"
+    assert response.json()["detail"] == "Tiden krockar med en annan tid i din kalender."
+    assert Slot.objects.filter(therapist=anna).count() == 1
+
+
+def test_a_client_cannot_make_slots(anna, erik, browser_of):
+    response = browser_of(erik.user).post("/kalender/tider/ny/", {**NEW_SLOT, "weeks": "3"})
+
+    assert response.status_code == 403
+    assert not Slot.objects.exists()
+
+
 def test_the_price_follows_the_length(anna_web):
     assert anna_web.get("/kalender/pris/?minuter=90").json() == {"price": 2000}
     assert anna_web.get("/kalender/pris/?minuter=x").status_code == 422

@@ -252,6 +252,9 @@
 
   newDialog.addEventListener("tidbok:done", function (e) {
     const answer = e.detail || {};
+    // Repeats are asked for each time, never carried over into the next new slot by accident.
+    const weeks = newDialog.querySelector("[name=weeks]");
+    if (weeks) weeks.value = "";
     T.closeDialog(newDialog);
     say(answer.message || "");
     if (answer.start) calendar.gotoDate(answer.start);

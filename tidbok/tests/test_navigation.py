@@ -1,0 +1,92 @@
+"""The site's navigation (base.html) tells assistive technology which link is the page being
+shown: that link, and only that one, carries aria-current="page"; a page that is none of the
+links (a booking view, a client's page) marks none."""
+
+from html.parser import HTMLParser
+
+import pytest
+from django.test import Client as HttpClient
+
+
+class HeaderLinks(HTMLParser):
+    """The links of the page's header (the navigation and the log-in link), each as
+    (path, aria-current or None)."""
+
+    def __init__(self):
+        super().__init__()
+        self.in_header = False
+        self.links: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "header":
+            self.in_header = True
+        elif tag == "a" and self.in_header and "brand" not in (attrs.get("class") or ""):
+            self.links.append((attrs["href"], attrs.get("aria-current")))
+
+    def handle_endtag(self, tag):
+        if tag == "header":
+            self.in_header = False
+
+
+def header_links(response) -> dict[str, str | None]:
+    assert response.status_code == 200
+    parser = HeaderLinks()
+    parser.feed(response.content.decode())
+    return dict(parser.links)
+
+
+def web(user=None) -> HttpClient:
+    http = HttpClient()
+    if user is not None:
+        http.force_login(user)
+    return http
+
+
+THERAPIST_LINKS = ["/kalender/", "/kalender/klienter/", "/kalender/installningar/"]
+
+
+@pytest.mark.parametrize("path", THERAPIST_LINKS)
+def test_the_therapists_current_page_is_marked_and_no_other(anna, path):
+    links = header_links(web(anna.user).get(path))
+
+    assert list(links) == THERAPIST_LINKS
+    assert {href: current for href, current in links.items() if current} == {path: "page"}
+
+
+def test_a_query_string_does_not_hide_the_current_page(anna):
+    links = header_links(web(anna.user).get("/kalender/?datum=2027-01-11"))
+
+    assert links["/kalender/"] == "page"
+
+
+def test_a_page_under_a_link_is_not_that_page(anna, erik):
+    links = header_links(web(anna.user).get(f"/kalender/klienter/{erik.pk}/"))
+
+    assert set(links) == set(THERAPIST_LINKS)
+    assert not any(links.values())
+
+
+@pytest.mark.parametrize("path", ["/hitta-terapeut/", "/mina-bokningar/"])
+def test_the_clients_current_page_is_marked_and_no_other(erik, path):
+    links = header_links(web(erik.user).get(path))
+
+    assert list(links) == ["/hitta-terapeut/", "/mina-bokningar/"]
+    assert {href: current for href, current in links.items() if current} == {path: "page"}
+
+
+@pytest.mark.parametrize("path", ["/hitta-terapeut/", "/logga-in/"])
+def test_a_visitors_current_page_is_marked_and_no_other(db, path):
+    links = header_links(web().get(path))
+
+    assert list(links) == ["/hitta-terapeut/", "/logga-in/"]
+    assert {href: current for href, current in links.items() if current} == {path: "page"}
+
+
+def test_the_current_link_is_styled_by_the_shared_stylesheet():
+    from django.contrib.staticfiles import finders
+
+    css = open(finders.find("tidbok/site.css"), encoding="utf-8").read()
+
+    assert '.main-nav a[aria-current="page"]' in css
+    assert '.header-tools a[aria-current="page"]' in css
