@@ -1,12 +1,15 @@
 """Reads shared by the surfaces: who may see what (R7–R9), the calendar, the listing, the
 client list search (R13)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cache
 
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import ALL, EXISTING, VIDEO, AuditEntry, Booking, Client, ClientLink, Slot, Therapist
+from .models import ALL, EXISTING, MAX_DURATION_MINUTES, VIDEO, AuditEntry, Booking, Client, ClientLink, Slot, Therapist
+from .rows import Columns, fetch
 from .search import fold
 
 
@@ -16,11 +19,12 @@ def is_on_list(therapist_id: int, client: Client | None) -> bool:
     return ClientLink.objects.filter(therapist_id=therapist_id, client=client).exists()
 
 
-def slot_visible_to_client(slot: Slot, client: Client | None) -> bool:
+def slot_visible_to_client(slot: Slot, client: Client | None, *, on_list: bool | None = None) -> bool:
     """R7–R9, for one slot, whether or not it is booked: existing-only slots only for the
     therapist's own clients; slots open to all for them, and for anyone else only while the
-    therapist has Client Booster."""
-    on_list = is_on_list(slot.therapist_id, client)
+    therapist has Client Booster. `on_list`, when the caller knows it already, saves a query."""
+    if on_list is None:
+        on_list = is_on_list(slot.therapist_id, client)
     if slot.audience == EXISTING:
         return on_list
     return on_list or slot.therapist.client_booster
@@ -35,14 +39,55 @@ def _live_booking():
     return Booking.objects.filter(slot=OuterRef("pk"), status=Booking.Status.CONFIRMED)
 
 
-def calendar_for_therapist(therapist: Therapist, start: datetime, end: datetime) -> QuerySet[Slot]:
-    """Every slot of hers overlapping [start, end), by start, with its live booking."""
+_SLOT, _BOOKING, _CLIENT = Columns(Slot, "s"), Columns(Booking, "b"), Columns(Client, "c")
+
+
+@cache
+def _calendar_sql() -> str:
+    """Her slots overlapping the window with each one's live booking, its client and R15's
+    first-visit mark (no earlier confirmed booking of that client with anyone). A slot is at
+    most MAX_DURATION_MINUTES long, so one overlapping the window starts less than that
+    before it: that bound makes the read one range of `slot_therapist_start`, as long as the
+    week asked for, whatever the size of the table (and one probe per booked slot)."""
+    quote = connection.ops.quote_name
+    slots, bookings, clients = (quote(m._meta.db_table) for m in (Slot, Booking, Client))
     return (
-        Slot.objects.filter(therapist=therapist)
-        .overlapping(start, end)
-        .order_by("start_at")
-        .with_live_booking()
+        f"SELECT {_SLOT.sql()}, {_BOOKING.sql()}, {_CLIENT.sql()}, "
+        f"NOT EXISTS (SELECT 1 FROM {bookings} e WHERE e.client_id = b.client_id AND e.status = %s "
+        "AND e.start_at < b.start_at) "
+        f"FROM {slots} s LEFT JOIN {bookings} b ON b.slot_id = s.id AND b.status = %s "
+        f"LEFT JOIN {clients} c ON c.id = b.client_id "
+        "WHERE s.therapist_id = %s AND s.start_at < %s AND s.end_at > %s AND s.start_at > %s "
+        "ORDER BY s.start_at, s.id"
     )
+
+
+def calendar_for_therapist(therapist: Therapist, start: datetime, end: datetime) -> list[Slot]:
+    """Every slot of hers overlapping [start, end), by start, each with its live booking
+    (`slot.live_booking`, with its client and `first_visit`) — the same objects the ORM's
+    `Slot.objects.with_live_booking()` gives, read with one hand-written query because this is
+    the hottest read of all (`domain.rows`)."""
+    confirmed = Booking.Status.CONFIRMED
+    adapt = connection.ops.adapt_datetimefield_value
+    earliest = start - timedelta(minutes=MAX_DURATION_MINUTES)
+    rows = fetch(_calendar_sql(), [confirmed, confirmed, therapist.pk, adapt(end), adapt(start), adapt(earliest)])
+    booking_client = Booking._meta.get_field("client")
+    booking_slot = Booking._meta.get_field("slot")
+    slot_therapist = Slot._meta.get_field("therapist")
+    at_booking, at_client = len(_SLOT), len(_SLOT) + len(_BOOKING)
+    slots = []
+    for row in rows:
+        slot = _SLOT.instance(row, 0)
+        slot_therapist.set_cached_value(slot, therapist)
+        booking = _BOOKING.instance(row, at_booking)
+        slot.live_bookings = []
+        if booking is not None:
+            booking._first_visit = bool(row[-1])
+            booking_client.set_cached_value(booking, _CLIENT.instance(row, at_client))
+            booking_slot.set_cached_value(booking, slot)
+            slot.live_bookings.append(booking)
+        slots.append(slot)
+    return slots
 
 
 def open_slots_for_viewer(

@@ -114,6 +114,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 if IS_POSTGRES:
     INSTALLED_APPS.append("django.contrib.postgres")
+    # Server-side binding lets psycopg prepare a statement the fifth time a connection runs it,
+    # so PostgreSQL stops planning the hot queries again on every request (docs/performance.md).
+    if envbool("DATABASE_SERVER_SIDE_BINDING", "true"):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "domain.User"
@@ -132,6 +136,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # answer 429 until the window has passed.
 LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", "5")
 LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
+# A bearer token that has not been used for this many days stops working (docs/security.md).
+API_TOKEN_IDLE_DAYS = envint("API_TOKEN_IDLE_DAYS", "90")
 
 LANGUAGE_CODE = "sv"
 LANGUAGE_COOKIE_NAME = "tidbok_language"

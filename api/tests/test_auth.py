@@ -1,11 +1,14 @@
 """Accounts: POST /auth/signup, POST /auth/token, GET /me, and how a caller proves who she is
 (a bearer token, or the browser's session cookie with CSRF)."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client as HttpClient
 
 from api.tests.helpers import assert_invalid, local_iso
 from conftest import Api, at, pnr
+from domain import services
 from domain.models import ApiToken, Client, Slot, Therapist, User
 
 pytestmark = pytest.mark.usefixtures("now")
@@ -290,6 +293,24 @@ def test_an_unknown_token_is_not_a_login(db):
 def test_the_token_of_a_deactivated_user_is_not_a_login(anna, anna_api):
     User.objects.filter(pk=anna.user.pk).update(is_active=False)
 
+    assert anna_api.get("/me").status_code == 401
+
+
+def test_deleting_the_token_logs_it_out_and_no_other(anna):
+    key = services.token_create(user=anna.user)
+    other = Api(services.token_create(user=anna.user))
+
+    assert Api(key).delete("/auth/token").status_code == 204
+    assert Api(key).get("/me").status_code == 401
+    assert Api(key).delete("/auth/token").status_code == 401
+    assert other.get("/me").status_code == 200
+
+
+def test_a_token_unused_for_the_idle_time_is_not_a_login(anna, anna_api, now, settings):
+    settings.API_TOKEN_IDLE_DAYS = 30
+    assert anna_api.get("/me").status_code == 200
+
+    now.shift(timedelta(days=31))
     assert anna_api.get("/me").status_code == 401
 
 

@@ -202,3 +202,30 @@ def test_a_client_may_not_read_a_calendar(erik_api):
 
 def test_the_calendar_needs_a_login(anon_api):
     assert anon_api.get("/therapist/calendar").status_code == 401
+
+
+def test_every_answer_keeps_to_the_entry_schema(anna_api, anna, erik, bo):
+    """The calendar is rendered without ninja's response validation (api.api.unvalidated), so
+    this checks its answer against the schema the document publishes."""
+    from pydantic import TypeAdapter
+
+    from api.schemas import Entry
+
+    slot_for(anna, "2027-01-12 08:00", audience="existing")
+    booked(slot_for(anna, "2027-01-12 09:00"), erik, mode="onsite")
+    booked(slot_for(anna, "2027-01-12 10:00"), erik, mode="video")
+
+    body = anna_api.get("/therapist/calendar", **DAY).json()
+
+    assert [e["color"] for e in body] == ["blue", "yellow", "red"]
+    assert TypeAdapter(list[Entry]).validate_python(body)
+
+
+def test_a_slot_that_began_the_day_before_is_in_the_window(anna_api, anna):
+    """The query reads only slots starting at most 12 hours (the longest slot) before the
+    window; the longest slot, starting just inside that, is found."""
+    late = past_slot(anna, "2027-01-10 12:01", minutes=12 * 60)  # ends 00:01 on the 11th
+
+    body = anna_api.get("/therapist/calendar", start="2027-01-11T00:00:00+01:00", end="2027-01-12T00:00:00+01:00").json()
+
+    assert [e["id"] for e in body] == [late.pk]

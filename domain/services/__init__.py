@@ -9,6 +9,7 @@ from .accounts import (
     login_check,
     password_reset_request,
     token_create,
+    token_revoke,
     token_user,
 )
 from .bookings import booking_cancel, booking_create_by_client, booking_create_by_therapist
@@ -41,5 +42,6 @@ __all__ = [
     "therapist_feed_token_regenerate",
     "therapist_settings_update",
     "token_create",
+    "token_revoke",
     "token_user",
 ]

@@ -11,32 +11,41 @@ from django.utils import timezone
 
 from ..errors import DomainError
 from ..models import Booking, Client, ClientLink, Slot, Therapist, User
-from ..selectors import slot_visible_to_client
+from ..selectors import is_on_list, slot_visible_to_client
 from .audit import audit_write, booking_snapshot
 from .emails import email_booking_cancelled, email_booking_confirmed
 
 
 def booking_create_by_therapist(
-    *, therapist: Therapist, slot: Slot, client: Client, mode: str, actor: User | None
+    *, therapist: Therapist, slot: Slot | int, client: Client, mode: str, actor: User | None
 ) -> Booking:
-    """R12–R14: the therapist books a client from her list into one of her slots."""
-    if slot.therapist_id != therapist.pk:
-        raise Slot.DoesNotExist
+    """R12–R14: the therapist books a client from her list into one of her slots (the slot or
+    its id; another therapist's slot is missing)."""
     if not ClientLink.objects.filter(therapist=therapist, client=client).exists():
         raise DomainError("client_not_on_list")
-    return _booking_create(slot=slot, client=client, mode=mode, actor=actor, check_visible=False)
+    return _booking_create(slot=slot, client=client, mode=mode, actor=actor, booked_by=therapist)
 
 
-def booking_create_by_client(*, client: Client, slot: Slot, mode: str, actor: User | None) -> Booking:
+def booking_create_by_client(*, client: Client, slot: Slot | int, mode: str, actor: User | None) -> Booking:
     """R17: a client books an open slot she may see (R7–R9). A slot she may not see answers
     as missing, so nothing is learnt of it. A client new to the therapist joins her list."""
-    return _booking_create(slot=slot, client=client, mode=mode, actor=actor, check_visible=True)
+    return _booking_create(slot=slot, client=client, mode=mode, actor=actor, booked_by=None)
 
 
-def _booking_create(*, slot: Slot, client: Client, mode: str, actor: User | None, check_visible: bool) -> Booking:
+def _booking_create(
+    *, slot: Slot | int, client: Client, mode: str, actor: User | None, booked_by: Therapist | None
+) -> Booking:
+    """The booking itself, in one transaction: lock the slot's row (only that row: the
+    therapist's stays free for her other slots' bookings), check, insert, and write the list
+    link, the audit entry and the confirmation to the outbox. The answer carries what the API
+    shows (`therapist.user`, `client`), so nothing needs reading back."""
+    slot_id = slot.pk if isinstance(slot, Slot) else slot
     with transaction.atomic():
-        slot = Slot.objects.select_for_update().select_related("therapist__user").get(pk=slot.pk)
-        if check_visible and not slot_visible_to_client(slot, client):
+        slot = Slot.objects.select_for_update(of=("self",)).select_related("therapist__user").get(pk=slot_id)
+        if booked_by is not None and slot.therapist_id != booked_by.pk:
+            raise Slot.DoesNotExist
+        on_list = booked_by is not None or is_on_list(slot.therapist_id, client)
+        if booked_by is None and not slot_visible_to_client(slot, client, on_list=on_list):
             raise Slot.DoesNotExist
         if slot.start_at <= timezone.now():
             raise DomainError("slot_in_past")
@@ -55,12 +64,12 @@ def _booking_create(*, slot: Slot, client: Client, mode: str, actor: User | None
             created_by=actor if actor and actor.pk else None,
         )
         try:
-            with transaction.atomic():
-                booking.save()
+            booking.save(force_insert=True)
         except IntegrityError as e:
-            # The unique index caught a booking the check could not see (R16).
+            # The unique index caught a booking the check could not see (R16). The whole
+            # transaction rolls back with this error, so no savepoint is needed around it.
             raise DomainError("slot_taken") from e
-        if check_visible:
+        if not on_list:
             _link_platform_client(therapist=slot.therapist, client=client, actor=actor)
         audit_write(
             actor=actor, action="booking.created", target=booking, therapist_id=slot.therapist_id,
@@ -71,15 +80,17 @@ def _booking_create(*, slot: Slot, client: Client, mode: str, actor: User | None
 
 
 def _link_platform_client(*, therapist: Therapist, client: Client, actor: User | None) -> None:
-    """R12, R17: a client who books through the platform joins the therapist's list."""
-    link, created = ClientLink.objects.get_or_create(
-        therapist=therapist, client=client, defaults={"source": ClientLink.Source.PLATFORM}
+    """R12, R17: a client who books through the platform joins the therapist's list. Called
+    when she was not on it a moment ago; another booking of hers may have linked her since."""
+    try:
+        with transaction.atomic():
+            link = ClientLink.objects.create(therapist=therapist, client=client, source=ClientLink.Source.PLATFORM)
+    except IntegrityError:
+        return
+    audit_write(
+        actor=actor, action="client.linked", target=client, therapist_id=therapist.pk,
+        after={"source": link.source},
     )
-    if created:
-        audit_write(
-            actor=actor, action="client.linked", target=client, therapist_id=therapist.pk,
-            after={"source": link.source},
-        )
 
 
 def booking_cancel(*, booking: Booking, actor: User | None) -> Booking:

@@ -24,6 +24,7 @@ from domain.services import (
     client_booster_set,
     login_check,
     token_create,
+    token_revoke,
     token_user,
 )
 
@@ -252,6 +253,53 @@ def test_a_token_of_a_deactivated_user_names_nobody(anna, now):
     User.objects.filter(pk=anna.user.pk).update(is_active=False)
 
     assert token_user(key) is None
+
+
+def test_a_token_comes_with_its_profile_and_no_other(anna, erik, now, django_assert_num_queries):
+    therapist_user = token_user(token_create(user=anna.user))
+    client_user = token_user(token_create(user=erik.user))
+
+    assert therapist_user.therapist == anna and therapist_user.role == "therapist"
+    assert therapist_user.therapist.timezone == anna.timezone and therapist_user.therapist.languages == anna.languages
+    assert client_user.client == erik and client_user.role == "client"
+    assert not hasattr(therapist_user, "client") and not hasattr(client_user, "therapist")
+    with pytest.raises(Therapist.DoesNotExist), django_assert_num_queries(0):
+        assert client_user.therapist is None  # raises: no query, no profile
+
+
+def test_a_token_in_use_is_stamped_at_most_once_an_hour(anna, now):
+    key = token_create(user=anna.user)
+    token_user(key)
+
+    now.shift(timedelta(minutes=59))
+    token_user(key)
+    assert ApiToken.objects.get().last_used_at == at("2027-01-11 08:00")
+
+    now.shift(timedelta(minutes=2))
+    token_user(key)
+    assert ApiToken.objects.get().last_used_at == at("2027-01-11 09:01")
+
+
+def test_a_token_left_unused_too_long_stops_working(anna, now, settings):
+    settings.API_TOKEN_IDLE_DAYS = 90
+    used, unused = token_create(user=anna.user), token_create(user=anna.user)
+    token_user(used)
+
+    now.shift(timedelta(days=89))
+    assert token_user(used) == anna.user  # used now: another 90 days from here
+
+    now.shift(timedelta(days=2))  # 91 days after it was made, never used
+    assert token_user(unused) is None
+    assert token_user(used) == anna.user
+
+
+def test_a_revoked_token_names_nobody(anna, now):
+    key, other = token_create(user=anna.user), token_create(user=anna.user)
+
+    assert token_revoke(key=key) is True
+    assert token_user(key) is None
+    assert token_user(other) == anna.user
+    assert token_revoke(key=key) is False
 
 
 def test_every_token_is_new(anna, now):

@@ -97,3 +97,17 @@ def test_the_domain_migrations_go_back_to_zero_and_forward_again(make_therapist)
         with pytest.raises(IntegrityError) as refused, transaction.atomic():
             Slot.objects.create(therapist=anna, start_at=clash, end_at=clash + timedelta(minutes=45), price=1000)
         assert refused.value.__cause__.sqlstate == "23P01"
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_postgresql_refuses_a_slot_longer_than_the_longest_allowed(anna):
+    from domain.models import MAX_DURATION_MINUTES, Slot
+
+    start = at("2030-01-01 08:00")
+    Slot.objects.create(therapist=anna, start_at=start, end_at=start + timedelta(minutes=MAX_DURATION_MINUTES), price=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Slot.objects.create(
+            therapist=anna, start_at=start + timedelta(days=1),
+            end_at=start + timedelta(days=1, minutes=MAX_DURATION_MINUTES + 1), price=1,
+        )

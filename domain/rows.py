@@ -1,0 +1,59 @@
+"""Hand-written SQL for the few reads on every request's path, read back through the ORM's own
+converters.
+
+Compiling a queryset costs Django about half a millisecond a query, more than PostgreSQL
+needs to run these (docs/performance.md). The bearer-token check (every API request) and the
+therapist's week calendar are therefore written once as SQL here, with the column lists and
+the value conversions taken from the models, so they follow the schema and read the same
+values as the ORM would on SQLite and PostgreSQL alike. Everything else uses the ORM."""
+
+from functools import cache
+
+from django.db import connection, models
+
+
+class Columns:
+    """A model's concrete columns under a table alias, and a reader that turns a row's slice
+    back into an instance as the ORM would (converters included: SQLite's text datetimes,
+    JSON fields, booleans)."""
+
+    def __init__(self, model: type[models.Model], alias: str):
+        self.model, self.alias = model, alias
+        self.fields = list(model._meta.concrete_fields)
+        self.attnames = [f.attname for f in self.fields]
+        self.pk_index = self.fields.index(model._meta.pk)
+
+    def sql(self) -> str:
+        quote = connection.ops.quote_name
+        return ", ".join(f"{self.alias}.{quote(f.column)}" for f in self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    @cache  # noqa: B019 (one entry per database vendor; instances live for the process)
+    def converters(self, vendor: str) -> list:
+        out = []
+        for field in self.fields:
+            expression = field.get_col(self.alias)
+            found = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+            out.append((expression, found))
+        return out
+
+    def values(self, row, start: int) -> list:
+        values = list(row[start : start + len(self.fields)])
+        for i, (expression, converters) in enumerate(self.converters(connection.vendor)):
+            for convert in converters:
+                values[i] = convert(values[i], expression, connection)
+        return values
+
+    def instance(self, row, start: int) -> models.Model | None:
+        values = self.values(row, start)
+        if values[self.pk_index] is None:  # the primary key of an outer join's missing side
+            return None
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+def fetch(sql: str, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
