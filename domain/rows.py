@@ -32,16 +32,18 @@ class Columns:
 
     @cache  # noqa: B019 (one entry per database vendor; instances live for the process)
     def converters(self, vendor: str) -> list:
+        """(position, column, converters) of the fields that need converting, only those."""
         out = []
-        for field in self.fields:
+        for i, field in enumerate(self.fields):
             expression = field.get_col(self.alias)
             found = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
-            out.append((expression, found))
+            if found:
+                out.append((i, expression, found))
         return out
 
     def values(self, row, start: int) -> list:
         values = list(row[start : start + len(self.fields)])
-        for i, (expression, converters) in enumerate(self.converters(connection.vendor)):
+        for i, expression, converters in self.converters(connection.vendor):
             for convert in converters:
                 values[i] = convert(values[i], expression, connection)
         return values

@@ -8,7 +8,19 @@ from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from .models import ALL, EXISTING, MAX_DURATION_MINUTES, VIDEO, AuditEntry, Booking, Client, ClientLink, Slot, Therapist
+from .models import (
+    ALL,
+    EXISTING,
+    MAX_DURATION_MINUTES,
+    VIDEO,
+    AuditEntry,
+    Booking,
+    Client,
+    ClientLink,
+    Slot,
+    Therapist,
+    User,
+)
 from .rows import Columns, fetch
 from .search import fold
 
@@ -28,6 +40,62 @@ def slot_visible_to_client(slot: Slot, client: Client | None, *, on_list: bool |
     if slot.audience == EXISTING:
         return on_list
     return on_list or slot.therapist.client_booster
+
+
+_LOCK_SLOT, _LOCK_THERAPIST, _LOCK_USER = Columns(Slot, "s"), Columns(Therapist, "th"), Columns(User, "u")
+
+
+@cache
+def _slot_for_booking_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    lock = " FOR UPDATE OF s" if connection.features.has_select_for_update_of else ""
+    return (
+        f"SELECT {_LOCK_SLOT.sql()}, {_LOCK_THERAPIST.sql()}, {_LOCK_USER.sql()}, "
+        f"EXISTS (SELECT 1 FROM {quote(ClientLink._meta.db_table)} l "
+        "WHERE l.therapist_id = s.therapist_id AND l.client_id = %s) "
+        f"FROM {quote(Slot._meta.db_table)} s JOIN {quote(Therapist._meta.db_table)} th ON th.id = s.therapist_id "
+        f"JOIN {quote(User._meta.db_table)} u ON u.id = th.user_id WHERE s.id = %s{lock}"
+    )
+
+
+def slot_for_booking(slot_id: int, client: Client | None) -> tuple[Slot, bool]:
+    """The slot with its therapist and her user, its row locked (only that row) until the
+    transaction ends, and whether `client` is on her list: what a booking checks first, in
+    one statement (`domain.rows`: this is on the path of every booking). Raises
+    Slot.DoesNotExist."""
+    low, high = connection.ops.integer_field_range(Slot._meta.pk.get_internal_type())
+    if not low <= slot_id <= high:  # as the ORM does: an id the column cannot hold is missing
+        raise Slot.DoesNotExist
+    rows = fetch(_slot_for_booking_sql(connection.vendor), [client.pk if client else None, slot_id])
+    if not rows:
+        raise Slot.DoesNotExist
+    row = rows[0]
+    slot = _LOCK_SLOT.instance(row, 0)
+    therapist = _LOCK_THERAPIST.instance(row, len(_LOCK_SLOT))
+    user = _LOCK_USER.instance(row, len(_LOCK_SLOT) + len(_LOCK_THERAPIST))
+    Therapist._meta.get_field("user").set_cached_value(therapist, user)
+    Slot._meta.get_field("therapist").set_cached_value(slot, therapist)
+    return slot, bool(row[-1])
+
+
+@cache
+def _booking_facts_sql(vendor: str) -> str:
+    bookings = connection.ops.quote_name(Booking._meta.db_table)
+    return (
+        f"SELECT EXISTS (SELECT 1 FROM {bookings} WHERE slot_id = %s AND status = %s), "
+        f"EXISTS (SELECT 1 FROM {bookings} WHERE client_id = %s AND status = %s AND start_at < %s)"
+    )
+
+
+def booking_facts(slot: Slot, client: Client) -> tuple[bool, bool]:
+    """Whether the slot has a live booking (R16), and whether the client has a confirmed
+    booking starting before it (so a booking of it is no first visit, R15): one statement."""
+    confirmed = Booking.Status.CONFIRMED
+    [(taken, earlier)] = fetch(
+        _booking_facts_sql(connection.vendor),
+        [slot.pk, confirmed, client.pk, confirmed, connection.ops.adapt_datetimefield_value(slot.start_at)],
+    )
+    return bool(taken), bool(earlier)
 
 
 def therapist_visible_to(therapist: Therapist, client: Client | None) -> bool:

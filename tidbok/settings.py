@@ -114,6 +114,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 if IS_POSTGRES:
     INSTALLED_APPS.append("django.contrib.postgres")
+    # Django's backend with a health check that needs no round trip (tidbok/postgresql).
+    DATABASES["default"]["ENGINE"] = "tidbok.postgresql"
     # Server-side binding lets psycopg prepare a statement the fifth time a connection runs it,
     # so PostgreSQL stops planning the hot queries again on every request (docs/performance.md).
     if envbool("DATABASE_SERVER_SIDE_BINDING", "true"):

@@ -82,6 +82,7 @@ MATRIX = [
      {"anon": 401, "erik": 200, "nora": 404, "anna": 200, "bo": 404}),
     ("token", "post", "/auth/token", {"email": "anna@example.se", "password": "wrong"},
      {"anon": 401, "erik": 401, "nora": 401, "anna": 401, "bo": 401}),
+    ("log out", "delete", "/auth/token", None, {"anon": 401, "erik": 204, "nora": 204, "anna": 204, "bo": 204}),
 ]
 
 CELLS = [(row[0], persona) for row in MATRIX for persona in PERSONAS]

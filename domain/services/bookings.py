@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ..errors import DomainError
 from ..models import Booking, Client, ClientLink, Slot, Therapist, User
-from ..selectors import is_on_list, slot_visible_to_client
+from ..selectors import booking_facts, slot_for_booking, slot_visible_to_client
 from .audit import audit_write, booking_snapshot
 from .emails import email_booking_cancelled, email_booking_confirmed
 
@@ -21,8 +21,6 @@ def booking_create_by_therapist(
 ) -> Booking:
     """R12–R14: the therapist books a client from her list into one of her slots (the slot or
     its id; another therapist's slot is missing)."""
-    if not ClientLink.objects.filter(therapist=therapist, client=client).exists():
-        raise DomainError("client_not_on_list")
     return _booking_create(slot=slot, client=client, mode=mode, actor=actor, booked_by=therapist)
 
 
@@ -38,18 +36,21 @@ def _booking_create(
     """The booking itself, in one transaction: lock the slot's row (only that row: the
     therapist's stays free for her other slots' bookings), check, insert, and write the list
     link, the audit entry and the confirmation to the outbox. The answer carries what the API
-    shows (`therapist.user`, `client`), so nothing needs reading back."""
+    shows (`therapist.user`, `client`, `first_visit`), so nothing needs reading back."""
     slot_id = slot.pk if isinstance(slot, Slot) else slot
     with transaction.atomic():
-        slot = Slot.objects.select_for_update(of=("self",)).select_related("therapist__user").get(pk=slot_id)
+        slot, on_list = slot_for_booking(slot_id, client)
         if booked_by is not None and slot.therapist_id != booked_by.pk:
             raise Slot.DoesNotExist
-        on_list = booked_by is not None or is_on_list(slot.therapist_id, client)
+        if booked_by is not None and not on_list:
+            raise DomainError("client_not_on_list")
         if booked_by is None and not slot_visible_to_client(slot, client, on_list=on_list):
             raise Slot.DoesNotExist
         if slot.start_at <= timezone.now():
             raise DomainError("slot_in_past")
-        if slot.bookings.confirmed().exists():
+        # After the lock, in a statement of its own: it sees a booking committed while we waited.
+        taken, earlier = booking_facts(slot, client)
+        if taken:
             raise DomainError("slot_taken")
         if not slot.offers(mode):
             raise DomainError("mode_not_offered")
@@ -69,6 +70,7 @@ def _booking_create(
             # The unique index caught a booking the check could not see (R16). The whole
             # transaction rolls back with this error, so no savepoint is needed around it.
             raise DomainError("slot_taken") from e
+        booking._first_visit = not earlier
         if not on_list:
             _link_platform_client(therapist=slot.therapist, client=client, actor=actor)
         audit_write(
