@@ -214,15 +214,9 @@ def bookings(request):
     if client is None:
         return redirect("home")
     now = timezone.now()
-    upcoming, past, cancelled = [], [], []
-    for b in selectors.bookings_for_client(client):
-        if not b.is_confirmed:
-            cancelled.append(b)
-        elif b.end_at > now:
-            upcoming.append(b)
-        else:
-            past.append(b)
-    upcoming.reverse()  # the soonest first; the past and the cancelled, the latest first
+    bookings = list(selectors.bookings_for_client(client))
+    cancelled = [b for b in bookings if not b.is_confirmed]  # the latest first
+    upcoming, past = selectors.upcoming_and_past((b for b in bookings if b.is_confirmed), now)
     return render(request, "client_pages/bookings.html", {
         "upcoming": upcoming, "past": past, "cancelled": cancelled, "now": now,
     })

@@ -4,7 +4,7 @@ here (R9) through the same service as the management command."""
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import AuditEntry, Booking, Client, ClientLink, OutboundEmail, Slot, Therapist, User
+from .models import ApiToken, AuditEntry, Booking, Client, ClientLink, OutboundEmail, Slot, Therapist, User
 from .services import client_booster_set
 
 
@@ -95,3 +95,20 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "status", "attempts", "sent_at"]
     list_filter = ["status", "kind"]
     readonly_fields = [f.name for f in OutboundEmail._meta.fields]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Staff see whose tokens exist and when each was last used, and revoke one by deleting
+    it (a lost phone, a leaked script). Only the hash is stored, so nothing here logs in."""
+
+    list_display = ["user", "created_at", "last_used_at"]
+    search_fields = ["user__email"]
+    readonly_fields = ["user", "key_hash", "created_at", "last_used_at"]
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False  # tokens come from logging in: POST /api/v1/auth/token
+
+    def has_change_permission(self, request, obj=None):
+        return False

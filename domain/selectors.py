@@ -249,6 +249,13 @@ def bookings_of_client_with(therapist: Therapist, client: Client) -> QuerySet[Bo
     )
 
 
+def upcoming_and_past(bookings, now: datetime) -> tuple[list[Booking], list[Booking]]:
+    """Bookings read latest first, split at `now` by their end: those not over yet, the
+    soonest first, and those over, the latest first (R21's list; her client's page)."""
+    bookings = list(bookings)
+    return [b for b in reversed(bookings) if b.end_at > now], [b for b in bookings if b.end_at <= now]
+
+
 def _folded(values) -> set[str]:
     return {fold(str(v)) for v in values or []}
 

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -161,11 +160,9 @@ def slot_new(request):
         return invalid(form.errors)
     weeks = form.cleaned_data["weeks"]
     try:
-        # One step for her, so all or nothing: a refused slot leaves no repeats, and a repeat
-        # that fails other than by skipping a week leaves no lone slot behind.
-        with transaction.atomic():
-            slot = services.slot_create(therapist=therapist, actor=request.user, **changes)
-            repeated = services.slot_repeat_weekly(slot=slot, actor=request.user, weeks=weeks) if weeks else None
+        slot, repeated = services.slot_create_repeating(
+            therapist=therapist, actor=request.user, weeks=weeks, **changes
+        )
     except DomainError as e:
         return refused(e)
     except ValidationError as e:
@@ -364,10 +361,7 @@ def client(request, client_id: int):
     """One client of hers: her details and her bookings with this therapist, upcoming and past."""
     therapist = request.therapist
     person = get_object_or_404(selectors.client_search(therapist), pk=client_id)
-    bookings = list(selectors.bookings_of_client_with(therapist, person))
-    now = timezone.now()
-    upcoming = [b for b in reversed(bookings) if b.end_at > now]
-    past = [b for b in bookings if b.end_at <= now]
+    upcoming, past = selectors.upcoming_and_past(selectors.bookings_of_client_with(therapist, person), timezone.now())
     return render(request, "therapist_pages/client.html", {"client": person, "upcoming": upcoming, "past": past})
 
 

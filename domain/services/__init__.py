@@ -15,7 +15,16 @@ from .accounts import (
 from .bookings import booking_cancel, booking_create_by_client, booking_create_by_therapist
 from .clients import client_add, client_invite
 from .reminders import booking_reminders_queue
-from .slots import UNSET, RepeatResult, slot_create, slot_create_many, slot_delete, slot_repeat_weekly, slot_update
+from .slots import (
+    UNSET,
+    RepeatResult,
+    slot_create,
+    slot_create_many,
+    slot_create_repeating,
+    slot_delete,
+    slot_repeat_weekly,
+    slot_update,
+)
 from .therapists import therapist_feed_token_regenerate, therapist_settings_update
 
 __all__ = [
@@ -36,6 +45,7 @@ __all__ = [
     "password_reset_request",
     "slot_create",
     "slot_create_many",
+    "slot_create_repeating",
     "slot_delete",
     "slot_repeat_weekly",
     "slot_update",

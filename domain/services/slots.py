@@ -304,6 +304,19 @@ def slot_repeat_weekly(*, slot: Slot, actor: User | None, weeks: int) -> RepeatR
     return result
 
 
+def slot_create_repeating(
+    *, therapist: Therapist, actor: User | None, weeks: int = 0, **fields
+) -> tuple[Slot, RepeatResult | None]:
+    """A new slot (`slot_create`'s fields) and, when `weeks` is given, its weekly repeats
+    (`slot_repeat_weekly`), as one step for the therapist and so all or nothing: a refused
+    slot leaves no repeats, and a repeat that fails other than by skipping a week leaves no
+    lone slot behind."""
+    with transaction.atomic():
+        slot = slot_create(therapist=therapist, actor=actor, **fields)
+        repeated = slot_repeat_weekly(slot=slot, actor=actor, weeks=weeks) if weeks else None
+    return slot, repeated
+
+
 def slot_create_many(*, therapist: Therapist, actor: User | None, start: datetime, end: datetime) -> list[Slot]:
     """Back-to-back slots of the default length from `start`, as many as fit before `end`
     (at least one), with the settings' price, kinds and audience (R2): the therapist marked

@@ -17,6 +17,7 @@ from domain.services import (
     booking_create_by_therapist,
     slot_create,
     slot_create_many,
+    slot_create_repeating,
     slot_repeat_weekly,
 )
 
@@ -123,3 +124,26 @@ def test_it_refuses_too_many_slots_at_once(anna, now):
     with pytest.raises(ValidationError):
         slot_create_many(therapist=anna, actor=anna.user, start=at("2027-01-12 00:00"), end=at("2027-01-14 00:00"))
     assert not Slot.objects.exists()
+
+
+def test_a_new_slot_and_its_repeats_are_one_step(anna, now):
+    slot, repeated = slot_create_repeating(
+        therapist=anna, actor=anna.user, weeks=2, start=at("2027-01-12 09:00"), price=900
+    )
+
+    assert [s.start_at for s in repeated.created] == [at("2027-01-19 09:00"), at("2027-01-26 09:00")]
+    assert {s.price for s in repeated.created} == {900} and slot.price == 900
+
+
+def test_without_weeks_it_is_one_slot(anna, now):
+    slot, repeated = slot_create_repeating(therapist=anna, actor=anna.user, start=at("2027-01-12 09:00"))
+
+    assert repeated is None
+    assert list(Slot.objects.filter(therapist=anna)) == [slot]
+
+
+def test_a_refused_repeat_leaves_no_lone_slot(anna, now):
+    with pytest.raises(ValidationError):
+        slot_create_repeating(therapist=anna, actor=anna.user, weeks=53, start=at("2027-01-12 09:00"))
+
+    assert not Slot.objects.filter(therapist=anna).exists()
