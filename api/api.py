@@ -22,6 +22,7 @@ from domain.services.therapists import therapist_settings_snapshot
 
 from . import schemas as s
 from .auth import ANYONE, LOGGED_IN, BearerAuth, client_of, therapist_of, viewer_client
+from .renderers import ORJSONRenderer
 from .serializers import booking_out, client_out, entry_out, open_slot_out
 
 
@@ -85,6 +86,7 @@ log = logging.getLogger(__name__)
 api = TidbokAPI(
     title="Tidbok API",
     parser=ObjectParser(),
+    renderer=ORJSONRenderer(),
     version="1",
     description="The booking calendar for therapists and their clients. See API.md for the contract.",
     urls_namespace="api-v1",
