@@ -110,8 +110,11 @@ class Command(BaseCommand):
             end_at=johan_slot.end_at, price=1000, mode="onsite",
         )
 
+        # Weekdays full, weekends two slots a day: the week the calendar opens on is never empty,
+        # whatever day `make run` is started on.
         future = [
-            s for s in (local(d, h) for d in range(14) if d % 7 < 5 for h in (9, 10, 13, 14, 15)) if s > now
+            s for s in (local(d, h) for d in range(14) for h in ((9, 10, 13, 14, 15) if d % 7 < 5 else (10, 13)))
+            if s > now
         ]
         slots = []
         for i, start in enumerate(future):
