@@ -150,7 +150,8 @@ def on_404(request, exc):
 def unvalidated(request, data, status: int = 200):
     """Render an answer with the API's own renderer but without ninja's per-field validation
     against the response schema, for the hot reads whose shape the serializers already fix
-    (the calendar, the listing): validating cost more than the query (docs/performance.md).
+    (the calendar, a therapist's open slots, the listing): validating cost more than the query
+    (docs/performance.md).
     The schema still documents them, and the API tests check these answers against it."""
     return api.create_response(request, data, status=status)
 
@@ -341,14 +342,14 @@ def listing(request, mode: s.ModeName | None = None):
 
 @public.get("/therapists/{therapist_id}/slots", auth=ANYONE, response={200: list[s.OpenSlotOut], 404: s.Error})
 def therapist_slots(request, therapist_id: int, start: datetime | None = None, end: datetime | None = None):
-    therapist = get_object_or_404(Therapist.objects.select_related("user"), pk=therapist_id)
+    therapist = get_object_or_404(Therapist, pk=therapist_id)
     client = viewer_client(request)
     if not selectors.therapist_visible_to(therapist, client):
         raise Http404
     if start is not None or end is not None:
         start, end = window(start, end, therapist.tz)
     slots = selectors.open_slots_for_viewer(therapist, client, start, end)
-    return Status(200, [open_slot_out(slot, therapist) for slot in slots[:2000]])
+    return unvalidated(request, [open_slot_out(slot, therapist) for slot in slots[:2000]])
 
 
 @public.post("/slots/{slot_id}/book", response={201: s.BookingOut, 404: s.Error, 409: s.Conflict, 422: dict})

@@ -218,3 +218,19 @@ def test_a_missing_therapist_is_not_found(anon_api, therapist_id):
 
 def test_a_therapist_looking_sees_what_anyone_sees(bo_api, anna, times):
     assert ids(bo_api.get(f"/therapists/{anna.pk}/slots")) == [times["all"].pk, times["later"].pk]
+
+
+def test_the_answers_rendered_without_validation_keep_to_their_schemas(anon_api, erik_api, anna, times):
+    """The listing and the open times skip ninja's response validation (api.api.unvalidated):
+    their answers are checked here against the schemas the document publishes."""
+    from pydantic import TypeAdapter
+
+    from api.schemas import ListingOut, OpenSlotOut
+
+    listing = anon_api.get("/therapists").json()
+    assert [t["id"] for t in listing] == [anna.pk]
+    assert TypeAdapter(list[ListingOut]).validate_python(listing)
+    for api in (anon_api, erik_api):
+        open_times = api.get(f"/therapists/{anna.pk}/slots").json()
+        assert open_times
+        assert TypeAdapter(list[OpenSlotOut]).validate_python(open_times)
