@@ -7,6 +7,8 @@ allowed: the range is half-open."""
 
 from django.db import migrations
 
+from ._postgres import postgres_only
+
 CREATE = """
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 ALTER TABLE domain_slot ADD CONSTRAINT slot_no_overlap
@@ -15,16 +17,6 @@ ALTER TABLE domain_slot ADD CONSTRAINT slot_no_overlap
 DROP = "ALTER TABLE domain_slot DROP CONSTRAINT IF EXISTS slot_no_overlap;"
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [("domain", "0001_initial")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [postgres_only(CREATE, DROP)]

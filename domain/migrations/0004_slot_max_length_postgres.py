@@ -7,6 +7,8 @@ date arithmetic without Django's own SQL functions, so there the services hold i
 
 from django.db import migrations
 
+from ._postgres import postgres_only
+
 CREATE = """
 ALTER TABLE domain_slot ADD CONSTRAINT slot_at_most_12_hours
     CHECK (end_at - start_at <= interval '720 minutes');
@@ -14,16 +16,6 @@ ALTER TABLE domain_slot ADD CONSTRAINT slot_at_most_12_hours
 DROP = "ALTER TABLE domain_slot DROP CONSTRAINT IF EXISTS slot_at_most_12_hours;"
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [("domain", "0003_profile_feed_reminders")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [postgres_only(CREATE, DROP)]
