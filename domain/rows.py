@@ -55,6 +55,15 @@ class Columns:
         return self.model.from_db(connection.alias, self.attnames, values)
 
 
+def instances(row, *columns: Columns) -> list[models.Model | None]:
+    """The instances of a row that holds `columns`' fields one model after another."""
+    out, at = [], 0
+    for cols in columns:
+        out.append(cols.instance(row, at))
+        at += len(cols)
+    return out
+
+
 def fetch(sql: str, params) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -21,7 +21,7 @@ from .models import (
     Therapist,
     User,
 )
-from .rows import Columns, fetch
+from .rows import Columns, fetch, instances
 from .search import fold
 
 
@@ -42,7 +42,9 @@ def slot_visible_to_client(slot: Slot, client: Client | None, *, on_list: bool |
     return on_list or slot.therapist.client_booster
 
 
-_LOCK_SLOT, _LOCK_THERAPIST, _LOCK_USER = Columns(Slot, "s"), Columns(Therapist, "th"), Columns(User, "u")
+# The hand-written reads' column lists (`domain.rows`), one per table alias.
+_SLOT, _THERAPIST, _USER = Columns(Slot, "s"), Columns(Therapist, "th"), Columns(User, "u")
+_BOOKING, _CLIENT = Columns(Booking, "b"), Columns(Client, "c")
 
 
 @cache
@@ -50,7 +52,7 @@ def _slot_for_booking_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     lock = " FOR UPDATE OF s" if connection.features.has_select_for_update_of else ""
     return (
-        f"SELECT {_LOCK_SLOT.sql()}, {_LOCK_THERAPIST.sql()}, {_LOCK_USER.sql()}, "
+        f"SELECT {_SLOT.sql()}, {_THERAPIST.sql()}, {_USER.sql()}, "
         f"EXISTS (SELECT 1 FROM {quote(ClientLink._meta.db_table)} l "
         "WHERE l.therapist_id = s.therapist_id AND l.client_id = %s) "
         f"FROM {quote(Slot._meta.db_table)} s JOIN {quote(Therapist._meta.db_table)} th ON th.id = s.therapist_id "
@@ -69,13 +71,10 @@ def slot_for_booking(slot_id: int, client: Client | None) -> tuple[Slot, bool]:
     rows = fetch(_slot_for_booking_sql(connection.vendor), [client.pk if client else None, slot_id])
     if not rows:
         raise Slot.DoesNotExist
-    row = rows[0]
-    slot = _LOCK_SLOT.instance(row, 0)
-    therapist = _LOCK_THERAPIST.instance(row, len(_LOCK_SLOT))
-    user = _LOCK_USER.instance(row, len(_LOCK_SLOT) + len(_LOCK_THERAPIST))
+    slot, therapist, user = instances(rows[0], _SLOT, _THERAPIST, _USER)
     Therapist._meta.get_field("user").set_cached_value(therapist, user)
     Slot._meta.get_field("therapist").set_cached_value(slot, therapist)
-    return slot, bool(row[-1])
+    return slot, bool(rows[0][-1])
 
 
 @cache
@@ -107,11 +106,8 @@ def _live_booking():
     return Booking.objects.filter(slot=OuterRef("pk"), status=Booking.Status.CONFIRMED)
 
 
-_SLOT, _BOOKING, _CLIENT = Columns(Slot, "s"), Columns(Booking, "b"), Columns(Client, "c")
-
-
 @cache
-def _calendar_sql() -> str:
+def _calendar_sql(vendor: str) -> str:
     """Her slots overlapping the window with each one's live booking, its client and R15's
     first-visit mark (no earlier confirmed booking of that client with anyone). A slot is at
     most MAX_DURATION_MINUTES long, so one overlapping the window starts less than that
@@ -138,20 +134,19 @@ def calendar_for_therapist(therapist: Therapist, start: datetime, end: datetime)
     confirmed = Booking.Status.CONFIRMED
     adapt = connection.ops.adapt_datetimefield_value
     earliest = start - timedelta(minutes=MAX_DURATION_MINUTES)
-    rows = fetch(_calendar_sql(), [confirmed, confirmed, therapist.pk, adapt(end), adapt(start), adapt(earliest)])
+    params = [confirmed, confirmed, therapist.pk, adapt(end), adapt(start), adapt(earliest)]
+    rows = fetch(_calendar_sql(connection.vendor), params)
     booking_client = Booking._meta.get_field("client")
     booking_slot = Booking._meta.get_field("slot")
     slot_therapist = Slot._meta.get_field("therapist")
-    at_booking, at_client = len(_SLOT), len(_SLOT) + len(_BOOKING)
     slots = []
     for row in rows:
-        slot = _SLOT.instance(row, 0)
+        slot, booking, client = instances(row, _SLOT, _BOOKING, _CLIENT)
         slot_therapist.set_cached_value(slot, therapist)
-        booking = _BOOKING.instance(row, at_booking)
         slot.live_bookings = []
         if booking is not None:
             booking._first_visit = bool(row[-1])
-            booking_client.set_cached_value(booking, _CLIENT.instance(row, at_client))
+            booking_client.set_cached_value(booking, client)
             booking_slot.set_cached_value(booking, slot)
             slot.live_bookings.append(booking)
         slots.append(slot)

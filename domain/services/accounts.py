@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import ApiToken, Client, LoginFailure, Therapist, User
-from ..rows import Columns, fetch
+from ..rows import Columns, fetch, instances
 from .audit import audit_write
 from .clients import clean_email, clean_name, clean_personnummer, client_invite
 
@@ -152,7 +152,7 @@ _CLIENT = Columns(Client, "c")
 
 
 @cache
-def _token_sql() -> str:
+def _token_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
     return (
         f"SELECT {_TOKEN.sql()}, {_USER.sql()}, {_THERAPIST.sql()}, {_CLIENT.sql()} "
@@ -171,16 +171,10 @@ def token_user(key: str) -> User | None:
     One hand-written query (`domain.rows`): it runs on every API request. The token's
     `last_used_at` is written at most once per TOKEN_STAMP_EVERY, so a busy token costs no
     writes; that stamp is what the idle expiry reads."""
-    rows = fetch(_token_sql(), [ApiToken.hash(key)])
+    rows = fetch(_token_sql(connection.vendor), [ApiToken.hash(key)])
     if not rows:
         return None
-    row = rows[0]
-    token = _TOKEN.instance(row, 0)
-    at = len(_TOKEN)
-    user = _USER.instance(row, at)
-    at += len(_USER)
-    therapist = _THERAPIST.instance(row, at)
-    client = _CLIENT.instance(row, at + len(_THERAPIST))
+    token, user, therapist, client = instances(rows[0], _TOKEN, _USER, _THERAPIST, _CLIENT)
     # As select_related would: user.therapist / user.client answer without a query, and a
     # missing profile raises RelatedObjectDoesNotExist.
     for profile, model in ((therapist, Therapist), (client, Client)):
