@@ -301,11 +301,11 @@ def client_add(request, payload: s.ClientIn):
 )
 def therapist_book(request, slot_id: int, payload: s.TherapistBookingIn):
     therapist = therapist_of(request)
-    if not Slot.objects.filter(pk=slot_id, therapist=therapist).exists():
-        raise Http404
-    # An unknown client id answers like one not on her list: nothing is learnt of other people.
     client = Client.objects.filter(pk=payload.client_id).first()
     if client is None:
+        # An unknown client id answers like one not on her list, so nothing is learnt of other
+        # people; after the 404 of a slot not hers, as the service orders its own checks.
+        _own_slot(therapist, slot_id)
         raise DomainError("client_not_on_list")
     booking = services.booking_create_by_therapist(
         therapist=therapist, slot=slot_id, client=client, mode=payload.mode, actor=request.auth

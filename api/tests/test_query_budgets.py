@@ -114,7 +114,7 @@ BUDGETS = {
     "slot_patch": 14,
     "slot_delete": 9,
     "client_add": 21,  # with the invitation: her login (no password yet) and the mail (issue 4)
-    "therapist_book": 11,
+    "therapist_book": 10,
     "client_book": 13,
     "cancel": 11,
     "token": 5,

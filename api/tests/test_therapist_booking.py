@@ -143,6 +143,11 @@ def test_a_missing_slot_is_not_found(anna_api, erik, slot_id):
     assert_not_found(anna_api.post(f"/therapist/slots/{slot_id}/booking", {"client_id": erik.pk, "mode": "video"}))
 
 
+def test_a_slot_not_hers_is_not_found_before_an_unknown_client_is_refused(bo_api, slot):
+    assert_not_found(bo_api.post(f"/therapist/slots/{slot.pk}/booking", {"client_id": 999999, "mode": "video"}))
+    assert_not_found(bo_api.post("/therapist/slots/999999/booking", {"client_id": 999999, "mode": "video"}))
+
+
 @pytest.mark.parametrize(
     "field, value",
     [("mode", "phone"), ("mode", None), ("mode", ["video"]), ("client_id", "erik"), ("client_id", None), ("client_id", 1.5)],
