@@ -12,9 +12,7 @@ only. Usage:
 import argparse
 import os
 import random
-import sys
 import time
-from datetime import datetime
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tidbok.settings")
 os.environ.setdefault("DEBUG", "false")
@@ -34,7 +32,6 @@ def main(argv=None) -> int:
     import django
 
     django.setup()
-    import psycopg
     from django.db import connection
     from django.test import Client
 
@@ -52,18 +49,13 @@ def main(argv=None) -> int:
             response = call(*request)
         return response, counter.sql
 
-    from .load import BIG, loaded_sizes
-    from .run import calendar_request, health_request, listing_request, open_slots_request, race_setup
+    from .load import BIG, loaded_base
+    from .run import calendar_request, health_request, listing_request, me_request, open_slots_request, race_setup
 
-    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
-        meta = loaded_sizes(conn)
-    if not meta:
-        print("the bench database is not loaded: run `make bench` once", file=sys.stderr)
-        return 2
-    base = datetime.fromisoformat(meta["base"])
+    base = loaded_base(os.environ["DATABASE_URL"])
     endpoints = {
         "floor": health_request,
-        "me": lambda rng: ("GET", "/api/v1/me", calendar_request(BIG, base)(rng)[2], None),
+        "me": me_request(BIG, base),
         "calendar": calendar_request(BIG, base),
         "open_slots": open_slots_request(BIG),
         "listing": listing_request,

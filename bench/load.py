@@ -135,6 +135,16 @@ def loaded_sizes(conn) -> dict | None:
     return row[0] if row else None
 
 
+def loaded_base(url: str) -> datetime:
+    """The moment the loaded year is centred on, for the tools that measure a database
+    `make bench` has loaded already; a clear exit when it has not."""
+    with psycopg.connect(url) as conn:
+        meta = loaded_sizes(conn)
+    if not meta:
+        raise SystemExit(f"{db_name(url)} is not loaded: run `make bench` once")
+    return datetime.fromisoformat(meta["base"])
+
+
 ZERO_BY_TYPE = {
     "boolean": "false", "integer": "0", "bigint": "0", "smallint": "0", "numeric": "0", "double precision": "0",
     "text": "''", "character varying": "''", "jsonb": "'[]'::jsonb", "json": "'[]'::json",

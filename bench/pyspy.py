@@ -9,15 +9,11 @@ import argparse
 import collections
 import re
 import subprocess
-import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
-import psycopg
-
-from .load import BIG, loaded_sizes
+from .load import BIG, loaded_base
 from .run import (
     DEFAULT_URL,
     ROOT,
@@ -59,12 +55,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=int, default=12)
     parser.add_argument("--top", type=int, default=50)
     args = parser.parse_args(argv)
-    with psycopg.connect(args.url) as conn:
-        meta = loaded_sizes(conn)
-    if not meta:
-        print("the bench database is not loaded: run `make bench` once", file=sys.stderr)
-        return 2
-    base = datetime.fromisoformat(meta["base"])
+    base = loaded_base(args.url)
     make = {"floor": health_request, "calendar": calendar_request(BIG, base),
             "open_slots": open_slots_request(BIG), "listing": listing_request}[args.endpoint]
     mark_tokens_used(args.url)

@@ -6,25 +6,26 @@ logged-in read pays before it reads anything.
 """
 
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
-import psycopg
-
-from .load import BIG, loaded_sizes
-from .run import DEFAULT_URL, Server, calendar_request, default_workers, drive, health_request, mark_tokens_used
+from .load import BIG, loaded_base
+from .run import (
+    DEFAULT_URL,
+    Server,
+    calendar_request,
+    default_workers,
+    drive,
+    health_request,
+    mark_tokens_used,
+    me_request,
+)
 
 
 def main() -> int:
     url = DEFAULT_URL
-    with psycopg.connect(url) as conn:
-        base = datetime.fromisoformat(loaded_sizes(conn)["base"])
+    base = loaded_base(url)
     mark_tokens_used(url)
-    calendar = calendar_request(BIG, base)
-
-    def me(rng):
-        _, _, headers, body = calendar(rng)
-        return "GET", "/api/v1/me", headers, body
+    calendar, me = calendar_request(BIG, base), me_request(BIG, base)
 
     server = Server(url, default_workers(), Path(tempfile.mkdtemp(prefix="tidbok-ratio-")))
     server.start()

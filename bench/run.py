@@ -298,6 +298,17 @@ def calendar_request(sizes: Sizes, base: datetime):
     return make
 
 
+def me_request(sizes: Sizes, base: datetime):
+    """GET /me as a random therapist: a login and nothing else (bench/inproc.py, bench/ratio.py)."""
+    calendar = calendar_request(sizes, base)
+
+    def make(rng):
+        _, _, headers, body = calendar(rng)
+        return "GET", "/api/v1/me", headers, body
+
+    return make
+
+
 def open_slots_request(sizes: Sizes):
     boosted = list(range(BOOSTER_EVERY, sizes.therapists + 1, BOOSTER_EVERY))
 
