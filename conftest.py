@@ -70,7 +70,9 @@ def make_therapist(db):
     from domain.models import Therapist, User
 
     def make(email="anna@example.se", first="Anna", last="Andersson", booster=True, **settings_fields):
-        user = User.objects.create_user(email=email, password="correct horse battery", first_name=first, last_name=last)
+        user = User.objects.create_user(
+            email=email, password="correct horse battery", first_name=first, last_name=last, email_verified=True
+        )
         return Therapist.objects.create(user=user, client_booster=booster, **settings_fields)
 
     return make
@@ -87,7 +89,9 @@ def make_client(db):
         serial = f"{next(counter):03d}"
         email = email or f"{first.lower()}.{last.lower()}.{serial}@example.se".encode("ascii", "ignore").decode()
         user = (
-            User.objects.create_user(email=email, password="correct horse battery", first_name=first, last_name=last)
+            User.objects.create_user(
+                email=email, password="correct horse battery", first_name=first, last_name=last, email_verified=True
+            )
             if login
             else None
         )

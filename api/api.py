@@ -5,17 +5,20 @@ import logging
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Router, Status
 from ninja.errors import HttpError
 from ninja.parser import Parser
 
 from domain import selectors, services
+from domain.backends import source_address
 from domain.errors import DomainError
 from domain.models import Booking, Client, Slot, Therapist, modes_list
 from domain.services.therapists import therapist_settings_snapshot
@@ -187,22 +190,54 @@ def health(request):
     return {"status": "ok"}
 
 
-@accounts.post("/auth/signup", auth=None, response={201: s.SignupOut, 422: dict})
+@accounts.post("/auth/signup", auth=None, response={202: s.Accepted, 422: dict, 429: s.Error})
 def signup(request, payload: s.SignupIn):
-    user = services.account_signup(**payload.dict())
-    profile = user.therapist if payload.role == "therapist" else user.client
-    return Status(201, {"id": profile.pk, "role": payload.role, "token": services.token_create(user=user)})
+    """R26, R27: the same answer to every well-formed sign-up, whatever the address or the
+    personnummer belongs to; the address gets a verification link (or, if it has an account,
+    a note). The token comes from POST /auth/token once the link has been followed."""
+    try:
+        services.account_signup_request(**payload.dict(), source=source_address(request))
+    except services.AccountRequestsThrottled:
+        return throttled(request, _("Too many sign-ups from your address; try again in an hour."), 3600)
+    return Status(202, {"detail": _("Check your e-mail: we have sent a link to confirm the address.")})
+
+
+def throttled(request, detail: str, retry_after: int):
+    response = api.create_response(request, {"detail": detail}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 @accounts.post("/auth/token", auth=None, response={200: s.TokenOut, 401: s.Error, 429: s.Error})
 def token(request, payload: s.TokenIn):
+    """A bearer token for an address whose account is verified (R27); an address not
+    verified yet answers like a wrong password and is mailed a fresh link. Throttled per
+    account and source address (R28)."""
     try:
-        user = services.login_check(email=payload.email, password=payload.password)
+        user = services.login_check(email=payload.email, password=payload.password, source=source_address(request))
     except services.LoginThrottled:
-        return Status(429, {"detail": "Too many failed logins for this address; try again in 15 minutes."})
+        return throttled(request, _("Too many failed attempts. Wait 15 minutes and try again."),
+                         settings.LOGIN_FAILURE_WINDOW_SECONDS)
     except services.LoginFailed:
-        return Status(401, {"detail": "Wrong e-mail address or password."})
-    return Status(200, {"token": services.token_create(user=user), "role": user.role})
+        return Status(401, {"detail": _("Wrong e-mail address or password.")})
+    label = payload.label or request.headers.get("User-Agent", "")
+    return Status(200, {"token": services.token_create(user=user, label=label), "role": user.role})
+
+
+@accounts.get("/auth/tokens", response=list[s.TokenInfo])
+def tokens(request):
+    """Her API tokens (R28): to see where she is logged in, and end what she does not know."""
+    return [
+        {"id": t.pk, "created": t.created_at, "last_used": t.last_used_at, "label": t.label}
+        for t in services.tokens_of(request.auth)
+    ]
+
+
+@accounts.delete("/auth/tokens/{token_id}", response={204: None, 404: s.Error})
+def token_delete(request, token_id: int):
+    if not services.token_delete(user=request.auth, token_id=token_id):
+        raise Http404
+    return Status(204, None)
 
 
 @accounts.delete("/auth/token", auth=[BearerAuth()], response={204: None, 401: s.Error})

@@ -18,6 +18,7 @@ class Conflict(Schema):
     code: Literal[
         "slot_overlap", "slot_taken", "slot_booked", "slot_in_past",
         "client_not_on_list", "mode_not_offered", "already_cancelled", "cancellation_closed",
+        "booking_limit",
     ]
     detail: str
 
@@ -36,15 +37,21 @@ class SignupIn(Schema):
     language: Literal["sv", "en"] = "sv"
 
 
-class SignupOut(Schema):
-    id: int
-    role: str
-    token: str
+class Accepted(Schema):
+    detail: str
 
 
 class TokenIn(Schema):
     email: str = Field(max_length=254)
     password: str = Field(max_length=256)
+    label: str | None = Field(None, max_length=100, description="Names the token in GET /auth/tokens")
+
+
+class TokenInfo(Schema):
+    id: int
+    created: datetime
+    last_used: datetime | None
+    label: str
 
 
 class TokenOut(Schema):
@@ -88,7 +95,8 @@ class PersonRef(Schema):
 
 
 class BookedClient(PersonRef):
-    personnummer: str
+    personnummer: str | None
+    personnummer_verified: bool = False
 
 
 class EntryBooking(Schema):
@@ -131,7 +139,8 @@ class ClientOut(Schema):
     id: int
     first_name: str
     last_name: str
-    personnummer: str
+    personnummer: str | None
+    personnummer_verified: bool = False
     email: str
     phone: str = ""
     source: Literal["platform", "own"]

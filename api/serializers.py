@@ -28,7 +28,11 @@ def entry_out(slot: Slot, therapist: Therapist) -> dict:
             "id": booking.pk,
             "mode": booking.mode,
             "first_visit": booking.first_visit,
-            "client": {**person_ref(booking.client), "personnummer": booking.client.personnummer},
+            "client": {
+                **person_ref(booking.client),
+                "personnummer": booking.client.personnummer or None,
+                "personnummer_verified": booking.client.personnummer_verified,
+            },
         },
     }
 
@@ -50,7 +54,8 @@ def client_out(client: Client, source: str) -> dict:
         "id": client.pk,
         "first_name": client.first_name,
         "last_name": client.last_name,
-        "personnummer": client.personnummer,
+        "personnummer": client.personnummer or None,
+        "personnummer_verified": client.personnummer_verified,
         "email": client.email,
         "phone": client.phone,
         "source": source,

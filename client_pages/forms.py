@@ -6,7 +6,6 @@ from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
 from domain.models import ONSITE, VIDEO
-from domain.services import password_reset_request
 
 MODE_CHOICES = [(VIDEO, _("Video call")), (ONSITE, _("On site"))]
 ANY_MODE = [("", _("Video or on site"))] + MODE_CHOICES
@@ -43,7 +42,7 @@ class SignupForm(DescribedErrors, forms.Form):
     last_name = forms.CharField(label=_("Last name"), max_length=150,
                                 widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
     personnummer = forms.CharField(
-        label=_("Personnummer"), max_length=20,
+        label=_("Personnummer (optional)"), max_length=20, required=False,
         help_text=_("12 digits, YYYYMMDD-NNNN. Only you and your therapists see it."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
@@ -93,13 +92,16 @@ class BookForm(forms.Form):
 
 
 class OutboxPasswordResetForm(PasswordResetForm):
-    """Django's reset form, but the mail goes through Tidbok's outbox and worker (R25: a mail
-    server that is down delays it, never loses it): `password_reset_request` decides who
-    gets one (an invited client without a password too; one per address per ten minutes)."""
+    """Django's reset form; the view hands the address to `password_reset_request`, and the
+    worker decides who gets a link (through the outbox: R25)."""
 
-    def save(self, **kwargs):
-        password_reset_request(email=self.cleaned_data["email"])
+    def save(self, **kwargs):  # never called: PasswordReset.form_valid takes the request
+        raise NotImplementedError
 
 
 class ChoosePasswordForm(DescribedErrors, SetPasswordForm):
-    pass
+    """A new password by a mailed link: following the link proved the address (R27)."""
+
+    def save(self, commit=True):
+        self.user.email_verified = True
+        return super().save(commit=commit)

@@ -21,11 +21,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from domain import selectors, services
+from domain.backends import source_address
 from domain.errors import DomainError
 from domain.matching import Wish, therapists_matching
-from domain.models import Booking, Slot, Therapist
+from domain.models import Booking, Slot, Therapist, User
 
 from .forms import BookForm, ChoosePasswordForm, FindForm, MatchForm, OutboxPasswordResetForm, SignupForm
+
+BACKEND = "domain.backends.EmailBackend"
 
 
 def viewer_client(request):
@@ -289,6 +292,9 @@ def video(request, token: str):
 
 
 def signup(request):
+    """R26, R27: the same page for every well-formed sign-up ("check your e-mail"), whoever
+    the address or the personnummer belongs to; the link in the mail logs her in and returns
+    to `next` (the slot she wanted)."""
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next") or "",
                          reverse("client_pages:bookings"))
     if request.user.is_authenticated:
@@ -300,26 +306,99 @@ def signup(request):
         if form.is_valid():
             f = form.cleaned_data
             try:
-                user = services.account_signup(
+                services.account_signup_request(
                     role="client", email=f["email"], password=f["password"], first_name=f["first_name"],
                     last_name=f["last_name"], personnummer=f["personnummer"], language=get_language()[:2],
+                    next_url=next_url, source=source_address(request),
                 )
-            except services.SignupInvitationSent:
-                return render(request, "client_pages/signup_invited.html")
+            except services.AccountRequestsThrottled:
+                form.add_error(None, _("Too many sign-ups from your address. Try again in an hour."))
+                status = 429
             except ValidationError as e:
                 for field, errors in e.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                messages.success(request, _("Welcome to Tidbok! Your account is ready."))
-                return redirect(next_url)
+                return render(request, "client_pages/signup_sent.html", {"email": f["email"]})
     return render(request, "client_pages/signup.html", {"form": form, "next": next_url}, status=status)
 
 
+def verify_email(request, uidb64: str, token: str):
+    """R27: the link in the verification mail. GET shows a button (so a mail scanner that
+    follows links cannot use it up); POST verifies the address, logs her in and goes on to
+    where she was going."""
+    user = _user_of_link(uidb64)
+    valid = user is not None and services.email_verification_token.check_token(user, token)
+    next_url = safe_next(request, request.GET.get("next", ""), reverse("client_pages:bookings"))
+    if request.method == "POST" and valid and services.email_verify(user=user, token=token):
+        login(request, user, backend=BACKEND)
+        messages.success(request, _("Your e-mail address is confirmed. Welcome to Tidbok!"))
+        return redirect(next_url)
+    context = {"valid": valid, "next": next_url, "already": user is not None and user.email_verified}
+    return render(request, "client_pages/verify_email.html", context, status=200 if valid else 400)
+
+
+def _user_of_link(uidb64: str):
+    from django.utils.encoding import force_str
+    from django.utils.http import urlsafe_base64_decode
+
+    from domain.models import User
+
+    try:
+        pk = int(force_str(urlsafe_base64_decode(uidb64)))
+    except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
+        return None
+    return User.objects.filter(pk=pk, is_active=True).first() if 0 < pk < 2**63 else None
+
+
+def invitation(request, token: str):
+    """R26: a therapist's invitation to her own client. Following it proves the mailbox, so:
+    without an account for the address she chooses a password and is in; with one, she logs
+    in to it (the link alone does not log in to an account someone already uses) and joins."""
+    record = services.invitation_record(token)
+    if record is None:
+        return render(request, "client_pages/invitation.html", {"valid": False}, status=400)
+    account = services.invitation_account(record)
+    existing = account is not None and account.email_verified
+    therapist = Therapist.objects.select_related("user").filter(client_links__client=record).first()
+    form = None if existing else ChoosePasswordForm(account or User(email=record.email), request.POST or None)
+    context = {"valid": True, "record": record, "therapist": therapist, "existing": existing, "form": form,
+               "is_owner": existing and request.user.is_authenticated and request.user.pk == account.pk}
+    if request.method == "POST":
+        try:
+            if existing:
+                if not context["is_owner"]:
+                    return redirect_to_login(request.get_full_path())
+                user = services.client_invitation_accept(record=record, user=request.user)
+            elif form.is_valid():
+                user = services.client_invitation_accept(record=record, password=form.cleaned_data["new_password1"])
+            else:
+                return render(request, "client_pages/invitation.html", context, status=400)
+        except ValidationError as e:
+            messages.error(request, " ".join(e.messages))
+            return render(request, "client_pages/invitation.html", context, status=409)
+        if not request.user.is_authenticated:
+            login(request, user, backend=BACKEND)
+        messages.success(request, _("You are connected to %(name)s. Your bookings are below.")
+                         % {"name": therapist.full_name if therapist else "Tidbok"})
+        return redirect("client_pages:bookings")
+    return render(request, "client_pages/invitation.html", context)
+
+
 class PasswordReset(auth_views.PasswordResetView):
+    """The same answer for every address (R26); at most ACCOUNT_REQUESTS_PER_HOUR requests
+    from one source address."""
+
     form_class = OutboxPasswordResetForm
     template_name = "client_pages/password_reset.html"
     success_url = reverse_lazy("client_pages:password_reset_done")
+
+    def form_valid(self, form):
+        try:
+            services.password_reset_request(email=form.cleaned_data["email"], source=source_address(self.request))
+        except services.AccountRequestsThrottled:
+            form.add_error(None, _("Too many requests from your address. Try again in an hour."))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetDone(auth_views.PasswordResetDoneView):
@@ -333,7 +412,7 @@ class PasswordSet(auth_views.PasswordResetConfirmView):
     template_name = "client_pages/password_set.html"
     success_url = reverse_lazy("client_pages:password_set_done")
     post_reset_login = True
-    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
+    post_reset_login_backend = "domain.backends.EmailBackend"
 
 
 class PasswordSetDone(auth_views.PasswordResetCompleteView):

@@ -2,19 +2,39 @@
 here (R9) through the same service as the management command."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from .models import ApiToken, AuditEntry, Booking, Client, ClientLink, OutboundEmail, Slot, Therapist, User
 from .services import client_booster_set
 
 
+class ThrottledAdminLoginForm(AdminAuthenticationForm):
+    """The admin's log-in goes through the same throttle as every other (R28: the backend);
+    this only says why when it refuses."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError:
+            if getattr(self.request, "login_throttled", False):
+                raise ValidationError(_("Too many failed attempts. Wait 15 minutes and try again."), code="throttled")
+            raise
+
+
+admin.site.login_form = ThrottledAdminLoginForm
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "first_name", "last_name", "is_staff", "is_active"]
+    list_display = ["email", "first_name", "last_name", "email_verified", "is_staff", "is_active"]
+    list_filter = ["email_verified", "is_staff", "is_active"]
     search_fields = ["email", "first_name", "last_name"]
     fieldsets = [
-        (None, {"fields": ["email", "password"]}),
+        (None, {"fields": ["email", "password", "email_verified"]}),
         ("Person", {"fields": ["first_name", "last_name", "language"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
@@ -45,7 +65,8 @@ class TherapistAdmin(admin.ModelAdmin):
 
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "email", "created_at"]
+    list_display = ["__str__", "email", "user", "personnummer_verified", "created_at"]
+    list_filter = ["personnummer_verified"]
     search_fields = ["first_name", "last_name", "email"]
     exclude = ["search_name"]
 
@@ -92,7 +113,9 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "kind", "status", "attempts", "sent_at"]
+    # A failed mail (the server refused it for good, or it could not be built) stays here with
+    # its reason for staff to see: filter by status "failed".
+    list_display = ["created_at", "kind", "status", "attempts", "last_error", "sent_at"]
     list_filter = ["status", "kind"]
     readonly_fields = [f.name for f in OutboundEmail._meta.fields]
 
@@ -102,9 +125,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Staff see whose tokens exist and when each was last used, and revoke one by deleting
     it (a lost phone, a leaked script). Only the hash is stored, so nothing here logs in."""
 
-    list_display = ["user", "created_at", "last_used_at"]
+    list_display = ["user", "label", "created_at", "last_used_at"]
     search_fields = ["user__email"]
-    readonly_fields = ["user", "key_hash", "created_at", "last_used_at"]
+    readonly_fields = ["user", "label", "key_hash", "created_at", "last_used_at"]
     list_select_related = ["user"]
 
     def has_add_permission(self, request):

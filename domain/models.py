@@ -64,6 +64,8 @@ class EmailUserManager(UserManager):
     def create_superuser(self, email=None, password=None, **extra_fields):
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
+        # Made by an operator on the server, not through a form: the address is hers.
+        extra_fields.setdefault("email_verified", True)
         return self._create_user(None, email, password, **extra_fields)
 
 
@@ -74,10 +76,21 @@ class User(AbstractUser):
     username = None
     email = models.EmailField(_("e-mail"), unique=True)
     language = models.CharField(max_length=2, choices=Language, default=Language.SV)
+    # R27: an address is trusted, and the account may log in with its password, only once a
+    # mailed link to it was followed (a verification, an invitation or a set-password link).
+    email_verified = models.BooleanField(_("e-mail verified"), default=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
     objects = EmailUserManager()
+
+    def save(self, *args, **kwargs):
+        """R28: a new password ends every API token of the account (and, since the session's
+        hash is made from the password, every session but the one that updates it)."""
+        password_changed = self.pk is not None and self._password is not None
+        super().save(*args, **kwargs)
+        if password_changed:
+            ApiToken.objects.filter(user=self).delete()
 
     @property
     def role(self) -> str | None:
@@ -161,23 +174,42 @@ def modes_list(video: bool, onsite: bool) -> list[str]:
 
 
 class Client(models.Model):
-    """A person, once on the whole platform (R24): found by personnummer, linked to each of
-    her therapists through ClientLink. `user` is empty until she has a login."""
+    """A client: either a platform account's client profile (`user` set), or a therapist's own
+    record of a client (R12) that nobody has joined yet (`user` empty, on exactly one list).
+
+    R26: a typed personnummer proves nothing. A record holds what its therapist typed and is
+    joined to a platform account only when the person follows the invitation mailed to the
+    address typed, or logs in with an eID whose verified personnummer matches
+    (`domain.services.clients`). So several clients may carry one unverified personnummer; a
+    verified one is unique (constraint)."""
 
     user = models.OneToOneField(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="client")
-    personnummer = models.CharField(max_length=13, unique=True, help_text="YYYYMMDD-NNNN")
+    personnummer = models.CharField(max_length=13, blank=True, help_text="YYYYMMDD-NNNN")
+    personnummer_verified = models.BooleanField(
+        default=False, help_text=_("Proven by an eID log-in; otherwise only typed.")
+    )
     first_name = models.CharField(max_length=150)
     last_name = models.CharField(max_length=150)
     # Lower-cased accent-free first name: the key of R13's prefix search, which must ignore
     # case and accents ("ase" finds "Åse") on SQLite and PostgreSQL alike.
     search_name = models.CharField(max_length=150, db_index=True, editable=False)
-    email = models.EmailField(unique=True)
+    email = models.EmailField()
     phone = models.CharField(max_length=40, blank=True)
     language = models.CharField(max_length=2, choices=Language, default=Language.SV)
     created_at = models.DateTimeField(default=now)
 
     class Meta:
-        indexes = [models.Index(fields=["search_name", "last_name"], name="client_search")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["personnummer"], condition=Q(personnummer_verified=True),
+                name="client_verified_personnummer_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["search_name", "last_name"], name="client_search"),
+            models.Index(fields=["personnummer"], name="client_personnummer"),
+            models.Index(fields=["email"], name="client_email"),
+        ]
 
     def __str__(self):
         return f"{self.first_name} {self.last_name}"
@@ -322,6 +354,9 @@ class Booking(models.Model):
     status = models.CharField(max_length=10, choices=Status, default=Status.CONFIRMED)
     created_at = models.DateTimeField(default=now)
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # Made by the client herself through the platform (not by her therapist): these count
+    # against MAX_OPEN_BOOKINGS_PER_THERAPIST, so one person cannot hoard a calendar.
+    by_client = models.BooleanField(default=False)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     # Set when the 24-hour reminder has been written to the outbox, so it goes once.
@@ -427,6 +462,8 @@ class ApiToken(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
+    # What the owner calls it (or the program that asked for it), to tell her tokens apart.
+    label = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=now)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
@@ -435,11 +472,41 @@ class ApiToken(models.Model):
         return hashlib.sha256(key.encode()).hexdigest()
 
 
-class LoginFailure(models.Model):
-    """Failed logins per address, for throttling. The address is stored hashed."""
+class RateCounter(models.Model):
+    """How often one thing was tried within a fixed window (R28): log-ins per account and
+    source address, log-in failures per source address, sign-ups and password resets per
+    source address. The key is stored hashed (it holds an e-mail address and an IP address).
+    A try counts *before* it is looked at, in one atomic statement, so parallel requests can
+    never pass the limit together (`domain.services.throttle`)."""
 
-    email_hash = models.CharField(max_length=64, db_index=True)
-    at = models.DateTimeField(default=now)
+    key = models.CharField(max_length=64, unique=True)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+
+class AccountRequest(models.Model):
+    """A sign-up or a password-reset request as it arrived (R26, R27), before anybody looked at
+    whether the address or the personnummer is known: the task worker decides (a new account
+    waiting for verification, a note to an address that has one, a set-password link, or
+    nothing) and deletes the row. Keeping that decision off the request makes every answer,
+    and the work behind it, the same whatever exists."""
+
+    class Kind(models.TextChoices):
+        SIGNUP = "signup", _("Sign-up")
+        RESET = "reset", _("Password reset")
+
+    kind = models.CharField(max_length=8, choices=Kind)
+    email = models.EmailField()
+    role = models.CharField(max_length=10, blank=True)
+    # A password hash (never the password), made on the request path for every sign-up alike.
+    password = models.CharField(max_length=128, blank=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    personnummer = models.CharField(max_length=13, blank=True)
+    language = models.CharField(max_length=2, default=Language.SV)
+    # Where the browser was going (a slot she wanted): the verification link returns there.
+    next_url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=now)
 
 
 class OutboundEmail(models.Model):

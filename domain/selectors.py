@@ -50,25 +50,28 @@ _BOOKING, _CLIENT = Columns(Booking, "b"), Columns(Client, "c")
 @cache
 def _slot_for_booking_sql(vendor: str) -> str:
     quote = connection.ops.quote_name
-    lock = " FOR UPDATE OF s" if connection.features.has_select_for_update_of else ""
+    lock = " FOR UPDATE OF s, c" if connection.features.has_select_for_update_of else ""
     return (
         f"SELECT {_SLOT.sql()}, {_THERAPIST.sql()}, {_USER.sql()}, "
         f"EXISTS (SELECT 1 FROM {quote(ClientLink._meta.db_table)} l "
-        "WHERE l.therapist_id = s.therapist_id AND l.client_id = %s) "
+        "WHERE l.therapist_id = s.therapist_id AND l.client_id = c.id) "
         f"FROM {quote(Slot._meta.db_table)} s JOIN {quote(Therapist._meta.db_table)} th ON th.id = s.therapist_id "
-        f"JOIN {quote(User._meta.db_table)} u ON u.id = th.user_id WHERE s.id = %s{lock}"
+        f"JOIN {quote(User._meta.db_table)} u ON u.id = th.user_id "
+        f"JOIN {quote(Client._meta.db_table)} c ON c.id = %s WHERE s.id = %s{lock}"
     )
 
 
-def slot_for_booking(slot_id: int, client: Client | None) -> tuple[Slot, bool]:
-    """The slot with its therapist and her user, its row locked (only that row) until the
-    transaction ends, and whether `client` is on her list: what a booking checks first, in
-    one statement (`domain.rows`: this is on the path of every booking). Raises
-    Slot.DoesNotExist."""
+def slot_for_booking(slot_id: int, client: Client) -> tuple[Slot, bool]:
+    """The slot with its therapist and her user, and whether `client` is on her list: what a
+    booking checks first, in one statement (`domain.rows`: this is on the path of every
+    booking). Locks the slot's row and the client's (only those) until the transaction
+    ends: the slot's for R16, the client's so that her bookings, cancellations and list
+    entry change one at a time (the booking limit, and leaving a list, count her bookings).
+    Raises Slot.DoesNotExist, also when the client has just been merged away."""
     low, high = connection.ops.integer_field_range(Slot._meta.pk.get_internal_type())
     if not low <= slot_id <= high:  # as the ORM does: an id the column cannot hold is missing
         raise Slot.DoesNotExist
-    rows = fetch(_slot_for_booking_sql(connection.vendor), [client.pk if client else None, slot_id])
+    rows = fetch(_slot_for_booking_sql(connection.vendor), [client.pk, slot_id])
     if not rows:
         raise Slot.DoesNotExist
     slot, therapist, user = instances(rows[0], _SLOT, _THERAPIST, _USER)
@@ -80,21 +83,34 @@ def slot_for_booking(slot_id: int, client: Client | None) -> tuple[Slot, bool]:
 @cache
 def _booking_facts_sql(vendor: str) -> str:
     bookings = connection.ops.quote_name(Booking._meta.db_table)
+    true = "TRUE" if vendor == "postgresql" else "1"
     return (
         f"SELECT EXISTS (SELECT 1 FROM {bookings} WHERE slot_id = %s AND status = %s), "
-        f"EXISTS (SELECT 1 FROM {bookings} WHERE client_id = %s AND status = %s AND start_at < %s)"
+        f"EXISTS (SELECT 1 FROM {bookings} WHERE client_id = %s AND status = %s AND start_at < %s), "
+        f"(SELECT COUNT(*) FROM {bookings} WHERE client_id = %s AND status = %s AND start_at > %s "
+        f"AND therapist_id = %s AND by_client = {true})"
     )
 
 
-def booking_facts(slot: Slot, client: Client) -> tuple[bool, bool]:
-    """Whether the slot has a live booking (R16), and whether the client has a confirmed
-    booking starting before it (so a booking of it is no first visit, R15): one statement."""
+def booking_facts(slot: Slot, client: Client, now: datetime) -> tuple[bool, bool, int]:
+    """Whether the slot has a live booking (R16); whether the client has a confirmed booking
+    starting before it (so a booking of it is no first visit, R15); and how many future
+    bookings she made herself with this therapist (the hoarding limit): one statement."""
     confirmed = Booking.Status.CONFIRMED
-    [(taken, earlier)] = fetch(
+    adapt = connection.ops.adapt_datetimefield_value
+    [(taken, earlier, own_future)] = fetch(
         _booking_facts_sql(connection.vendor),
-        [slot.pk, confirmed, client.pk, confirmed, connection.ops.adapt_datetimefield_value(slot.start_at)],
+        [slot.pk, confirmed, client.pk, confirmed, adapt(slot.start_at),
+         client.pk, confirmed, adapt(now), slot.therapist_id],
     )
-    return bool(taken), bool(earlier)
+    return bool(taken), bool(earlier), int(own_future)
+
+
+def stays_on_list(therapist_id: int, client: Client) -> bool:
+    """R12 with R26: a client who came through the platform stays on a therapist's list only
+    while she has a confirmed booking there, to come (live) or had (held). One booking made
+    and cancelled must not make a stranger an "existing client" for good (R8)."""
+    return Booking.objects.filter(therapist_id=therapist_id, client=client, status=Booking.Status.CONFIRMED).exists()
 
 
 def therapist_visible_to(therapist: Therapist, client: Client | None) -> bool:

@@ -3,7 +3,12 @@
 send_email delivers one outbox row. It claims the row with a conditional UPDATE
 (pending → sending) so that two workers, or a task enqueued twice, never send one mail twice;
 when the SMTP server is down it puts the row back to pending and enqueues itself again with a
-growing delay, so the mail goes out once the server is back (R25)."""
+growing delay, so the mail goes out once the server is back (R25). A mail that can never be
+sent (the server refuses it for good, or it cannot even be built) is marked failed at once,
+for staff to see in the admin, instead of being retried for ever.
+
+process_account_request is the worker's half of a sign-up or a password reset
+(`domain.services.accounts`)."""
 
 import logging
 import smtplib
@@ -37,13 +42,17 @@ def send_email(email_id: int) -> str:
     if not claimed:
         return "skipped"
     email = OutboundEmail.objects.get(pk=email_id)
-    message = EmailMessage(subject=email.subject, body=email.body, to=[email.to])
-    if email.ics:
-        message.attach("tidbok.ics", email.ics, "text/calendar")
     try:
+        message = EmailMessage(subject=email.subject, body=email.body, to=[email.to])
+        if email.ics:
+            message.attach("tidbok.ics", email.ics, "text/calendar")
         message.send()
     except (smtplib.SMTPException, OSError) as e:  # OSError covers refused and timed out
+        if _refused_for_good(e):
+            return _give_up(email, e)
         return _failed(email, e)
+    except Exception as e:  # e.g. a header that cannot be written: trying again cannot help
+        return _give_up(email, e)
     OutboundEmail.objects.filter(pk=email.pk).update(
         status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""
     )
@@ -51,13 +60,27 @@ def send_email(email_id: int) -> str:
     return "sent"
 
 
-def _failed(email: OutboundEmail, error: Exception) -> str:
+def _refused_for_good(error: Exception) -> bool:
+    """A 5xx answer to the recipient, the sender or the message: the same mail will be
+    refused again (a 4xx, a lost connection or a timeout may pass later)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _msg in error.recipients.values())
+    code = getattr(error, "smtp_code", None)
+    return isinstance(error, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)) and isinstance(code, int) and code >= 500
+
+
+def _give_up(email: OutboundEmail, error: Exception) -> str:
     # The error's class only: SMTP replies can quote the recipient, which is personal data.
     reason = type(error).__name__
+    OutboundEmail.objects.filter(pk=email.pk).update(status=OutboundEmail.Status.FAILED, last_error=reason)
+    log.error("gave up on %s mail #%s after %s attempts: %s", email.kind, email.pk, email.attempts, reason)
+    return "failed"
+
+
+def _failed(email: OutboundEmail, error: Exception) -> str:
+    reason = type(error).__name__
     if email.attempts >= settings.EMAIL_MAX_ATTEMPTS:
-        OutboundEmail.objects.filter(pk=email.pk).update(status=OutboundEmail.Status.FAILED, last_error=reason)
-        log.error("gave up on %s mail #%s after %s attempts: %s", email.kind, email.pk, email.attempts, reason)
-        return "failed"
+        return _give_up(email, error)
     OutboundEmail.objects.filter(pk=email.pk).update(status=OutboundEmail.Status.PENDING, last_error=reason)
     delay = retry_delay(email.attempts)
     send_email.using(run_after=timezone.now() + delay).enqueue(email.pk)
@@ -66,9 +89,14 @@ def _failed(email: OutboundEmail, error: Exception) -> str:
 
 
 def requeue_stale_emails() -> int:
-    """Mails claimed by a worker that died before it finished go back to the queue."""
+    """Mails claimed by a worker that died before it finished go back to the queue, unless
+    they have had all their attempts (a mail that kills its worker every time must not be
+    tried for ever): those are marked failed."""
     stale = OutboundEmail.objects.filter(
         status=OutboundEmail.Status.SENDING, claimed_at__lt=timezone.now() - STALE_CLAIM
+    )
+    stale.filter(attempts__gte=settings.EMAIL_MAX_ATTEMPTS).update(
+        status=OutboundEmail.Status.FAILED, last_error="worker stopped while sending"
     )
     count = 0
     for email_id in stale.values_list("pk", flat=True):
@@ -78,3 +106,10 @@ def requeue_stale_emails() -> int:
             send_email.enqueue(email_id)
             count += 1
     return count
+
+
+@task
+def process_account_request(request_id: int) -> str:
+    from .services.accounts import account_request_process
+
+    return account_request_process(request_id=request_id)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("bokningar/<int:booking_id>/avboka/", views.booking_cancel, name="booking_cancel"),
     path("klienter/", views.clients, name="clients"),
     path("klienter/<int:client_id>/", views.client, name="client"),
+    path("klienter/<int:client_id>/bjud-in/", views.client_invite, name="client_invite"),
     path("installningar/", views.settings_page, name="settings"),
     path("installningar/nytt-kalenderflode/", views.feed_regenerate, name="feed_regenerate"),
     path("feed/<str:token>.ics", views.feed, name="feed"),

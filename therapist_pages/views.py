@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -363,6 +364,17 @@ def client(request, client_id: int):
     person = get_object_or_404(selectors.client_search(therapist), pk=client_id)
     upcoming, past = selectors.upcoming_and_past(selectors.bookings_of_client_with(therapist, person), timezone.now())
     return render(request, "therapist_pages/client.html", {"client": person, "upcoming": upcoming, "past": past})
+
+
+@therapist_required
+@require_POST
+def client_invite(request, client_id: int):
+    """Send the invitation again to an own client who has not accepted it (R26)."""
+    person = get_object_or_404(selectors.client_search(request.therapist), pk=client_id, user__isnull=True)
+    with transaction.atomic():
+        services.client_invitation_send(client=person, therapist=request.therapist, actor=request.user)
+    messages.success(request, _("The invitation was sent again to %(email)s.") % {"email": person.email})
+    return redirect("therapist_pages:client", person.pk)
 
 
 # Settings and the calendar feed ----------------------------------------------------------

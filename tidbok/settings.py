@@ -134,10 +134,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Login throttling (R24-adjacent): this many failures per e-mail address within the window
-# answer 429 until the window has passed.
+# Every password log-in, the admin's too, goes through Tidbok's throttle (domain/backends.py).
+AUTHENTICATION_BACKENDS = ["domain.backends.EmailBackend"]
+# Log-in throttling (R28), counted atomically before the password is checked: this many tries
+# per account *and* source address within the window (a success starts again), and this many
+# failures from one source address over all accounts; then 429 until the window has passed.
 LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", "5")
 LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
+LOGIN_MAX_FAILURES_PER_SOURCE = envint("LOGIN_MAX_FAILURES_PER_SOURCE", "100")
+# Sign-ups and password-reset requests from one source address per hour (R26): far above what
+# a clinic behind one address ever sends, far below what enumerating people needs.
+ACCOUNT_REQUESTS_PER_HOUR = envint("ACCOUNT_REQUESTS_PER_HOUR", "60")
+# How many reverse proxies of ours stand in front of Tidbok (0: none; the source address is
+# REMOTE_ADDR). With 1, the address a load balancer puts last in X-Forwarded-For is used.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
+# How long a therapist's invitation to her own client works (R26), in days.
+INVITATION_MAX_AGE_DAYS = envint("INVITATION_MAX_AGE_DAYS", "30")
+# Hoarding: future bookings a client may make herself with one therapist (her therapist's
+# bookings of her are not limited).
+MAX_OPEN_BOOKINGS_PER_THERAPIST = envint("MAX_OPEN_BOOKINGS_PER_THERAPIST", "2")
 # A bearer token that has not been used for this many days stops working (docs/security.md).
 API_TOKEN_IDLE_DAYS = envint("API_TOKEN_IDLE_DAYS", "90")
 

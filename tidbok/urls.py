@@ -11,6 +11,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("logga-in/", views.login_view, name="login"),
     path("logga-ut/", views.logout_view, name="logout"),
+    path("konto/", views.account, name="account"),
+    path("konto/nycklar/<int:token_id>/ta-bort/", views.account_token_delete, name="account_token_delete"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

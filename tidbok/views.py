@@ -2,14 +2,19 @@
 Language is switched by Django's `set_language` (a cookie, so the choice sticks)."""
 
 from django import forms
-from django.contrib.auth import login, logout
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from domain.services import LoginFailed, LoginThrottled, login_check
+from domain.backends import source_address
+from domain.services import LoginFailed, LoginThrottled, login_check, token_delete, tokens_of
 
 
 def home(request):
@@ -32,22 +37,54 @@ class LoginForm(forms.Form):
 def login_view(request):
     form = LoginForm(request.POST or None)
     next_url = request.POST.get("next") or request.GET.get("next") or ""
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            user = login_check(email=form.cleaned_data["email"], password=form.cleaned_data["password"])
+            user = login_check(
+                email=form.cleaned_data["email"], password=form.cleaned_data["password"], source=source_address(request)
+            )
         except LoginThrottled:
-            form.add_error(None, _("Too many failed attempts for this address. Wait 15 minutes and try again."))
+            form.add_error(None, _("Too many failed attempts. Wait 15 minutes and try again."))
+            status = 429
         except LoginFailed:
-            form.add_error(None, _("Wrong e-mail address or password."))
+            # The same words whether the address is unknown, the password wrong or the address
+            # not confirmed yet (R26); in the last case a new link is on its way.
+            form.add_error(None, _("Wrong e-mail address or password. If you have just created an account, "
+                                   "first open the link in the mail we sent you."))
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="domain.backends.EmailBackend")
             if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
                 next_url = reverse("home")
             return redirect(next_url or "home")
-    return render(request, "tidbok/login.html", {"form": form, "next": next_url}, status=400 if form.errors else 200)
+    if form.errors and status == 200:
+        status = 400
+    return render(request, "tidbok/login.html", {"form": form, "next": next_url}, status=status)
 
 
 @require_POST
 def logout_view(request):
     logout(request)
     return redirect("login")
+
+
+@login_required
+def account(request):
+    """Konto: change the password (which ends every other session and every API token, R28),
+    and see and end API tokens one by one."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        update_session_auth_hash(request, user)  # this session stays; all others end
+        messages.success(request, _("Your password is changed. You are logged out everywhere else."))
+        return redirect("account")
+    context = {"form": form, "tokens": tokens_of(request.user)}
+    return render(request, "tidbok/account.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def account_token_delete(request, token_id: int):
+    if not token_delete(user=request.user, token_id=token_id):
+        raise Http404
+    messages.success(request, _("The key no longer works."))
+    return redirect("account")

@@ -1,19 +1,34 @@
 """The services: every state change of Tidbok, each one function (STYLE.md)."""
 
 from .accounts import (
+    AccountRequestsThrottled,
     LoginFailed,
     LoginThrottled,
-    SignupInvitationSent,
-    account_signup,
+    account_create,
+    account_request_process,
+    account_signup_request,
     client_booster_set,
+    email_verification_resend,
+    email_verification_token,
+    email_verify,
     login_check,
     password_reset_request,
     token_create,
+    token_delete,
     token_revoke,
     token_user,
+    tokens_of,
 )
 from .bookings import booking_cancel, booking_create_by_client, booking_create_by_therapist
-from .clients import client_add, client_invite
+from .clients import (
+    client_add,
+    client_invitation_accept,
+    client_invitation_send,
+    client_merge,
+    client_personnummer_verify,
+    invitation_account,
+    invitation_record,
+)
 from .reminders import booking_reminders_queue
 from .slots import (
     UNSET,
@@ -29,18 +44,28 @@ from .therapists import therapist_feed_token_regenerate, therapist_settings_upda
 
 __all__ = [
     "UNSET",
+    "AccountRequestsThrottled",
     "RepeatResult",
     "LoginFailed",
     "LoginThrottled",
-    "SignupInvitationSent",
-    "account_signup",
+    "account_create",
+    "account_request_process",
+    "account_signup_request",
     "booking_cancel",
     "booking_create_by_client",
     "booking_create_by_therapist",
     "booking_reminders_queue",
     "client_add",
-    "client_invite",
     "client_booster_set",
+    "client_invitation_accept",
+    "client_invitation_send",
+    "client_merge",
+    "client_personnummer_verify",
+    "email_verification_resend",
+    "email_verification_token",
+    "email_verify",
+    "invitation_account",
+    "invitation_record",
     "login_check",
     "password_reset_request",
     "slot_create",
@@ -52,6 +77,8 @@ __all__ = [
     "therapist_feed_token_regenerate",
     "therapist_settings_update",
     "token_create",
+    "token_delete",
     "token_revoke",
     "token_user",
+    "tokens_of",
 ]

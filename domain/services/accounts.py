@@ -1,38 +1,85 @@
-"""Accounts: sign-up, API tokens with login throttling, Client Booster."""
+"""Accounts (R26–R28): sign-up with a verified e-mail address, log-in throttled per account and
+source address, API tokens, password reset, Client Booster.
+
+What a stranger may not learn (R26): whether an address or a personnummer is known. Sign-up
+and password reset therefore do the same work for every well-formed request on the request
+path (validate, hash the password, store an `AccountRequest`, enqueue it) and the task worker
+decides what to do by what exists (`account_request_process`); the answer is the same."""
 
 import secrets
 from datetime import timedelta
 from functools import cache
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import ApiToken, Client, LoginFailure, Therapist, User
+from ..models import AccountRequest, ApiToken, Client, OutboundEmail, Therapist, User
 from ..rows import Columns, fetch, instances
+from ..text import clean_text
 from .audit import audit_write
-from .clients import clean_email, clean_name, clean_personnummer, client_invite
+from .clients import clean_email, clean_name, clean_personnummer
+from .throttle import Rate, rate_hit, rate_reset, rate_undo
+
+ROLES = ("therapist", "client")
 
 
-class SignupInvitationSent(ValidationError):
-    """The person is on the platform already (a therapist added her) but has not chosen a
-    password: nothing was created, and a set-password link went to the address on file."""
+class AccountRequestsThrottled(Exception):
+    """Too many sign-ups or password resets from one source address within the hour."""
 
 
 class LoginThrottled(Exception):
-    """Too many failed logins for one address within the window."""
+    """Too many failed logins for one account from one source address (or from one source
+    address altogether) within the window."""
 
 
 class LoginFailed(Exception):
-    pass
+    """Wrong address or password, or an address not verified yet: callers answer alike."""
 
 
-def account_signup(
+def account_request_rate() -> Rate:
+    return Rate("account-request", settings.ACCOUNT_REQUESTS_PER_HOUR, timedelta(hours=1))
+
+
+def login_rate() -> Rate:
+    return Rate("login", settings.LOGIN_MAX_FAILURES, timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS))
+
+
+def login_source_rate() -> Rate:
+    return Rate(
+        "login-source", settings.LOGIN_MAX_FAILURES_PER_SOURCE, timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    )
+
+
+class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
+    """The link in the verification mail. It stops working once followed (the state is in
+    the hash), when the account is replaced by a newer sign-up or its password changes, and
+    after PASSWORD_RESET_TIMEOUT."""
+
+    key_salt = "tidbok.email-verification"
+
+    def _make_hash_value(self, user, timestamp):
+        return f"{user.pk}{user.password}{user.email}{user.email_verified}{timestamp}"
+
+
+email_verification_token = EmailVerificationTokenGenerator()
+
+
+def clean_next_url(value) -> str:
+    """Where a browser flow returns: a path on this site only (never another host)."""
+    value = clean_text(value, "next", max_length=300)
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return ""
+    return value
+
+
+def account_signup_request(
     *,
     role: str,
     email: str,
@@ -41,108 +88,214 @@ def account_signup(
     last_name: str,
     personnummer: str | None = None,
     language: str = "sv",
-) -> User:
-    """A new therapist or client, never a second record of a person already on the platform.
-
-    A client whose personnummer (or, failing that, e-mail address) is already on file is that
-    same person. If she has a password she is told to log in. If she has none yet (a
-    therapist added her), she is never joined on what she typed — a personnummer and an
-    e-mail address are no secrets, and the record holds her bookings: instead the
-    set-password link goes to the address on file (`SignupInvitationSent`), and whoever
-    can read that mailbox becomes her login."""
-    if role not in ("therapist", "client"):
+    next_url: str = "",
+    source: str,
+) -> None:
+    """R26, R27: take a sign-up. Refuses bad input naming the field; then the same for every
+    well-formed request: the password hashed, the request stored and enqueued for
+    `account_request_process`. A client's personnummer is optional and, when given, only
+    typed (unverified): it never joins her to anything someone else created.
+    `source` is the caller's address: at most ACCOUNT_REQUESTS_PER_HOUR from one."""
+    if not rate_hit(account_request_rate(), source):
+        raise AccountRequestsThrottled
+    if role not in ROLES:
         raise ValidationError({"role": _('The role must be "therapist" or "client".')})
     email = clean_email(email)
     first_name = clean_name(first_name, "first_name")
     last_name = clean_name(last_name, "last_name")
     language = language if language in ("sv", "en") else "sv"
-    number = clean_personnummer(personnummer) if role == "client" else None
-    if role == "client":
-        _refuse_a_known_person(number=number, email=email)
-    if User.objects.filter(email=email).exists():
-        raise ValidationError({"email": _("An account with this e-mail address already exists.")})
+    number = clean_personnummer(personnummer) if role == "client" and str(personnummer or "").strip() else ""
+    next_url = clean_next_url(next_url)
+    password = str(password or "")
     candidate = User(email=email, first_name=first_name, last_name=last_name, language=language)
     try:
-        validate_password(password or "", user=candidate)
+        validate_password(password, user=candidate)
     except ValidationError as e:
         raise ValidationError({"password": e.messages})
-
     with transaction.atomic():
-        if role == "client" and Client.objects.filter(Q(personnummer=number) | Q(email=email)).exists():
-            # Added by a therapist a moment ago: the next attempt takes the invitation path.
-            raise ValidationError({"personnummer": _("This person is already on Tidbok. Try again.")})
-        user = User.objects.create_user(
-            email=email, password=password, first_name=first_name, last_name=last_name, language=language
+        request = AccountRequest.objects.create(
+            kind=AccountRequest.Kind.SIGNUP, email=email, role=role, password=make_password(password),
+            first_name=first_name, last_name=last_name, personnummer=number, language=language, next_url=next_url,
         )
-        if role == "therapist":
-            therapist = Therapist.objects.create(user=user)
-            audit_write(actor=user, action="therapist.signed_up", target=therapist, therapist_id=therapist.pk)
+        _enqueue(request)
+
+
+def password_reset_request(*, email: str, source: str) -> None:
+    """Take a request for a set-password link: stored and enqueued alike for every address,
+    so neither the answer nor the work tells whether it has an account."""
+    if not rate_hit(account_request_rate(), source):
+        raise AccountRequestsThrottled
+    email = str(email or "").strip().lower()
+    try:
+        email = clean_email(email)
+    except ValidationError:
+        return  # no account has such an address; nothing to send
+    with transaction.atomic():
+        _enqueue(AccountRequest.objects.create(kind=AccountRequest.Kind.RESET, email=email))
+
+
+def _enqueue(request: AccountRequest) -> None:
+    from ..tasks import process_account_request
+
+    process_account_request.enqueue(request.pk)
+
+
+# How many mails of a kind one address gets at most, so that nobody can flood a mailbox
+# through the forms: (how many, within how long).
+ACCOUNT_MAIL_LIMITS = {
+    "email_verification": (5, timedelta(hours=1)),
+    "account_exists": (1, timedelta(minutes=10)),
+    "password_reset": (1, timedelta(minutes=10)),
+}
+
+
+def mail_allowed(kind: str, to: str) -> bool:
+    limit, window = ACCOUNT_MAIL_LIMITS[kind]
+    recent = OutboundEmail.objects.filter(kind=kind, to=to, created_at__gte=timezone.now() - window)
+    return recent.count() < limit
+
+
+def account_request_process(*, request_id: int) -> str:
+    """The worker's half of a sign-up or a password reset (see the module's docstring):
+    answers what was done, for the task's result and the tests."""
+    with transaction.atomic():
+        request = AccountRequest.objects.select_for_update().filter(pk=request_id).first()
+        if request is None:
+            return "gone"
+        if request.kind == AccountRequest.Kind.SIGNUP:
+            outcome = _signup_complete(request)
         else:
-            client = Client.objects.create(
-                user=user, personnummer=number, first_name=first_name, last_name=last_name, email=email, language=language
-            )
-            audit_write(actor=user, action="client.signed_up", target=client)
+            outcome = _password_reset_complete(request)
+        request.delete()  # the hash and the personnummer are not kept
+    return outcome
+
+
+def is_waiting_for_verification(user: User) -> bool:
+    """An account made by a sign-up whose address nobody has proven yet: nothing can have
+    happened in it (it cannot log in), so a newer sign-up for the address replaces it. An
+    account that logs in another way (an eID) is not replaced."""
+    return not user.email_verified and user.has_usable_password()
+
+
+def _signup_complete(request: AccountRequest) -> str:
+    from .emails import email_account_exists, email_verification
+
+    user = User.objects.select_for_update().filter(email=request.email).first()
+    if user is not None and not is_waiting_for_verification(user):
+        # The address has an account: tell its owner; change nothing.
+        if mail_allowed("account_exists", user.email):
+            email_account_exists(user=user)
+        return "exists"
+    if user is not None:
+        # The newest sign-up wins: whoever typed the address before (perhaps not its owner)
+        # loses the account and its link, which only the mailbox ever received.
+        Client.objects.filter(user=user).delete()
+        user.delete()
+    user = _account_create(
+        role=request.role, email=request.email, password_hash=request.password, first_name=request.first_name,
+        last_name=request.last_name, personnummer=request.personnummer, language=request.language, email_verified=False,
+    )
+    if mail_allowed("email_verification", user.email):
+        email_verification(user=user, next_url=request.next_url)
+    return "created"
+
+
+def account_create(
+    *, role: str, email: str, password: str, first_name: str, last_name: str, personnummer: str = "",
+    language: str = "sv",
+) -> User:
+    """An account made by an operator (the demo data, a script on the server), verified at
+    once: no form a stranger can reach calls this."""
+    number = clean_personnummer(personnummer) if personnummer else ""
+    with transaction.atomic():
+        return _account_create(
+            role=role, email=clean_email(email), password_hash=make_password(password),
+            first_name=clean_name(first_name, "first_name"), last_name=clean_name(last_name, "last_name"),
+            personnummer=number, language=language, email_verified=True,
+        )
+
+
+def _account_create(
+    *, role: str, email: str, password_hash: str, first_name: str, last_name: str, personnummer: str,
+    language: str, email_verified: bool,
+) -> User:
+    user = User(
+        email=email, password=password_hash, first_name=first_name, last_name=last_name, language=language,
+        email_verified=email_verified,
+    )
+    user.save()
+    if role == "therapist":
+        therapist = Therapist.objects.create(user=user)
+        audit_write(actor=user, action="therapist.signed_up", target=therapist, therapist_id=therapist.pk)
+    else:
+        client = Client.objects.create(
+            user=user, personnummer=personnummer, first_name=first_name, last_name=last_name, email=email,
+            language=language,
+        )
+        audit_write(actor=user, action="client.signed_up", target=client)
     return user
 
 
-def _refuse_a_known_person(*, number: str, email: str) -> None:
-    field = "personnummer"
-    person = Client.objects.select_related("user").filter(personnummer=number).first()
-    if person is None:
-        field = "email"
-        person = Client.objects.select_related("user").filter(email=email).first()
-    if person is None:
-        return
-    if person.user is not None and person.user.has_usable_password():
-        if field == "personnummer":
-            raise ValidationError(
-                {"personnummer": _("This personnummer already has an account. Log in, or reset your password.")}
-            )
-        raise ValidationError({"email": _("An account with this e-mail address already exists.")})
+def _password_reset_complete(request: AccountRequest) -> str:
+    from .emails import email_password_reset
+
+    user = User.objects.filter(email=request.email, is_active=True).first()
+    if user is None:
+        return "unknown"
+    if not mail_allowed("password_reset", user.email):
+        return "quiet"
+    email_password_reset(user=user)
+    return "sent"
+
+
+def email_verify(*, user: User, token: str) -> bool:
+    """R27: the link in the verification mail was followed: the address is the account's.
+    Answers False for a link that is wrong, used, replaced or too old."""
+    if not email_verification_token.check_token(user, token):
+        return False
     with transaction.atomic():
-        person = Client.objects.select_for_update(of=("self",)).select_related("user").get(pk=person.pk)
-        client_invite(client=person, therapist=None, actor=None, quiet=True)
-    raise SignupInvitationSent(
-        {field: _("You are already a client on Tidbok. We have sent a link to choose your password to the "
-                  "e-mail address your therapist has on file; open it to log in.")}
-    )
+        User.objects.filter(pk=user.pk).update(email_verified=True)
+        user.email_verified = True
+        audit_write(actor=user, action="account.verified", target=user)
+    return True
 
 
-PASSWORD_RESET_QUIET = timedelta(minutes=10)
+def email_verification_resend(*, user: User) -> bool:
+    """A fresh verification link for an account that tried to log in before verifying."""
+    from .emails import email_verification
+
+    if user.email_verified or not mail_allowed("email_verification", user.email):
+        return False
+    with transaction.atomic():
+        email_verification(user=user, next_url="")
+    return True
+
+
 # How precisely a token's last use is kept: enough for the idle expiry, without a write per request.
 TOKEN_STAMP_EVERY = timedelta(hours=1)
 
 
-def password_reset_request(*, email: str) -> int:
-    """Mail a set-password link to the login with this address, if there is one (any role,
-    and an invited client who has not chosen a password yet), through the outbox. Answers
-    how many were written; the page says the same either way, so nobody learns whether an
-    address has an account. At most one link per address per ten minutes, so the form
-    cannot flood a mailbox."""
-    from ..models import OutboundEmail
-    from .emails import email_password_reset
-
-    email = str(email or "").strip().lower()
-    if "\x00" in email:
-        return 0
-    written = 0
-    for user in User.objects.filter(email=email, is_active=True):
-        recent = OutboundEmail.objects.filter(
-            kind="password_reset", to=user.email, created_at__gte=timezone.now() - PASSWORD_RESET_QUIET
-        )
-        if recent.exists():
-            continue
-        with transaction.atomic():
-            email_password_reset(user=user)
-        written += 1
-    return written
-
-
-def token_create(*, user: User) -> str:
-    """A new bearer token; only its hash is stored, so this is the one time it is seen."""
+def token_create(*, user: User, label: str = "") -> str:
+    """A new bearer token; only its hash is stored, so this is the one time it is seen.
+    `label` names it in her list of tokens (cut to fit; control characters dropped, since
+    it usually comes from a program's User-Agent rather than a person)."""
     key = secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, key_hash=ApiToken.hash(key))
+    label = "".join(ch for ch in str(label or "") if ch.isprintable())[:100].strip()
+    ApiToken.objects.create(user=user, key_hash=ApiToken.hash(key), label=label)
     return key
+
+
+def tokens_of(user: User) -> QuerySet[ApiToken]:
+    """Her API tokens, the newest first (R28: she sees and ends them herself)."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def token_delete(*, user: User, token_id: int) -> bool:
+    """End one of her own tokens; another person's id changes nothing (and answers False)."""
+    deleted = ApiToken.objects.filter(user=user, pk=token_id).delete()[0] > 0
+    if deleted:
+        audit_write(actor=user, action="token.deleted", target=user, after={"token_id": token_id})
+    return deleted
 
 
 _TOKEN = Columns(ApiToken, "t")
@@ -197,21 +350,41 @@ def token_revoke(*, key: str) -> bool:
     return ApiToken.objects.filter(key_hash=ApiToken.hash(key)).delete()[0] > 0
 
 
-def login_check(*, email: str, password: str) -> User:
-    """The user for these credentials. After LOGIN_MAX_FAILURES failures for one address
-    within LOGIN_FAILURE_WINDOW_SECONDS, refuses even the right password until the window
-    has passed, so guessing is slow for an attacker and the owner is told why."""
+def login_check(*, email: str, password: str, source: str) -> User:
+    """R28: the user for these credentials, from `source` (the caller's IP address).
+
+    Each try is counted before the password is checked (`throttle`): at most
+    LOGIN_MAX_FAILURES per account *and* source address in the window, and at most
+    LOGIN_MAX_FAILURES_PER_SOURCE from one address over all accounts. So a guesser is slow,
+    and a stranger elsewhere cannot lock the owner out: her right password from her own
+    address still works. A success clears her count. An address not verified yet fails
+    like a wrong password (R27) and, with the right password, is mailed a fresh link."""
     email = str(email or "").strip().lower()
-    key = ApiToken.hash(email)
-    since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
-    if LoginFailure.objects.filter(email_hash=key, at__gte=since).count() >= settings.LOGIN_MAX_FAILURES:
+    if not rate_hit(login_rate(), email, source):
         raise LoginThrottled
-    # No address holds a NUL, and PostgreSQL cannot even compare one: a failure, not a 500.
-    user = authenticate(email=email, password=password or "") if "\x00" not in email else None
+    if not rate_hit(login_source_rate(), source):
+        raise LoginThrottled
+    user = _password_user(email, str(password or ""))
     if user is None:
-        LoginFailure.objects.create(email_hash=key)
         raise LoginFailed
-    LoginFailure.objects.filter(email_hash=key).delete()
+    if not user.email_verified:
+        email_verification_resend(user=user)
+        raise LoginFailed
+    rate_reset(login_rate(), email, source)
+    rate_undo(login_source_rate(), source)
+    return user
+
+
+def _password_user(email: str, password: str) -> User | None:
+    """The active user with this address and password, or None; the password is hashed
+    either way, so an unknown address takes as long as a wrong password."""
+    # No address holds a NUL, and PostgreSQL cannot even compare one.
+    user = User.objects.filter(email=email).first() if "\x00" not in email else None
+    if user is None:
+        User().set_password(password)
+        return None
+    if not user.check_password(password) or not user.is_active:
+        return None
     return user
 
 

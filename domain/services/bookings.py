@@ -1,17 +1,20 @@
 """Booking a slot (R12, R14–R17), cancelling (R18).
 
 Locking: a booking, a cancellation and a slot change all lock the slot's row before anything
-else of the booking, in that order, so they are serialised per slot. On PostgreSQL the partial
+else of the booking, in that order, so they are serialised per slot; a booking and a
+cancellation then lock the client's row, so one client's bookings are serialised too (the
+limit per therapist and leaving a list both count them). On PostgreSQL the partial
 unique index `booking_one_live_per_slot` stands behind the check (R16); on SQLite the
 IMMEDIATE transaction holds the database's write lock. The confirmation mail is written to
 the outbox in the same transaction (R25), so it exists exactly when the booking does."""
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..errors import DomainError
 from ..models import Booking, Client, ClientLink, Slot, Therapist, User
-from ..selectors import booking_facts, slot_for_booking, slot_visible_to_client
+from ..selectors import booking_facts, slot_for_booking, slot_visible_to_client, stays_on_list
 from .audit import audit_write, booking_snapshot
 from .emails import email_booking_cancelled, email_booking_confirmed
 
@@ -46,14 +49,19 @@ def _booking_create(
             raise DomainError("client_not_on_list")
         if booked_by is None and not slot_visible_to_client(slot, client, on_list=on_list):
             raise Slot.DoesNotExist
-        if slot.start_at <= timezone.now():
+        now = timezone.now()
+        if slot.start_at <= now:
             raise DomainError("slot_in_past")
         # After the lock, in a statement of its own: it sees a booking committed while we waited.
-        taken, earlier = booking_facts(slot, client)
+        taken, earlier, own_future = booking_facts(slot, client, now)
         if taken:
             raise DomainError("slot_taken")
         if not slot.offers(mode):
             raise DomainError("mode_not_offered")
+        # Hoarding: what she books herself with one therapist is limited; her therapist's
+        # bookings of her are not.
+        if booked_by is None and own_future >= settings.MAX_OPEN_BOOKINGS_PER_THERAPIST:
+            raise DomainError("booking_limit")
         booking = Booking(
             slot=slot,
             therapist=slot.therapist,
@@ -63,6 +71,7 @@ def _booking_create(
             price=slot.price,
             mode=mode,
             created_by=actor if actor and actor.pk else None,
+            by_client=booked_by is None,
         )
         try:
             booking.save(force_insert=True)
@@ -101,6 +110,7 @@ def booking_cancel(*, booking: Booking, actor: User | None) -> Booking:
     with transaction.atomic():
         if booking.slot_id:
             Slot.objects.select_for_update().filter(pk=booking.slot_id).first()
+        Client.objects.select_for_update().filter(pk=booking.client_id).first()
         booking = Booking.objects.select_for_update().select_related("client", "therapist__user").get(pk=booking.pk)
         if not booking.is_confirmed:
             raise DomainError("already_cancelled")
@@ -120,4 +130,19 @@ def booking_cancel(*, booking: Booking, actor: User | None) -> Booking:
             slot_id=booking.slot_id, before=before, after=booking_snapshot(booking),
         )
         email_booking_cancelled(booking=booking)
+        _unlink_platform_client(booking=booking, actor=actor)
     return booking
+
+
+def _unlink_platform_client(*, booking: Booking, actor: User | None) -> None:
+    """R12 with R26: without a confirmed booking left there, a client who came through the
+    platform leaves the therapist's list (an own client stays: her therapist put her there).
+    Runs under the client's row lock, so a booking of hers cannot link her meanwhile."""
+    if stays_on_list(booking.therapist_id, booking.client):
+        return
+    removed = ClientLink.objects.filter(
+        therapist_id=booking.therapist_id, client_id=booking.client_id, source=ClientLink.Source.PLATFORM
+    ).delete()[0]
+    if removed:
+        audit_write(actor=actor, action="client.unlinked", target=booking.client, therapist_id=booking.therapist_id,
+                    before={"source": ClientLink.Source.PLATFORM})

@@ -1,38 +1,33 @@
-"""Clients: one person per personnummer on the whole platform (R12, R24)."""
+"""Clients (R12, R24, R26): a therapist's own records, their invitations, and joining a record
+to the person's platform account.
 
-from datetime import timedelta
+R26 in one sentence: a typed personnummer proves nothing. Adding a client therefore always
+makes a new record holding exactly what the therapist typed, and nothing stored elsewhere is
+looked up, linked or shown. The record joins the person's account only when the person
+proves it is hers: by following the invitation mailed to the address the therapist typed
+(`client_invitation_accept`), or by an eID log-in whose verified personnummer matches
+(`client_personnummer_verify`)."""
 
+import hashlib
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .. import personnummer as pnr
-from ..models import Client, ClientLink, OutboundEmail, Therapist, User
+from ..models import Booking, Client, ClientLink, Therapist, User
+from ..text import clean_text
 from .audit import audit_write, client_snapshot
-from .emails import email_client_invitation
 
-# A second invitation to the same address within this time is not sent (a sign-up form
-# submitted again and again must not flood a person's mailbox).
-INVITATION_QUIET = timedelta(minutes=10)
+NAME_MAX_LENGTH, PHONE_MAX_LENGTH = 150, 40
 
 
 def clean_name(value, field: str) -> str:
-    value = str(value or "").strip()
-    if not value:
-        raise ValidationError({field: _("This field is required.")})
-    reject_nul(value, field)
-    if len(value) > 150:
-        raise ValidationError({field: _("At most 150 characters.")})
-    return value
-
-
-def reject_nul(value: str, field: str) -> None:
-    """PostgreSQL cannot store a NUL character (it would fail as a 500); Django's form fields
-    refuse it likewise."""
-    if "\x00" in value:
-        raise ValidationError({field: _("Null characters are not allowed.")})
+    return clean_text(value, field, max_length=NAME_MAX_LENGTH, required=True)
 
 
 def clean_email(value, field: str = "email") -> str:
@@ -61,70 +56,181 @@ def client_add(
     email: str,
     phone: str = "",
 ) -> Client:
-    """R12: the therapist adds her own client. A person already on the platform (same
-    personnummer) is linked, not duplicated, and nothing of her other therapists is shown;
-    the details the person has on file stay as they are."""
+    """R12, R26: the therapist adds her own client: a new record of what she typed, on her
+    list as `own`, and an invitation mailed to the address she typed (in the same
+    transaction, so the mail exists exactly when the record does). The answer is what she
+    typed, whoever else Tidbok knows: she learns nothing of other records or accounts.
+    The one refusal that reads anything is her own list: the same personnummer typed twice
+    for her own records is a mistake she is told of."""
     first_name = clean_name(first_name, "first_name")
     last_name = clean_name(last_name, "last_name")
     number = clean_personnummer(personnummer)
     email = clean_email(email)
-    phone = str(phone or "").strip()[:40]
-    reject_nul(phone, "phone")
+    phone = clean_text(phone, "phone", max_length=PHONE_MAX_LENGTH)
 
     with transaction.atomic():
-        client = Client.objects.filter(personnummer=number).first()
-        if client is None:
-            if Client.objects.filter(email=email).exists():
-                raise ValidationError({"email": _("Another client already uses this e-mail address.")})
-            client = Client(first_name=first_name, last_name=last_name, personnummer=number, email=email, phone=phone)
-            try:
-                with transaction.atomic():
-                    client.save()
-            except IntegrityError:
-                # Another therapist added the same person a moment ago: link to her.
-                client = Client.objects.filter(personnummer=number).first()
-                if client is None:
-                    raise ValidationError({"email": _("Another client already uses this e-mail address.")})
-        link, created = ClientLink.objects.get_or_create(
-            therapist=therapist, client=client, defaults={"source": ClientLink.Source.OWN}
+        # Her row serialises her own adds, so a double click cannot make two records.
+        Therapist.objects.select_for_update().filter(pk=therapist.pk).first()
+        if ClientLink.objects.filter(
+            therapist=therapist, source=ClientLink.Source.OWN, client__personnummer=number
+        ).exists():
+            raise ValidationError({"personnummer": _("A client with this personnummer is already on your list.")})
+        client = Client.objects.create(
+            first_name=first_name, last_name=last_name, personnummer=number, email=email, phone=phone
         )
-        if created:
-            audit_write(
-                actor=actor, action="client.added", target=client, therapist_id=therapist.pk,
-                after=client_snapshot(client, link.source),
-            )
-            client_invite(client=client, therapist=therapist, actor=actor)
+        link = ClientLink.objects.create(therapist=therapist, client=client, source=ClientLink.Source.OWN)
+        audit_write(
+            actor=actor, action="client.added", target=client, therapist_id=therapist.pk,
+            after=client_snapshot(client, link.source),
+        )
+        client_invitation_send(client=client, therapist=therapist, actor=actor)
     client.source = link.source
     return client
 
 
-def client_invite(*, client: Client, therapist: Therapist | None, actor: User | None, quiet: bool = False) -> bool:
-    """Invite a client who cannot log in yet to choose a password: she gets a login with no
-    usable password (so nobody can log in as her before she has chosen one) and a one-time
-    set-password link, mailed to the address on file only. Call inside the transaction that
-    adds her, so the mail exists exactly when she does. Answers whether a mail was written:
-    not for a client who has a password, nor when her address is another login's, nor (with
-    `quiet`) when she was invited moments ago."""
-    user = client.user
-    if user is not None and user.has_usable_password():
-        return False
-    if user is None:
-        if User.objects.filter(email=client.email).exists():
-            return False
-        try:
-            with transaction.atomic():
-                user = User.objects.create_user(
-                    email=client.email, password=None, first_name=client.first_name,
-                    last_name=client.last_name, language=client.language,
-                )
-        except IntegrityError:
-            return False  # the address became a login a moment ago
-        client.user = user
-        client.save(update_fields=["user"])
-    if quiet and OutboundEmail.objects.filter(
-        kind="client_invitation", to=client.email, created_at__gte=timezone.now() - INVITATION_QUIET
-    ).exists():
-        return False
-    email_client_invitation(client=client, therapist=therapist)
-    audit_write(actor=actor, action="client.invited", target=client, therapist_id=therapist.pk if therapist else None)
-    return True
+# The invitation link ------------------------------------------------------------------------
+
+INVITATION_SALT = "tidbok.client-invitation"
+
+
+def _email_hash(email: str) -> str:
+    # The link must not carry the address itself (links end up in logs and browser histories).
+    return hashlib.sha256(email.lower().encode()).hexdigest()[:24]
+
+
+def invitation_token(client: Client) -> str:
+    """A signed token naming the record and (by a hash) the address it was sent to: it stops
+    working when the record is joined or its address changed, and after
+    INVITATION_MAX_AGE_DAYS."""
+    return signing.dumps({"c": client.pk, "e": _email_hash(client.email)}, salt=INVITATION_SALT)
+
+
+def invitation_record(token: str) -> Client | None:
+    """The record a still-valid invitation is for, or None."""
+    try:
+        data = signing.loads(token, salt=INVITATION_SALT, max_age=settings.INVITATION_MAX_AGE_DAYS * 24 * 3600)
+        client_id, email_hash = int(data["c"]), str(data["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    client = Client.objects.filter(pk=client_id, user__isnull=True).first()
+    if client is None or _email_hash(client.email) != email_hash:
+        return None
+    return client
+
+
+def client_invitation_send(*, client: Client, therapist: Therapist, actor: User | None) -> None:
+    """Mail the invitation to a record nobody has joined yet (again, if she lost it)."""
+    from .emails import email_client_invitation
+
+    if client.user_id is not None:
+        return
+    email_client_invitation(client=client, therapist=therapist, link=invitation_url(client))
+    audit_write(actor=actor, action="client.invited", target=client, therapist_id=therapist.pk)
+
+
+def invitation_url(client: Client) -> str:
+    from django.urls import reverse
+
+    return f"{settings.SITE_URL}{reverse('client_pages:invitation', args=[invitation_token(client)])}"
+
+
+def invitation_account(client: Client) -> User | None:
+    """The account that already holds the invited address, if any."""
+    return User.objects.filter(email=client.email.lower()).first()
+
+
+def client_invitation_accept(*, record: Client, password: str | None = None, user: User | None = None) -> User:
+    """The invitation was followed, which proves the mailbox: the record joins the account of
+    that address, and the address counts as verified (R27).
+
+    - An account with a proven address exists: `user` must be it, logged in (the link alone
+      is not a log-in to an existing account); the record is merged into her client profile.
+    - No account, or one nobody has proven (a sign-up waiting for its link): she chooses
+      `password` here; the record becomes (or is merged into) that account's client."""
+    with transaction.atomic():
+        record = Client.objects.select_for_update().filter(pk=record.pk, user__isnull=True).first()
+        if record is None:
+            raise ValidationError(_("This invitation has already been accepted. Log in instead."))
+        account = User.objects.select_for_update().filter(email=record.email.lower()).first()
+        if account is not None and account.email_verified:
+            if user is None or user.pk != account.pk:
+                raise ValidationError(_("Log in to the account with this e-mail address to accept the invitation."))
+        else:
+            if password is None:
+                raise ValidationError({"password": _("Choose a password.")})
+            if account is None:
+                account = User(email=record.email.lower(), first_name=record.first_name, last_name=record.last_name,
+                               language=record.language)
+            account.password = make_password(password)
+            account.email_verified = True
+            account.save()
+        if hasattr(account, "therapist"):
+            raise ValidationError(_("This address belongs to a therapist's account. Ask your therapist to use another."))
+        profile = Client.objects.filter(user=account).first()
+        if profile is None:
+            record.user = account
+            record.save(update_fields=["user"])
+            audit_write(actor=account, action="client.joined", target=record)
+        else:
+            client_merge(record=record, into=profile, actor=account)
+    return account
+
+
+def client_merge(*, record: Client, into: Client, actor: User | None) -> Client:
+    """Join a therapist's record to the person's account: its bookings and list entries move
+    to her client profile and the record goes. A list that has her already keeps one entry,
+    `own` (her therapist added her). What the profile lacks (a personnummer, a phone) is taken
+    from the record, unverified. Call inside a transaction; locks both rows, lower id first,
+    as every other writer of a client does."""
+    assert record.user_id is None and record.pk != into.pk
+    first, second = sorted((record.pk, into.pk))
+    locked = {c.pk: c for c in Client.objects.select_for_update().filter(pk__in=[first, second]).order_by("pk")}
+    record, into = locked[record.pk], locked[into.pk]
+    Booking.objects.filter(client=record).update(client=into)
+    for link in ClientLink.objects.filter(client=record):
+        existing = ClientLink.objects.filter(therapist_id=link.therapist_id, client=into).first()
+        if existing is None:
+            ClientLink.objects.filter(pk=link.pk).update(client=into)
+        else:
+            if link.source == ClientLink.Source.OWN and existing.source != link.source:
+                ClientLink.objects.filter(pk=existing.pk).update(source=ClientLink.Source.OWN)
+            link.delete()
+        audit_write(actor=actor, action="client.joined", target=into, therapist_id=link.therapist_id,
+                    after={"record_id": record.pk})
+    fill = {}
+    if not into.personnummer and record.personnummer:
+        fill["personnummer"] = record.personnummer
+    if not into.phone and record.phone:
+        fill["phone"] = record.phone
+    if fill:
+        Client.objects.filter(pk=into.pk).update(**fill)
+        for field, value in fill.items():
+            setattr(into, field, value)
+    record.delete()
+    return into
+
+
+def client_personnummer_verify(*, user: User, personnummer: str) -> Client:
+    """An eID log-in proved that `user` is the person with this personnummer (R26, R27): her
+    client profile carries it, verified, and unique (another account that only typed it
+    loses it: a verified one wins). Every therapist's record of that personnummer that nobody
+    has joined is joined to her. Refuses when another account holds it verified already."""
+    number = clean_personnummer(personnummer)
+    with transaction.atomic():
+        holder = Client.objects.select_for_update().filter(personnummer=number, personnummer_verified=True).first()
+        if holder is not None and holder.user_id != user.pk:
+            raise ValidationError({"personnummer": _("Another account is already verified with this personnummer.")})
+        profile = Client.objects.select_for_update().filter(user=user).first()
+        if profile is None:
+            profile = Client.objects.create(
+                user=user, first_name=user.first_name, last_name=user.last_name, email=user.email, language=user.language
+            )
+        Client.objects.filter(personnummer=number, personnummer_verified=False, user__isnull=False).exclude(
+            pk=profile.pk
+        ).update(personnummer="")
+        Client.objects.filter(pk=profile.pk).update(personnummer=number, personnummer_verified=True)
+        profile.personnummer, profile.personnummer_verified = number, True
+        audit_write(actor=user, action="client.personnummer_verified", target=profile)
+        for record in Client.objects.filter(personnummer=number, user__isnull=True):
+            client_merge(record=record, into=profile, actor=user)
+    return profile

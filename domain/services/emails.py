@@ -128,13 +128,45 @@ def set_password_url(user) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def email_client_invitation(*, client, therapist=None) -> OutboundEmail:
-    """An own client (R12) is invited to choose a password and see her bookings."""
+def email_client_invitation(*, client, therapist, link: str) -> OutboundEmail:
+    """An own client (R12) is invited to join her therapist's record to an account (R26):
+    following the link proves the mailbox."""
     return _outbox_to_person(
         kind="client_invitation",
         to=client.email,
         lang=client.language,
-        context={"client": client, "therapist": therapist, "link": set_password_url(client.user)},
+        context={"client": client, "therapist": therapist, "link": link,
+                 "days": settings.INVITATION_MAX_AGE_DAYS},
+    )
+
+
+def email_verification(*, user, next_url: str = "") -> OutboundEmail:
+    """R27: the link that proves a new account's address (and returns to `next_url`)."""
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlencode, urlsafe_base64_encode
+
+    from .accounts import email_verification_token
+
+    path = reverse(
+        "client_pages:verify_email",
+        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": email_verification_token.make_token(user)},
+    )
+    if next_url:
+        path += "?" + urlencode({"next": next_url})
+    context = {"user": user, "link": f"{settings.SITE_URL}{path}", "days": settings.PASSWORD_RESET_TIMEOUT // 86400}
+    return _outbox_to_person(kind="email_verification", to=user.email, lang=user.language, context=context)
+
+
+def email_account_exists(*, user) -> OutboundEmail:
+    """Someone signed up with an address that has an account: its owner is told (the page
+    said the same as to anyone, R26), with the ways in."""
+    from django.urls import reverse
+
+    return _outbox_to_person(
+        kind="account_exists", to=user.email, lang=user.language,
+        context={"user": user, "login": f"{settings.SITE_URL}{reverse('login')}",
+                 "reset": f"{settings.SITE_URL}{reverse('client_pages:password_reset')}"},
     )
 
 

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..models import Therapist, User, new_token
+from ..text import clean_text, has_control_characters
 from ..timezones import valid_timezone
 from .audit import audit_write
-from .clients import reject_nul
 from .slots import validate_audience, validate_duration, validate_modes, validate_price
 
 SETTINGS_FIELDS = (
@@ -32,6 +32,8 @@ SETTINGS_FIELDS = (
 
 # Free text: the longest each may be (the model's max_length where it has one).
 TEXT_LIMITS = {"reception_address": 2000, "personal_info": 2000, "title": 120, "presentation": 5000, "city": 80}
+# Of those, the ones that may hold line breaks.
+MULTI_LINE = {"reception_address", "personal_info", "presentation"}
 MAX_CANCELLATION_CUTOFF_HOURS = 14 * 24
 MAX_LANGUAGES, MAX_AREAS, MAX_AREA_LENGTH = 20, 20, 60
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
@@ -57,11 +59,7 @@ def therapist_settings_snapshot(therapist: Therapist) -> dict:
 
 
 def _clean_text(value, field: str) -> str:
-    value = str(value or "").strip()
-    reject_nul(value, field)
-    if len(value) > TEXT_LIMITS[field]:
-        raise ValidationError({field: _("At most %(max)d characters.") % {"max": TEXT_LIMITS[field]}})
-    return value
+    return clean_text(value, field, max_length=TEXT_LIMITS[field], multiline=field in MULTI_LINE)
 
 
 def _clean_languages(value) -> list[str]:
@@ -86,8 +84,9 @@ def _clean_areas(value) -> list[str]:
         raise ValidationError({"areas": _("Give the areas as a list of words or short phrases.")})
     areas, seen = [], set()
     for item in value:
+        if has_control_characters(str(item)):
+            raise ValidationError({"areas": _("Remove the line breaks and other invisible control characters.")})
         area = " ".join(str(item).split())
-        reject_nul(area, "areas")
         if not area:
             continue
         if len(area) > MAX_AREA_LENGTH:

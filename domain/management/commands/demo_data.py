@@ -12,7 +12,7 @@ from stdnum import luhn
 
 from domain.models import Booking, Client, ClientLink, Slot, Therapist, User
 from domain.services import (
-    account_signup,
+    account_create,
     booking_create_by_client,
     booking_create_by_therapist,
     client_add,
@@ -50,7 +50,7 @@ class Command(BaseCommand):
 
     def load(self):
         User.objects.create_superuser(email=STAFF_EMAIL, password=PASSWORD, first_name="Staff", last_name="Tidbok")
-        sara = account_signup(
+        sara = account_create(
             role="therapist", email=THERAPIST_EMAIL, password=PASSWORD, first_name="Sara", last_name="Lindqvist"
         ).therapist
         therapist_settings_update(
@@ -66,12 +66,12 @@ class Command(BaseCommand):
             areas=["Ångest", "Stress", "Sömn", "Nedstämdhet"],
         )
         client_booster_set(therapist=sara, on=True, actor=None)
-        other = account_signup(
+        other = account_create(
             role="therapist", email="johan@tidbok.se", password=PASSWORD, first_name="Johan", last_name="Ek"
         ).therapist
 
         # A platform client with a login, on Sara's list after her first visit.
-        klara = account_signup(
+        klara = account_create(
             role="client", email=CLIENT_EMAIL, password=PASSWORD, first_name="Klara", last_name="Holm",
             personnummer=test_pnr("19900215", "238"),
         ).client
@@ -87,11 +87,13 @@ class Command(BaseCommand):
             ]
         ]
         # A client who had her first meeting with Johan: her first with Sara is red, not yellow (R15).
-        switched = client_add(
-            therapist=other, actor=other.user, first_name="Maja", last_name="Berg",
-            personnummer=test_pnr("19870502", "624"), email="maja.berg@example.se",
-        )
-        ClientLink.objects.get_or_create(therapist=sara, client=switched, defaults={"source": ClientLink.Source.OWN})
+        # She has an account, on both lists as if she had accepted both therapists' invitations.
+        switched = account_create(
+            role="client", email="maja.berg@example.se", password=PASSWORD, first_name="Maja", last_name="Berg",
+            personnummer=test_pnr("19870502", "624"),
+        ).client
+        for therapist in (other, sara):
+            ClientLink.objects.create(therapist=therapist, client=switched, source=ClientLink.Source.OWN)
 
         tz = sara.tz
         now = timezone.now()

@@ -11,6 +11,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from domain.services import booking_reminders_queue
+from domain.services.throttle import rate_counters_sweep
 from domain.tasks import requeue_stale_emails
 
 SWEEP_EVERY_SECONDS = 60
@@ -51,11 +52,12 @@ class Command(BaseCommand):
         try:
             while not stopping and all(child.poll() is None for child in children):
                 if time.monotonic() >= next_sweep:
-                    requeue_stale_emails()
                     try:
+                        requeue_stale_emails()
                         booking_reminders_queue()
+                        rate_counters_sweep()
                     except Exception:  # a busy or restarting database must not stop the site
-                        logging.getLogger(__name__).exception("queueing reminders failed; next sweep retries")
+                        logging.getLogger(__name__).exception("the periodic sweep failed; the next one retries")
                     next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
                 time.sleep(0.5)
         finally:

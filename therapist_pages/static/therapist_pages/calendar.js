@@ -334,7 +334,7 @@
       if (!c) return;
       hidden.value = String(c.id);
       input.value = c.first_name + " " + c.last_name;
-      chosen.textContent = T.format(S.chosen, { name: c.first_name + " " + c.last_name + " (" + c.personnummer + ")" });
+      chosen.textContent = T.format(S.chosen, { name: c.first_name + " " + c.last_name + (c.personnummer ? " (" + c.personnummer + ")" : "") });
       close();
     }
 
@@ -357,7 +357,7 @@
         name.textContent = c.first_name + " " + c.last_name;
         const pnr = document.createElement("span");
         pnr.className = "pnr";
-        pnr.textContent = c.personnummer;
+        pnr.textContent = c.personnummer || "";
         li.append(name, " ", pnr);
         li.addEventListener("mousedown", function (e) { e.preventDefault(); });
         li.addEventListener("click", function () { choose(i); input.focus(); });
