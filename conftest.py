@@ -125,6 +125,27 @@ def nora(make_client):
     return make_client(first="Nora", last="Nilsson", birth="19920704")
 
 
+def process_account_requests() -> list[str]:
+    """The worker's half of every sign-up and reset waiting, oldest first: what the task
+    `process_account_request` runs (the tests call it directly, in the test's transaction)."""
+    from domain.models import AccountRequest
+    from domain.services import account_request_process
+
+    return [account_request_process(request_id=pk) for pk in AccountRequest.objects.order_by("pk").values_list("pk", flat=True)]
+
+
+def mailed_link(kind: str, to: str | None = None) -> str:
+    """The link (path and query, without the site) in the newest outbox mail of `kind`."""
+    from domain.models import OutboundEmail
+
+    mails = OutboundEmail.objects.filter(kind=kind)
+    if to is not None:
+        mails = mails.filter(to=to)
+    body = mails.latest("pk").body
+    url = next(line for line in body.splitlines() if line.startswith(settings.SITE_URL))
+    return url[len(settings.SITE_URL):]
+
+
 def api_for(user) -> Api:
     from domain.services import token_create
 

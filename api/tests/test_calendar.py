@@ -5,6 +5,7 @@ import pytest
 
 from api.tests.helpers import assert_invalid, booked, local_iso, past_slot, slot_for
 from domain import services
+from domain.models import ClientLink
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -54,7 +55,8 @@ def test_a_first_visit_is_yellow_with_the_client_and_her_personnummer(anna_api, 
         "id": booking.pk,
         "mode": "onsite",
         "first_visit": True,
-        "client": {"id": erik.pk, "first_name": "Erik", "last_name": "Eriksson", "personnummer": erik.personnummer},
+        "client": {"id": erik.pk, "first_name": "Erik", "last_name": "Eriksson", "personnummer": erik.personnummer,
+                   "personnummer_verified": False},
     }
     assert len(entry["booking"]["client"]["personnummer"]) == 13
     assert entry["booking"]["client"]["personnummer"][8] == "-"
@@ -70,8 +72,9 @@ def test_a_later_visit_is_red(anna_api, anna, erik):
 
 
 def test_a_client_who_met_another_therapist_first_is_red(anna_api, anna, bo, erik):
-    services.client_add(therapist=bo, actor=None, first_name="Erik", last_name="Eriksson",
-                        personnummer=erik.personnummer, email=erik.email)
+    """R15 across therapists, for one person: Erik is on both lists (he joined Bo's record by
+    his invitation, R26)."""
+    ClientLink.objects.create(therapist=bo, client=erik, source="own")
     booked(slot_for(bo, "2027-01-11 10:00"), erik)
     booked(slot_for(anna, "2027-01-12 09:00"), erik)
 

@@ -5,7 +5,7 @@ import pytest
 
 from api.tests.helpers import assert_invalid, self_booked, slot_for
 from conftest import pnr
-from domain.models import Client, ClientLink
+from domain.models import Client, ClientLink, OutboundEmail
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -31,6 +31,7 @@ def test_it_lists_her_clients_with_every_field(anna_api, erik):
             "first_name": "Erik",
             "last_name": "Eriksson",
             "personnummer": erik.personnummer,
+            "personnummer_verified": False,
             "email": erik.email,
             "phone": "",
             "source": "own",
@@ -142,6 +143,7 @@ def test_it_adds_her_own_client(anna_api, anna):
         "first_name": "Märta",
         "last_name": "Holm",
         "personnummer": pnr("19900101", "234"),
+        "personnummer_verified": False,
         "email": "marta@example.se",
         "phone": "070-123 45 67",
         "source": "own",
@@ -149,8 +151,9 @@ def test_it_adds_her_own_client(anna_api, anna):
     assert (client.first_name, client.last_name, client.personnummer, client.phone) == (
         "Märta", "Holm", pnr("19900101", "234"), "070-123 45 67",
     )
-    assert not client.user.has_usable_password()  # invited to choose one (issue 4)
+    assert client.user is None  # her record, until she accepts the invitation mailed to her (R26)
     assert ClientLink.objects.get(therapist=anna, client=client).source == "own"
+    assert OutboundEmail.objects.get(kind="client_invitation").to == "marta@example.se"
 
 
 def test_the_added_client_is_on_her_list_and_found_by_search(anna_api):
@@ -263,35 +266,36 @@ def test_it_refuses_malformed_json(anna_api):
     assert anna_api.post("/therapist/clients", '{"first_name": "Märta"').status_code == 400
 
 
-def test_an_email_address_another_person_uses_is_refused(anna_api, nora):
-    response = anna_api.post("/therapist/clients", client_body(email=nora.email))
-
-    assert_invalid(response, "email")
-    assert Client.objects.filter(email=nora.email).count() == 1
-
-
-def test_a_person_already_on_the_platform_is_linked_not_duplicated(bo_api, bo, erik):
+def test_adding_a_person_on_file_answers_only_what_she_typed(bo_api, bo, erik, make_client):
+    """Finding 2: a personnummer and an address of someone on Tidbok (Erik, Anna's client with
+    an account) give Bo a new record of what he typed: no name, no address, no id of Erik's,
+    no link to Erik's account or bookings."""
     response = bo_api.post(
-        "/therapist/clients", client_body(first_name="Erik", last_name="Eriksson", personnummer=erik.personnummer,
-                                          email=erik.email),
+        "/therapist/clients", client_body(first_name="E", last_name="X", personnummer=erik.personnummer[2:],
+                                          email="typed@example.se"),
     )
 
     assert response.status_code == 201
-    assert response.json()["id"] == erik.pk
-    assert response.json()["source"] == "own"
-    assert Client.objects.filter(personnummer=erik.personnummer).count() == 1
-    assert ClientLink.objects.filter(client=erik).count() == 2
+    body = response.json()
+    record = Client.objects.get(pk=body["id"])
+    assert body == {"id": record.pk, "first_name": "E", "last_name": "X", "personnummer": erik.personnummer,
+                    "personnummer_verified": False, "email": "typed@example.se", "phone": "", "source": "own"}
+    assert record.pk != erik.pk and record.user is None
+    assert "Eriksson" not in response.content.decode() and erik.email not in response.content.decode()
+    assert ClientLink.objects.filter(client=erik).count() == 1  # Anna's, as before
+    # The same with the person's own address: still a record of Bo's, joined only by her invitation.
+    same = bo_api.post("/therapist/clients", client_body(first_name="Erik", last_name="Eriksson",
+                                                         personnummer=make_client().personnummer, email=erik.email))
+    assert same.status_code == 201 and same.json()["id"] not in (erik.pk, record.pk)
 
 
-def test_adding_a_client_twice_keeps_one_link(anna_api, erik):
-    response = anna_api.post(
-        "/therapist/clients", client_body(first_name="Erik", last_name="Eriksson", personnummer=erik.personnummer,
-                                          email=erik.email),
-    )
+def test_adding_a_personnummer_twice_to_her_own_list_is_refused_naming_it(anna_api, erik):
+    first = anna_api.post("/therapist/clients", client_body())
+    again = anna_api.post("/therapist/clients", client_body(first_name="Marta", personnummer=pnr("19900101", "234")[2:]))
 
-    assert response.status_code == 201
-    assert response.json()["id"] == erik.pk
-    assert ClientLink.objects.filter(client=erik).count() == 1
+    assert first.status_code == 201
+    assert_invalid(again, "personnummer", statuses=(422,))
+    assert ClientLink.objects.filter(therapist__user__email="anna@example.se").count() == 2  # Erik and Märta
 
 
 def test_a_client_may_not_add_clients(erik_api):

@@ -43,7 +43,8 @@ def web(user=None) -> HttpClient:
     return http
 
 
-THERAPIST_LINKS = ["/kalender/", "/kalender/klienter/", "/kalender/installningar/"]
+THERAPIST_LINKS = ["/kalender/", "/kalender/klienter/", "/kalender/installningar/", "/konto/"]
+CLIENT_LINKS = ["/hitta-terapeut/", "/mina-bokningar/", "/konto/"]
 
 
 @pytest.mark.parametrize("path", THERAPIST_LINKS)
@@ -67,11 +68,11 @@ def test_a_page_under_a_link_is_not_that_page(anna, erik):
     assert not any(links.values())
 
 
-@pytest.mark.parametrize("path", ["/hitta-terapeut/", "/mina-bokningar/"])
+@pytest.mark.parametrize("path", CLIENT_LINKS)
 def test_the_clients_current_page_is_marked_and_no_other(erik, path):
     links = header_links(web(erik.user).get(path))
 
-    assert list(links) == ["/hitta-terapeut/", "/mina-bokningar/"]
+    assert list(links) == CLIENT_LINKS
     assert {href: current for href, current in links.items() if current} == {path: "page"}
 
 
