@@ -3,7 +3,7 @@ through the owner (a foreign id is 404), calls one service, and answers."""
 
 import logging
 import zoneinfo
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -22,6 +22,7 @@ from domain.backends import source_address
 from domain.errors import DomainError
 from domain.models import Booking, Client, Slot, Therapist, modes_list
 from domain.services.therapists import therapist_settings_snapshot
+from domain.timezones import EARLIEST, LATEST, in_range
 
 from . import schemas as s
 from .auth import ANYONE, LOGGED_IN, BearerAuth, client_of, therapist_of, viewer_client
@@ -97,9 +98,6 @@ api = TidbokAPI(
 )
 
 MAX_WINDOW = timedelta(days=366)
-# Far enough from datetime's limits that a window's end, its UTC form and a zone's offset
-# can never overflow (which would be a 500, not a refusal).
-EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
 
 # Errors: one shape per kind, never a 500 for bad input.
@@ -164,8 +162,8 @@ def window(start: datetime | None, end: datetime | None, tz) -> tuple[datetime, 
     for name, value in (("start", start), ("end", end)):
         if value is not None and timezone.is_naive(value):
             raise HttpError(422, f"{name}: include a UTC offset, e.g. 2026-12-01T00:00:00+01:00")
-        if value is not None and not EARLIEST <= value < LATEST:
-            raise HttpError(422, f"{name}: must lie between the years 1900 and 9000")
+        if value is not None and not in_range(value):  # so that a window's end cannot overflow
+            raise HttpError(422, f"{name}: must lie between the years {EARLIEST.year} and {LATEST.year}")
     if start is None:
         today = timezone.localtime(timezone.now(), tz).date()
         monday = today - timedelta(days=today.weekday())

@@ -1,7 +1,8 @@
 """Who is calling: a bearer token, or the browser's session with CSRF (API.md, Auth)."""
 
 from ninja.errors import HttpError
-from ninja.security import HttpBearer, SessionAuth
+from ninja.security import HttpBearer
+from ninja.security import SessionAuth as NinjaSessionAuth
 
 from domain.models import Client, Therapist, User
 from domain.services import token_user
@@ -23,6 +24,20 @@ class Anonymous:
 
 def allow_anonymous(request):
     return Anonymous()
+
+
+class SessionAuth(NinjaSessionAuth):
+    """The browser's session, with CSRF checked only when the session is logged in.
+
+    ninja's own checks CSRF before it looks at the session, so a write with no login at all
+    (no token, a revoked or expired one, no session) answered 403 "CSRF check Failed" where
+    API.md promises 401. CSRF guards a logged-in browser against a foreign page; a request
+    that logs in no one has nothing to guard, and is simply not logged in (ninja: 401)."""
+
+    def _get_key(self, request):
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)  # raises the CSRF 403 for a logged-in session
 
 
 LOGGED_IN = [BearerAuth(), SessionAuth(csrf=True)]

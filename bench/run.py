@@ -82,7 +82,8 @@ class Server:
         }
 
     def start(self) -> None:
-        log = open(self.logdir / f"gunicorn-{db_name(self.db_url)}.log", "ab")
+        # The database's name; of a SQLite URL, which holds a file's path, the file's name.
+        log = open(self.logdir / f"gunicorn-{Path(db_name(self.db_url)).name}.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "tidbok.wsgi", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(self.workers), "--access-logfile", str(self.logdir / "access.log"),

@@ -3,7 +3,7 @@ of open times (R7, R8), book (R17), Mina bokningar (R21) with cancelling (R18), 
 link (R20), and the accounts behind them. Each view parses, fetches through the owner,
 calls one service and renders; the rules are the domain's."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -25,6 +25,7 @@ from domain.backends import source_address
 from domain.errors import DomainError
 from domain.matching import Wish, therapists_matching
 from domain.models import Booking, Slot, Therapist, User
+from domain.timezones import date_from_text
 
 from .forms import BookForm, ChoosePasswordForm, FindForm, MatchForm, OutboxPasswordResetForm, SignupForm
 
@@ -119,19 +120,16 @@ def profile(request, therapist_id: int):
     visible = selectors.open_slots_for_viewer(therapist, client)
     week_text = request.GET.get("vecka", "")
     try:
-        day = date.fromisoformat(week_text) if week_text else None
-    except ValueError:
+        day = date_from_text(week_text) if week_text else None
+    except ValueError:  # not a date, or one outside the years anyone may type
         day = None
         messages.error(request, _("That is not a date; showing the coming week instead."))
     if day is None:
         first = visible.first()
         day = timezone.localtime(first.start_at if first else timezone.now(), tz).date()
     monday = day - timedelta(days=day.weekday())
-    try:
-        start = datetime.combine(monday, time(0), tzinfo=tz)
-        end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
-    except OverflowError:
-        raise Http404
+    start = datetime.combine(monday, time(0), tzinfo=tz)
+    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
     slots = list(visible.filter(start_at__lt=end, end_at__gt=start))
     days = []
     for i in range(7):

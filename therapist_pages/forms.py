@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from domain.models import MAX_DURATION_MINUTES, MAX_PRICE, MIN_DURATION_MINUTES
 from domain.services.slots import MAX_REPEAT_WEEKS
-from domain.timezones import local_to_utc
+from domain.timezones import YEARS, in_range, local_to_utc
 
 KIND_CHOICES = [("video", _("Video")), ("onsite", _("On site"))]
 AUDIENCE_CHOICES = [("all", _("Available to all")), ("existing", _("Existing clients only"))]
@@ -64,6 +64,13 @@ class SlotForm(LocalStartMixin, forms.Form):
         error_messages={"required": _("Choose video, on site or both.")},
     )
     audience = forms.ChoiceField(label=_("Who can book"), choices=AUDIENCE_CHOICES)
+
+    def clean_date(self):
+        """A date outside the domain's range would overflow on its way to an instant (a 500)."""
+        day = self.cleaned_data["date"]
+        if not in_range(day):
+            raise ValidationError(_("The date must lie between the years %(first)d and %(last)d.") % YEARS)
+        return day
 
     def changes(self, tz) -> dict:
         """The keyword arguments for slot_create/slot_update, or {} when the form is invalid."""

@@ -26,6 +26,7 @@ from domain import selectors, services
 from domain.errors import MESSAGES, DomainError
 from domain.models import Booking, Slot, Therapist
 from domain.services.slots import validate_duration
+from domain.timezones import date_from_text
 
 from . import forms, history
 from .feed import calendar_feed
@@ -84,11 +85,10 @@ def when(dt: datetime, therapist: Therapist) -> str:
 def calendar(request):
     """R1: the week calendar. Everything the script needs comes in one json_script."""
     therapist = request.therapist
-    initial_date = request.GET.get("datum", "")
     try:
-        initial_date = datetime.strptime(initial_date, "%Y-%m-%d").date().isoformat()
+        initial_date = date_from_text(request.GET.get("datum", "")).isoformat()
     except ValueError:
-        initial_date = None
+        initial_date = None  # today
     config = {
         "timeZone": therapist.timezone,
         "locale": translation.get_language(),

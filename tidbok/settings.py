@@ -31,11 +31,15 @@ def envsecret(name: str) -> str | None:
 
 DEBUG = envbool("DEBUG", "false")
 SECRET_KEY = envsecret("SECRET_KEY")
+if not SECRET_KEY and (DATA_DIR / "secret_key").is_file():
+    # The key `make run` keeps in the data folder, so that a second shell (a staff command
+    # such as `manage.py client_booster`) signs with it too, without SECRET_KEY_FILE.
+    SECRET_KEY = (DATA_DIR / "secret_key").read_text().strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off; "
-            "`make run` creates one in data/secret_key."
+            f"SECRET_KEY (or SECRET_KEY_FILE, or a key in {DATA_DIR / 'secret_key'}) must be set when DEBUG is "
+            "off; `make run` creates one in data/secret_key."
         )
     SECRET_KEY = "insecure-debug-only-key"
 
@@ -69,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tidbok.middleware.no_store",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.test import Client as HttpClient
 
-from api.tests.helpers import assert_invalid, local_iso
+from api.tests.helpers import assert_invalid, booked, local_iso, slot_for
 from conftest import Api, at, mailed_link, pnr, process_account_requests
 from domain import services
-from domain.models import AccountRequest, Client, OutboundEmail, Slot, Therapist, User
+from domain.models import AccountRequest, ApiToken, Booking, Client, OutboundEmail, Slot, Therapist, User
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -397,3 +397,88 @@ def test_a_bearer_token_needs_no_csrf_token(anna):
     )
 
     assert response.status_code == 201
+
+
+# A write without a login --------------------------------------------------------------------
+def writes_needing_a_login() -> list[tuple[str, str]]:
+    """(method, path) of every API write whose operation in the OpenAPI document needs a login."""
+    from api.api import api
+
+    paths = api.get_openapi_schema()["paths"]
+    return sorted(
+        (method, path)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if method in ("post", "put", "patch", "delete") and operation.get("security")
+    )
+
+
+WRITES = writes_needing_a_login()
+def body_for(method: str, path: str, ids: dict) -> dict:
+    """A body the write would accept from the right caller, so that a hole would change something."""
+    return {
+        ("patch", "/api/v1/therapist/settings"): {"default_price": 1234},
+        ("post", "/api/v1/therapist/slots"): {"start": "2027-01-20T09:00:00+01:00"},
+        ("patch", "/api/v1/therapist/slots/{slot_id}"): {"price": 900},
+        ("post", "/api/v1/therapist/clients"): {
+            "first_name": "Ny", "last_name": "Klient", "personnummer": pnr("19990909", "321"), "email": "ny@example.se"},
+        ("post", "/api/v1/therapist/slots/{slot_id}/booking"): {"client_id": ids["client_id"], "mode": "video"},
+        ("post", "/api/v1/slots/{slot_id}/book"): {"mode": "video"},
+    }.get((method, path), {})
+
+
+def revoked_token(user) -> str:
+    key = services.token_create(user=user)
+    services.token_revoke(key=key)
+    return key
+
+
+def idle_token(user) -> str:
+    key = services.token_create(user=user)
+    ApiToken.objects.filter(key_hash=ApiToken.hash(key)).update(last_used_at=at("2026-01-01 08:00"))
+    return key
+
+
+CALLERS = {
+    "anonymous": lambda user: None,
+    "a garbage bearer token": lambda user: "not-a-token",
+    "a revoked token": revoked_token,
+    "a token unused for the idle time": idle_token,
+}
+
+
+def what_a_write_could_change():
+    return (
+        sorted(Slot.objects.values_list("pk", "start_at", "price")),
+        sorted(Booking.objects.values_list("pk", "slot_id", "status")),
+        Client.objects.count(),
+        list(Therapist.objects.values_list("pk", "default_price")),
+        ApiToken.objects.count(),
+    )
+
+
+def test_the_walk_finds_every_write():
+    assert len(WRITES) >= 9, WRITES  # the nine of API.md, and any added later
+    assert ("delete", "/api/v1/auth/token") in WRITES and ("post", "/api/v1/slots/{slot_id}/book") in WRITES
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES, ids=[f"{m} {p}" for m, p in WRITES])
+@pytest.mark.parametrize("caller", CALLERS)
+def test_a_write_without_a_valid_login_is_401_never_a_csrf_403(method, path, caller, anna, erik):
+    """API.md: a write without a valid login (no token, a revoked or expired one) is 401, so a
+    client knows to log in again; CSRF concerns only a browser that is logged in."""
+    slot = slot_for(anna, "2027-01-13 09:00")
+    booking = booked(slot_for(anna, "2027-01-14 09:00"), erik)
+    ids = {"slot_id": slot.pk, "booking_id": booking.pk, "client_id": erik.pk}
+    token = CALLERS[caller](anna.user if "therapist" in path else erik.user)
+    body = body_for(method, path, ids)
+    http = HttpClient(enforce_csrf_checks=True)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    before = what_a_write_could_change()
+
+    response = getattr(http, method)(path.format(**ids), body, content_type="application/json", headers=headers)
+
+    assert response.status_code == 401, response.content
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json() == {"detail": "Unauthorized"}
+    assert what_a_write_could_change() == before

@@ -301,3 +301,16 @@ def test_asking_again_and_again_sends_one_reset_link_per_ten_minutes(erik, now):
     browser_for().post("/glomt-losenord/", {"email": erik.email})
 
     assert OutboundEmail.objects.filter(kind="password_reset").count() == 2
+
+
+@pytest.mark.parametrize("week", ["0001-01-01", "0001-01-07", "9999-12-31", "1899-12-31", "9000-01-01"])
+def test_a_week_outside_the_years_1900_to_9000_shows_the_coming_week_and_says_so(anna, week):
+    slot(anna, "2027-01-12 09:00")
+
+    response = browser_for().get(f"/terapeut/{anna.pk}/?vecka={week}")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Det är inget datum; visar kommande vecka i stället." in page
+    assert "Lediga tider, veckan från 11 januari 2027" in page
+    assert "09:00–09:45" in page

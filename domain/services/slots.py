@@ -29,7 +29,7 @@ from ..models import (
     User,
     modes_list,
 )
-from ..timezones import local_to_utc
+from ..timezones import YEARS, in_range, local_to_utc
 from .audit import audit_write, booking_snapshot, slot_snapshot
 from .emails import email_booking_rescheduled
 from .reminders import REMINDER_BEFORE
@@ -79,10 +79,8 @@ def validate_start(start, field: str = "start") -> datetime:
         raise ValidationError({field: _("The start must include a UTC offset, e.g. 2026-12-01T09:00:00+01:00.")})
     if start.second or start.microsecond:
         raise ValidationError({field: _("The start must be on a whole minute.")})
-    # Far from datetime's limits, so that its UTC form, its end and its local form in any zone
-    # exist: at year 9999 they overflow, a 500 rather than a refusal.
-    if not datetime(1900, 1, 1, tzinfo=UTC) <= start < datetime(9000, 1, 1, tzinfo=UTC):
-        raise ValidationError({field: _("The start must lie between the years 1900 and 9000.")})
+    if not in_range(start):
+        raise ValidationError({field: _("The start must lie between the years %(first)d and %(last)d.") % YEARS})
     # In UTC, so that adding the length counts real minutes: Python adds a timedelta to a
     # time in a zone by the wall clock, which across a change of summer time is not (R22).
     return start.astimezone(UTC)

@@ -1,6 +1,8 @@
 """The therapist's pages with Django's test client: login required, therapists only, another
 therapist's objects are 404, forms give per-field errors, and the feed is private."""
 
+import re
+
 import pytest
 from django.test import Client as HttpClient
 
@@ -326,3 +328,51 @@ def test_bad_settings_are_refused_per_field_and_nothing_changes(anna, anna_web):
 
 def test_a_wrong_feed_token_is_404(db):
     assert HttpClient().get("/kalender/feed/not-a-token.ics").status_code == 404
+
+
+# Dates outside the years anyone may type (1900–8999) ------------------------------------------
+FAR_DATES = ["0001-01-01", "1899-12-31", "9000-01-01", "9999-12-31"]
+OUT_OF_RANGE = {"date": ["Datumet måste ligga mellan år 1900 och 9000."]}
+
+
+@pytest.mark.parametrize("day", FAR_DATES)
+def test_a_new_slot_on_a_date_outside_the_years_is_refused_on_the_date_field(anna, anna_web, day):
+    response = anna_web.post("/kalender/tider/ny/", {**NEW_SLOT, "date": day, "time": "23:55"})
+
+    assert response.status_code == 422, response.content
+    assert response.json() == {"errors": OUT_OF_RANGE}
+    assert not Slot.objects.exists()
+
+
+@pytest.mark.parametrize("day", FAR_DATES)
+def test_moving_a_slot_to_a_date_outside_the_years_is_refused_on_the_date_field(anna_web, slot, day):
+    response = anna_web.post(f"/kalender/tider/{slot.pk}/andra/", {**NEW_SLOT, "date": day, "time": "00:05"})
+
+    assert response.status_code == 422, response.content
+    assert response.json() == {"errors": OUT_OF_RANGE}
+    slot.refresh_from_db()
+    assert (slot.start_at, slot.duration_minutes) == (at("2027-01-12 09:00"), 45)
+
+
+@pytest.mark.parametrize(("start", "end"), [
+    ("0001-01-01T00:00:00+01:00", "0001-01-01T02:00:00+01:00"),
+    ("9999-12-31T20:00:00+01:00", "9999-12-31T22:00:00+01:00"),
+])
+def test_marking_a_stretch_outside_the_years_makes_no_slots(anna, anna_web, start, end):
+    response = anna_web.post("/kalender/tider/flera/", {"start": start, "end": end})
+
+    assert response.status_code == 422, response.content
+    assert set(response.json()["errors"]) == {"start"}
+    assert not Slot.objects.exists()
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_the_calendar_opened_on_a_date_outside_the_years_opens_on_today(anna_web, day):
+    import json
+
+    response = anna_web.get(f"/kalender/?datum={day}")
+
+    assert response.status_code == 200
+    config = json.loads(re.search(r'id="calendar-config" type="application/json">(.*?)</script>',
+                                  response.content.decode(), re.S).group(1))
+    assert config["initialDate"] is None

@@ -46,6 +46,55 @@ def test_every_answer_carries_the_security_headers(client, db, path):
     assert "'unsafe-inline'" not in str(csp) and "'unsafe-eval'" not in str(csp)
 
 
+# No caching of private answers --------------------------------------------------------------
+PRIVATE_ANSWERS = [
+    ("token", "/api/v1/me", 200),
+    ("token", "/api/v1/therapist/calendar", 200),
+    ("anonymous", "/api/v1/me", 401),
+    ("therapist", "/kalender/", 200),
+    ("client", "/mina-bokningar/", 200),
+    ("anonymous", "/logga-in/", 200),
+    ("staff", "/admin/", 200),
+    ("therapist", "/kalender/tider/999999/", 404),
+]
+
+
+@pytest.mark.parametrize(("who", "path", "status"), PRIVATE_ANSWERS, ids=[f"{w} {p}" for w, p, _ in PRIVATE_ANSWERS])
+def test_no_private_answer_or_page_may_be_stored_by_a_cache(who, path, status, anna, erik, django_user_model):
+    """A shared computer's browser cache, or a proxy, must not keep a calendar, a client list
+    or a login page: every dynamic answer says no-store unless it chose its own caching."""
+    http = HttpClient()
+    headers = api_for(anna.user).headers if who == "token" else {}
+    if who in ("therapist", "client", "staff"):
+        user = {"therapist": anna.user, "client": erik.user}.get(who) or django_user_model.objects.create_superuser(
+            email="staff@example.se", password="correct horse battery")
+        http.force_login(user)
+
+    response = http.get(path, headers=headers)
+
+    assert response.status_code == status
+    directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+    assert {"no-store", "private"} <= directives, response.get("Cache-Control")
+
+
+def test_a_static_file_keeps_whitenoises_long_cache_header(settings, tmp_path):
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    import tidbok.settings as production
+
+    settings.STATIC_ROOT = tmp_path
+    settings.STATICFILES_DIRS = []  # our own files are enough, and quick to collect
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": production.STORAGES["staticfiles"]}
+    call_command("collectstatic", "--noinput", "-v", "0")
+    url = staticfiles_storage.url("tidbok/site.css")
+    assert url != "/static/tidbok/site.css"  # the hashed name, as in production
+
+    response = HttpClient().get(url)
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "max-age=315360000, public, immutable"
+
+
 # No inline scripts in any page ------------------------------------------------------------
 class ScriptFinder(HTMLParser):
     """Inline <script> bodies (other than JSON data blocks), inline event handlers and
