@@ -40,5 +40,5 @@ def clean_text(value, field: str, *, max_length: int, required: bool = False, mu
         )
         raise ValidationError({field: message})
     if len(value) > max_length:
-        raise ValidationError({field: _("At most %(n)d characters.") % {"n": max_length}})
+        raise ValidationError({field: _("At most %(max)d characters.") % {"max": max_length}})
     return value

@@ -469,7 +469,8 @@ def test_a_write_without_a_valid_login_is_401_never_a_csrf_403(method, path, cal
     client knows to log in again; CSRF concerns only a browser that is logged in."""
     slot = slot_for(anna, "2027-01-13 09:00")
     booking = booked(slot_for(anna, "2027-01-14 09:00"), erik)
-    ids = {"slot_id": slot.pk, "booking_id": booking.pk, "client_id": erik.pk}
+    ids = {"slot_id": slot.pk, "booking_id": booking.pk, "client_id": erik.pk,
+           "token_id": ApiToken.objects.create(user=erik.user, key_hash="x" * 64).pk}
     token = CALLERS[caller](anna.user if "therapist" in path else erik.user)
     body = body_for(method, path, ids)
     http = HttpClient(enforce_csrf_checks=True)

@@ -6,8 +6,8 @@ import re
 import pytest
 from django.test import Client as Browser
 
-from conftest import at, pnr
-from domain.models import Booking, Client, OutboundEmail, User
+from conftest import at, mailed_link, pnr, process_account_requests
+from domain.models import AccountRequest, Booking, Client, ClientLink, OutboundEmail, User
 from domain.services import booking_create_by_therapist, client_add, slot_create
 
 pytestmark = pytest.mark.usefixtures("now")
@@ -212,18 +212,37 @@ SIGNUP = {"first_name": "Åse", "last_name": "Larsson", "personnummer": pnr("198
           "email": "ase@example.se", "password": "lingon-sylt-1987"}
 
 
-def test_a_visitor_signs_up_and_is_logged_in(db):
+def test_a_visitor_signs_up_confirms_her_address_and_is_back_where_she_was(db):
     b = browser_for()
 
     response = b.post("/skapa-konto/", {**SIGNUP, "next": "/hitta-terapeut/"})
 
-    assert response.status_code == 302 and response["Location"] == "/hitta-terapeut/"
-    assert Client.objects.get(email="ase@example.se").user.check_password("lingon-sylt-1987")
+    assert response.status_code == 200 and "Kolla din e-post" in response.content.decode()
+    assert "ase@example.se" in response.content.decode()
+    assert not User.objects.filter(email="ase@example.se").exists()  # the worker decides
+    process_account_requests()
+    link = mailed_link("email_verification")
+    assert b.get("/mina-bokningar/").status_code == 302  # not logged in yet
+    page = b.get(link)
+    assert page.status_code == 200 and "Bekräfta och fortsätt" in page.content.decode()
+    done = b.post(link)
+    assert done.status_code == 302 and done["Location"] == "/hitta-terapeut/"
+    assert Client.objects.get(email="ase@example.se").user.email_verified
     assert b.get("/mina-bokningar/").status_code == 200
+    assert b.post(link).status_code == 400  # used once
+
+
+def test_a_personnummer_is_optional_at_sign_up(db):
+    response = browser_for().post("/skapa-konto/", {**SIGNUP, "personnummer": ""})
+
+    assert response.status_code == 200
+    process_account_requests()
+    assert Client.objects.get(email="ase@example.se").personnummer == ""
 
 
 @pytest.mark.parametrize(("field", "value"), [
     ("personnummer", "19800505-2461"), ("email", "nope"), ("password", "123"), ("first_name", ""), ("first_name", "a\x00"),
+    ("first_name", "Åse\nBcc: x@example.se"), ("last_name", "Lars\x07son"),
 ])
 def test_sign_up_names_the_field_that_is_wrong(db, field, value):
     response = browser_for().post("/skapa-konto/", {**SIGNUP, field: value})
@@ -232,29 +251,53 @@ def test_sign_up_names_the_field_that_is_wrong(db, field, value):
     page = response.content.decode()
     assert f'id="id_{field}_error"' in page
     assert re.search(f'aria-describedby="[^"]*id_{field}_error"', page)
-    assert not Client.objects.exists()
+    assert not AccountRequest.objects.exists()
 
 
-def test_sign_up_never_redirects_elsewhere(db):
-    response = browser_for().post("/skapa-konto/", {**SIGNUP, "next": "https://evil.example/"})
+def test_the_verification_link_never_sends_her_elsewhere(db):
+    browser_for().post("/skapa-konto/", {**SIGNUP, "next": "https://evil.example/"})
+    process_account_requests()
 
-    assert response["Location"] == "/mina-bokningar/"
+    done = browser_for().post(mailed_link("email_verification"))
+
+    assert done["Location"] == "/mina-bokningar/"
 
 
-def test_sign_up_with_an_invited_personnummer_sends_the_link_instead(anna):
+def test_sign_up_looks_the_same_whatever_exists(anna, erik):
+    """Finding 3: an address with an account, a personnummer on file and a therapist's record
+    all get the page anyone gets."""
     client_add(therapist=anna, actor=anna.user, first_name="Åse", last_name="Larsson",
                personnummer=SIGNUP["personnummer"], email="ase@example.se")
+    pages = [
+        browser_for().post("/skapa-konto/", {**SIGNUP, "email": "new@example.se"}),
+        browser_for().post("/skapa-konto/", {**SIGNUP, "email": erik.email}),
+        browser_for().post("/skapa-konto/", {**SIGNUP, "email": "thief@example.se"}),
+        browser_for().post("/skapa-konto/", {**SIGNUP, "personnummer": erik.personnummer, "email": "x@example.se"}),
+    ]
 
-    response = browser_for().post("/skapa-konto/", {**SIGNUP, "email": "thief@example.se"})
+    assert {p.status_code for p in pages} == {200}
+    shapes = {without_tokens(p.content.decode()).replace(p.wsgi_request.POST["email"], "ADDRESS") for p in pages}
+    assert len(shapes) == 1
 
-    assert response.status_code == 200 and "Kolla din e-post" in response.content.decode()
-    assert not User.objects.filter(email="thief@example.se").exists()
+
+def test_a_new_account_cannot_log_in_before_its_link_and_is_told_alike(db):
+    browser_for().post("/skapa-konto/", SIGNUP)
+    process_account_requests()
+
+    unverified = browser_for().post("/logga-in/", {"email": "ase@example.se", "password": SIGNUP["password"]})
+    unknown = browser_for().post("/logga-in/", {"email": "nobody@example.se", "password": SIGNUP["password"]})
+
+    assert unverified.status_code == unknown.status_code == 400
+    assert without_tokens(unverified.content.decode()).replace("ase@example.se", "X") == without_tokens(
+        unknown.content.decode()).replace("nobody@example.se", "X")
+    assert OutboundEmail.objects.filter(kind="email_verification").count() == 2  # a fresh link for her
 
 
 def test_the_password_reset_mail_goes_through_the_outbox(erik):
     response = browser_for().post("/glomt-losenord/", {"email": erik.email.upper()})
 
     assert response.status_code == 302
+    process_account_requests()
     [mail] = OutboundEmail.objects.filter(kind="password_reset")
     assert mail.to == erik.email and "/losenord/" in mail.body
 
@@ -262,25 +305,69 @@ def test_the_password_reset_mail_goes_through_the_outbox(erik):
 def test_an_unknown_address_gets_the_same_answer_and_no_mail(db):
     response = browser_for().post("/glomt-losenord/", {"email": "nobody@example.se"})
 
-    assert response.status_code == 302 and not OutboundEmail.objects.exists()
+    assert response.status_code == 302
+    process_account_requests()
+    assert not OutboundEmail.objects.exists()
 
 
-def test_an_invited_client_sets_her_password_with_the_link_and_sees_her_booking(anna):
+def test_too_many_reset_requests_from_one_address_are_refused(erik, settings):
+    settings.ACCOUNT_REQUESTS_PER_HOUR = 2
+    for _ in range(2):
+        assert browser_for().post("/glomt-losenord/", {"email": erik.email}).status_code == 302
+
+    response = browser_for().post("/glomt-losenord/", {"email": erik.email})
+
+    assert response.status_code == 429 and "Försök igen om en timme" in response.content.decode()
+
+
+def test_an_invited_client_accepts_with_a_password_and_sees_her_booking(anna):
     client = client_add(therapist=anna, actor=anna.user, first_name="Åse", last_name="Larsson",
                         personnummer=SIGNUP["personnummer"], email="ase@example.se")
     booking_create_by_therapist(therapist=anna, slot=slot(anna), client=client, mode="video", actor=anna.user)
-    mail = OutboundEmail.objects.get(kind="client_invitation")
-    link = next(line for line in mail.body.splitlines() if "/losenord/" in line).split("8000", 1)[1]
+    link = mailed_link("client_invitation")
     b = browser_for()
 
-    form = b.get(link, follow=True)
+    form = b.get(link)
     assert form.status_code == 200 and "new_password1" in form.content.decode()
-    done = b.post(form.redirect_chain[-1][0], {"new_password1": "lingon-sylt-1987", "new_password2": "lingon-sylt-1987"})
+    assert "Anna Andersson har lagt till dig" in form.content.decode()
+    done = b.post(link, {"new_password1": "lingon-sylt-1987", "new_password2": "lingon-sylt-1987"})
 
-    assert done.status_code == 302
+    assert done.status_code == 302 and done["Location"] == "/mina-bokningar/"
     page = b.get("/mina-bokningar/").content.decode()
     assert "Anna Andersson" in page and "tisdag 12 januari 2027" in page
-    assert b.get(link, follow=True).context["validlink"] is False  # used once
+    assert User.objects.get(email="ase@example.se").email_verified
+    assert browser_for().get(link).status_code == 400  # used once
+
+
+def test_an_invitation_to_an_address_with_an_account_asks_her_to_log_in_then_joins(anna, bo, make_client):
+    erik = make_client(therapist=bo)
+    record = client_add(therapist=anna, actor=anna.user, first_name="Erik", last_name="E",
+                        personnummer=pnr("19700101", "111"), email=erik.email)
+    link = mailed_link("client_invitation")
+
+    stranger = browser_for()
+    assert "Logga in" in stranger.get(link).content.decode()
+    assert stranger.post(link)["Location"].startswith("/logga-in/")
+    assert Client.objects.filter(pk=record.pk).exists()
+
+    owner = browser_for(erik.user)
+    assert "Koppla till mitt konto" in owner.get(link).content.decode()
+    assert owner.post(link).status_code == 302
+    assert not Client.objects.filter(pk=record.pk).exists()
+    assert ClientLink.objects.filter(therapist=anna, client=erik).exists()
+
+
+def test_the_set_password_link_of_a_reset_confirms_the_address(db):
+    browser_for().post("/skapa-konto/", SIGNUP)
+    process_account_requests()
+    browser_for().post("/glomt-losenord/", {"email": "ase@example.se"})
+    process_account_requests()
+    b = browser_for()
+    form = b.get(mailed_link("password_reset"), follow=True)
+    b.post(form.redirect_chain[-1][0], {"new_password1": "hallon-saft-2020", "new_password2": "hallon-saft-2020"})
+
+    user = User.objects.get(email="ase@example.se")
+    assert user.email_verified and user.check_password("hallon-saft-2020")
 
 
 def test_the_pages_speak_english_on_request(anna, erik):
@@ -297,8 +384,10 @@ def test_asking_again_and_again_sends_one_reset_link_per_ten_minutes(erik, now):
 
     for _ in range(3):
         browser_for().post("/glomt-losenord/", {"email": erik.email})
+    process_account_requests()
     now.shift(timedelta(minutes=11))
     browser_for().post("/glomt-losenord/", {"email": erik.email})
+    process_account_requests()
 
     assert OutboundEmail.objects.filter(kind="password_reset").count() == 2
 
