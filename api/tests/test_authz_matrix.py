@@ -11,6 +11,7 @@ import pytest
 
 from api.tests.helpers import booked, slot_for
 from conftest import Api, api_for, pnr
+from domain.models import ApiToken
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -31,6 +32,7 @@ def world(anna, bo, erik, nora, make_client):
         "existing_slot": slot_for(anna, "2027-01-14 09:00", audience="existing").pk,
         "spare_slot": slot_for(anna, "2027-01-15 09:00").pk,
         "bo_slot": slot_for(bo, "2027-01-13 09:00").pk,
+        "anna_token": ApiToken.objects.create(user=anna.user, key_hash="a" * 64, label="Annas telefon").pk,
     }
 
 
@@ -83,6 +85,9 @@ MATRIX = [
     ("token", "post", "/auth/token", {"email": "anna@example.se", "password": "wrong"},
      {"anon": 401, "erik": 401, "nora": 401, "anna": 401, "bo": 401}),
     ("log out", "delete", "/auth/token", None, {"anon": 401, "erik": 204, "nora": 204, "anna": 204, "bo": 204}),
+    ("my tokens", "get", "/auth/tokens", None, {"anon": 401, "erik": 200, "nora": 200, "anna": 200, "bo": 200}),
+    ("end anna's token", "delete", "/auth/tokens/{anna_token}", None,
+     {"anon": 401, "erik": 404, "nora": 404, "anna": 204, "bo": 404}),
 ]
 
 CELLS = [(row[0], persona) for row in MATRIX for persona in PERSONAS]
@@ -103,6 +108,7 @@ def secrets_of(w) -> dict[str, tuple[str, set[str]]]:
         "bo's e-mail": (w["bo"].user.email, {"bo"}),
         # Anna's reception address goes to her own clients' on-site bookings, and to her.
         "anna's address": ("Hemliga gatan", {"anna", "erik"}),
+        "the name of anna's token": ("Annas telefon", {"anna"}),
     }
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import at
 from domain import services
-from domain.models import Slot
+from domain.models import ClientLink, Slot
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -108,8 +108,7 @@ def test_a_longer_meeting_stays_open_to_its_end(client, anna, erik, now):
 
 def test_the_page_is_in_the_therapists_zone(client, make_therapist, erik, now):
     helsinki = make_therapist(email="h@example.se", first="Helmi", timezone="Europe/Helsinki")
-    services.client_add(therapist=helsinki, actor=None, first_name="Erik", last_name="Eriksson",
-                        personnummer=erik.personnummer, email=erik.email)
+    ClientLink.objects.create(therapist=helsinki, client=erik, source="own")
     booking = book(helsinki, erik)  # 10:00 Stockholm is 11:00 Helsinki
 
     page = client.get(f"/video/{booking.video_token}").content.decode()

@@ -1,23 +1,24 @@
 """Counting tries in fixed windows (R28), atomically.
 
 A try is counted *before* the thing it guards is looked at (the password checked, the sign-up
-taken): one UPDATE … SET count = count + 1 holds the counter's row lock until the transaction
-ends and answers the new count, so of N parallel requests exactly the first `limit` get
-through, whatever the timing. (django-axes records a failure only after the password was
-checked, so parallel guesses all get checked: its issue #592, "known issue, won't fix". That
-is the hole this closes, and why this is ours.)
+taken): one INSERT … ON CONFLICT DO UPDATE SET count = count + 1 … RETURNING count, so of N
+parallel requests exactly the first `limit` get through, whatever the timing. (django-axes
+records a failure only after the password was checked, so parallel guesses all get checked:
+its issue #592, "known issue, won't fix". That is the hole this closes, and why this is ours.)
 
 Keys hold personal data (an e-mail address, an IP address); only their SHA-256 is stored."""
 
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
 from ..models import RateCounter
+from ..rows import fetch
 
 
 def _key(*parts: str) -> str:
@@ -36,29 +37,34 @@ class Rate:
         return _key(self.kind, *parts)
 
 
-def rate_hit(rate: Rate, *parts: str) -> bool:
-    """Count one try of `rate` for `parts` and answer whether it is within the limit. Call it
-    outside any transaction: it commits at once, so the count holds even if the caller's own
-    work fails or rolls back, and the counter's row is locked only for this moment.
+@cache
+def _hit_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    table = quote(RateCounter._meta.db_table)
+    key, start, count = (quote(c) for c in ("key", "window_start", "count"))
+    # The row as it was is the table's own name on both databases (`excluded` is the new one).
+    old_start, old_count = f"{table}.{start}", f"{table}.{count}"
+    return (
+        f"INSERT INTO {table} ({key}, {start}, {count}) VALUES (%s, %s, 1) "
+        f"ON CONFLICT ({key}) DO UPDATE SET "
+        f"{count} = CASE WHEN {old_start} > %s THEN {old_count} + 1 ELSE 1 END, "
+        f"{start} = CASE WHEN {old_start} > %s THEN {old_start} ELSE excluded.{start} END "
+        f"RETURNING {count}"
+    )
 
-    Each step is a conditional UPDATE that PostgreSQL re-checks after waiting for a row lock,
-    so two requests that both find the window over cannot both restart it (one restarts, the
-    other then counts in the new window)."""
-    key, now = rate.key(*parts), timezone.now()
-    current = RateCounter.objects.filter(key=key)
-    with transaction.atomic():
-        for _attempt in range(3):
-            if current.filter(window_start__gt=now - rate.window).update(count=F("count") + 1):
-                break
-            if current.filter(window_start__lte=now - rate.window).update(window_start=now, count=1):
-                break
-            try:
-                with transaction.atomic():
-                    RateCounter.objects.create(key=key, window_start=now, count=1)
-                break
-            except IntegrityError:
-                continue  # created a moment ago by another request: count on it
-        count = current.values_list("count", flat=True).get()
+
+def rate_hit(rate: Rate, *parts: str) -> bool:
+    """Count one try of `rate` for `parts` and answer whether it is within the limit.
+
+    One statement, an upsert that answers the new count: PostgreSQL and SQLite both run it
+    atomically (a second request for the same key waits for the first's row lock, then counts
+    on top of it), so parallel tries can never pass the limit together. A window that has
+    passed starts again at 1. Call it outside any transaction, so that the count is committed
+    at once and holds even when the caller's own work fails or rolls back."""
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    since = adapt(now - rate.window)
+    [(count,)] = fetch(_hit_sql(connection.vendor), [rate.key(*parts), adapt(now), since, since])
     return count <= rate.limit
 
 

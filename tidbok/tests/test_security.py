@@ -18,7 +18,7 @@ from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from api.tests.helpers import slot_for
-from conftest import Api, api_for, pnr
+from conftest import Api, api_for, mailed_link, pnr, run_worker
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -319,7 +319,9 @@ def test_a_full_booking_flow_logs_no_personnummer_and_no_password(caplog, settin
         signed_up = anon.post("/auth/signup", {
             "role": "client", "email": "sigrid@example.se", "password": PASSWORD, "first_name": "Sigrid",
             "last_name": "Svensson", "personnummer": signup_number})
-        assert signed_up.status_code == 201, signed_up.content
+        assert signed_up.status_code == 202, signed_up.content
+        run_worker()  # the sign-up, then its verification mail
+        assert HttpClient().post(mailed_link("email_verification")).status_code == 302
         wrong = anon.post("/auth/token", {"email": "sigrid@example.se", "password": PASSWORD + "x"})
         assert wrong.status_code == 401
         token = anon.post("/auth/token", {"email": "sigrid@example.se", "password": PASSWORD}).json()["token"]
