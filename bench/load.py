@@ -196,7 +196,7 @@ def copy_rows(conn, table: str, columns: list[str], rows, progress: Progress, ch
 
 TRUNCATE = """
 TRUNCATE domain_outboundemail, domain_auditentry, domain_booking, domain_slot, domain_clientlink,
-         domain_apitoken, domain_client, domain_therapist, domain_loginfailure,
+         domain_apitoken, domain_client, domain_therapist, domain_ratecounter, domain_accountrequest,
          django_tasks_database_dbtaskresult, domain_user CASCADE
 """
 
@@ -231,11 +231,11 @@ def load(url: str, sizes: Sizes, env: dict, quiet: bool = False, seed: int = 5) 
 
         users = (
             (u, password, None, "false", f"Terapeut{u}" if u <= T else f"Klient{u}",
-             f"Bench{u % 997}", "false", "true", stamp, f"user{u}@bench.tidbok.se", "sv")
+             f"Bench{u % 997}", "false", "true", stamp, f"user{u}@bench.tidbok.se", "sv", "true")
             for u in range(1, T + C + 1)
         )
         copy_rows(conn, "domain_user", ["id", "password", "last_login", "is_superuser", "first_name", "last_name",
-                                        "is_staff", "is_active", "date_joined", "email", "language"],
+                                        "is_staff", "is_active", "date_joined", "email", "language", "email_verified"],
                   users, Progress("users", T + C, quiet))
 
         therapists = (
