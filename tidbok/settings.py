@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "tidbok.context_processors.eid",
             ],
         },
     },
@@ -160,6 +161,40 @@ INVITATION_MAX_AGE_DAYS = envint("INVITATION_MAX_AGE_DAYS", "30")
 MAX_OPEN_BOOKINGS_PER_THERAPIST = envint("MAX_OPEN_BOOKINGS_PER_THERAPIST", "2")
 # A bearer token that has not been used for this many days stops working (docs/security.md).
 API_TOKEN_IDLE_DAYS = envint("API_TOKEN_IDLE_DAYS", "90")
+
+# eID log-in (R27), optional: BankID/Freja through an OpenID Connect broker (tidbok/eid.py,
+# docs/security.md "eID log-in"). Off while OIDC_ISSUER is empty: then there is no eID URL, no
+# backend and no button. The broker's endpoints come from its discovery document.
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip()
+OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "").strip()
+OIDC_CLIENT_SECRET = envsecret("OIDC_CLIENT_SECRET") or ""
+# Idura (formerly Criipto) gives a Swedish BankID's personnummer as `ssn` in the ID token;
+# Signicat calls it `nin` (scope `nin`, in the userinfo answer).
+OIDC_PERSONNUMMER_CLAIM = os.environ.get("OIDC_PERSONNUMMER_CLAIM", "ssn").strip()
+OIDC_SCOPES = " ".join(os.environ.get("OIDC_SCOPES", "openid profile").split())
+# Sent as acr_values when set: how a broker is told which eID to offer (Idura:
+# urn:grn:authn:se:bankid, Signicat: idp:sbid).
+OIDC_ACR_VALUES = " ".join(os.environ.get("OIDC_ACR_VALUES", "").split())
+# Seconds to wait for the broker (discovery, keys, tokens) before the page says eID is unavailable.
+OIDC_TIMEOUT = envint("OIDC_TIMEOUT", "10")
+if OIDC_ISSUER:
+    from urllib.parse import urlsplit
+
+    _issuer = urlsplit(OIDC_ISSUER)
+    if _issuer.scheme != "https" and not (_issuer.scheme == "http" and _issuer.hostname in ("127.0.0.1", "localhost", "::1")):
+        raise ImproperlyConfigured("OIDC_ISSUER must be an https:// address (plain http only on this machine, for tests).")
+    if not OIDC_CLIENT_ID or not OIDC_CLIENT_SECRET:
+        raise ImproperlyConfigured("OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (or _FILE) must be set too.")
+    if not OIDC_PERSONNUMMER_CLAIM:
+        raise ImproperlyConfigured("OIDC_PERSONNUMMER_CLAIM must name the claim that holds the personnummer.")
+    if "openid" not in OIDC_SCOPES.split():
+        raise ImproperlyConfigured('OIDC_SCOPES must include "openid".')
+    if OIDC_TIMEOUT <= 0:
+        raise ImproperlyConfigured("OIDC_TIMEOUT must be a positive number of seconds.")
+    AUTHENTICATION_BACKENDS.append("tidbok.eid.EidBackend")
+elif OIDC_CLIENT_ID or OIDC_CLIENT_SECRET or os.environ.get("OIDC_ACR_VALUES"):
+    # A misspelt OIDC_ISSUER must stop the start, not quietly leave eID log-in off.
+    raise ImproperlyConfigured("OIDC_CLIENT_ID / OIDC_CLIENT_SECRET are set but OIDC_ISSUER is empty.")
 
 LANGUAGE_CODE = "sv"
 LANGUAGE_COOKIE_NAME = "tidbok_language"

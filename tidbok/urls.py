@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
@@ -20,3 +21,13 @@ urlpatterns = [
     path("", include("client_pages.urls")),
     path("video/<str:token>", client_views.video, name="video"),
 ]
+
+if settings.OIDC_ISSUER:
+    # eID log-in (R27) exists only when a broker is configured (tidbok/eid.py).
+    from . import eid
+
+    urlpatterns += [
+        path("login/eid/", eid.EidStart.as_view(), name="eid_start"),
+        path("login/eid/callback/", eid.EidCallback.as_view(), name="eid_callback"),
+        path("login/eid/nytt-konto/", eid.eid_signup, name="eid_signup"),
+    ]
