@@ -2,10 +2,15 @@
 with a real SMTP server and the production mail worker. Times are relative to the real now:
 the live server runs in another thread, where frozen time would not reach."""
 
+import ast
 import re
 from datetime import datetime, time, timedelta
+from functools import cache
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -37,23 +42,73 @@ def profile(therapist, **fields):
     return therapist
 
 
+def po_entries(path: Path) -> list[dict[str, str]]:
+    """The entries of a gettext catalog, {"msgid": …, "msgstr": …} (plural forms too)."""
+    entries, entry, key = [], {}, None
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        line = line.strip()
+        if line.startswith('"'):
+            entry[key] += ast.literal_eval(line)
+            continue
+        if (not line or line.startswith("#")) and entry:
+            entries.append(entry)
+            entry, key = {}, None
+        if line and not line.startswith("#"):
+            key, _, value = line.partition(" ")
+            entry[key] = ast.literal_eval(value)
+    return entries
+
+
+@cache
+def english_texts() -> frozenset[str]:
+    """Every English source text of ours whose Swedish differs, translated or not (so that an
+    untranslated text shows up too), cut at its placeholders: the pieces of at least two
+    words (a single word can be a name)."""
+    texts = set()
+    for po in Path(settings.BASE_DIR).glob("*/locale/sv/LC_MESSAGES/django.po"):
+        for entry in po_entries(po):
+            swedish = {v for k, v in entry.items() if k.startswith("msgstr")}
+            for msgid in (entry.get("msgid", ""), entry.get("msgid_plural", "")):
+                if not msgid or swedish == {msgid}:
+                    continue
+                for piece in re.split(r"%\(\w+\)[sd]|%[sd]|\{\w*\}|\n", msgid):
+                    piece = piece.strip(" .,:;!?()\"'")
+                    if len(piece.split()) >= 2:
+                        texts.add(piece)
+    return frozenset(texts)
+
+
+def in_swedish(page) -> None:
+    """The page says it is Swedish and shows none of our English texts."""
+    assert page.locator("html").get_attribute("lang") == "sv", page.url
+    shown = page.locator("body").inner_text()
+    english = sorted(t for t in english_texts() if t in shown)
+    assert not english, (page.url, english)
+
+
 def no_sideways_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_a_new_visitor_finds_signs_up_books_a_video_slot_gets_the_mail_and_sees_it(anna, site, smtp, page):
+    """The way in (R26, R27): pick a slot, sign up, the verification mail, its link, back at
+    that slot with the choice kept, booked; in Swedish on every page and in every mail."""
     profile(anna, title="Leg. psykolog", city="Stockholm", languages=["sv"], areas=["stress"])
     start = days_ahead(3, 10)
     slot = slot_create(therapist=anna, actor=None, start=start, modes=["video"])
 
     page.goto(f"{site}/hitta-terapeut/")
+    in_swedish(page)
     card = page.get_by_role("article").filter(has_text="Anna Andersson")
     expect(card).to_contain_text("Nästa lediga tid:")
     card.get_by_role("link", name="Anna Andersson", exact=True).click()
+    in_swedish(page)
     page.get_by_role("link", name=re.compile("10:00–10:45")).click()
     expect(page.get_by_label("Videosamtal")).to_be_checked()
+    in_swedish(page)
     page.get_by_role("button", name="Skapa konto").click()
 
+    in_swedish(page)
     page.get_by_label("Förnamn").fill("Nils")
     page.get_by_label("Efternamn").fill("Nyström")
     page.get_by_label("Personnummer").fill(pnr("19880808", "357"))
@@ -61,16 +116,57 @@ def test_a_new_visitor_finds_signs_up_books_a_video_slot_gets_the_mail_and_sees_
     page.get_by_label("Lösenord").fill("lingon-sylt-1987")
     page.get_by_role("button", name="Skapa konto").click()
 
+    expect(page.get_by_role("heading", name="Kolla din e-post")).to_be_visible()
+    expect(page.get_by_role("status").first).to_contain_text("nils@example.se")
+    in_swedish(page)
+    assert not smtp.messages and not Booking.objects.exists()
+
+    run_worker()  # the sign-up is decided by the worker, which then delivers the mail
+    [verification] = smtp.messages
+    assert verification["To"] == "nils@example.se"
+    assert verification["Subject"] == "Bekräfta din e-postadress för Tidbok"
+    body = text_of(verification)
+    assert "Hej Nils!" in body and "Länken fungerar en gång" in body
+    link = re.search(r"https?://\S+/bekrafta/\S+", body).group(0)
+    assert link.startswith(f"{site}/bekrafta/")
+    assert parse_qs(urlsplit(link).query)["next"] == [f"/boka/{slot.pk}/?mode=video"]
+
+    # Before the link is followed the account cannot log in, and says so exactly as to a
+    # wrong password (R26: nothing tells that the address has signed up).
+    said = {}
+    for password in ("fel-lösenord-123", "lingon-sylt-1987"):
+        page.goto(f"{site}/logga-in/")
+        page.get_by_label("E-postadress").fill("nils@example.se")
+        page.get_by_label("Lösenord").fill(password)
+        page.get_by_role("button", name="Logga in").click()
+        expect(page.get_by_role("alert")).to_contain_text("Fel e-postadress eller lösenord")
+        said[password] = page.get_by_role("alert").inner_text()
+        assert page.url.startswith(f"{site}/logga-in/")
+        in_swedish(page)
+    assert said["fel-lösenord-123"] == said["lingon-sylt-1987"]
+
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Bekräfta din e-postadress")).to_be_visible()
+    in_swedish(page)
+    page.get_by_role("button", name="Bekräfta och fortsätt").click()
+
+    page.wait_for_url(f"{site}/boka/{slot.pk}/?mode=video")  # back at the slot she picked
+    expect(page.get_by_role("status").first).to_contain_text("Din e-postadress är bekräftad")
     expect(page.get_by_label("Videosamtal")).to_be_checked()  # the choice survived the sign-up
+    in_swedish(page)
     page.get_by_role("button", name="Boka").click()
     expect(page.get_by_role("status").first).to_contain_text("Din bokning är klar")
+    in_swedish(page)
     booking = Booking.objects.get(slot=slot)
     assert (booking.client.email, booking.mode) == ("nils@example.se", "video")
 
     run_worker()
-    [message] = smtp.messages
+    # The right password before the link sent a fresh link (R27); then the booking's mail.
+    fresh, message = smtp.messages[1:]
+    assert (fresh["To"], fresh["Subject"]) == ("nils@example.se", "Bekräfta din e-postadress för Tidbok")
     assert message["To"] == "nils@example.se"
     assert "Anna Andersson" in message["Subject"]
+    assert "Hej Nils" in text_of(message)
     assert booking.video_url in text_of(message)
     assert len(calendar_parts(message)) == 1
 
@@ -79,6 +175,7 @@ def test_a_new_visitor_finds_signs_up_books_a_video_slot_gets_the_mail_and_sees_
     page.get_by_label("Lösenord").fill("lingon-sylt-1987")
     page.get_by_role("button", name="Logga in").click()
     page.wait_for_url(f"{site}/mina-bokningar/")
+    in_swedish(page)
     upcoming = page.get_by_role("region", name="Kommande")
     expect(upcoming).to_contain_text("Anna Andersson")
     expect(upcoming).to_contain_text("10:00–10:45")
@@ -178,15 +275,20 @@ def test_an_invited_own_client_sets_a_password_and_sees_the_booking_the_therapis
                                 client=ulla, mode="onsite", actor=anna.user)
     run_worker()
     invitation = next(m for m in smtp.messages if m["Subject"] == "Välkommen till Tidbok")
-    link = re.search(r"https?://\S+/losenord/\S+", text_of(invitation)).group(0)
+    assert invitation["To"] == "ulla@example.se"
+    link = re.search(r"https?://\S+/inbjudan/\S+/", text_of(invitation)).group(0)
 
     page.goto(link)
+    expect(page.get_by_role("heading", name="Din inbjudan")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Anna Andersson har lagt till dig som klient")
+    in_swedish(page)
     page.locator("#id_new_password1").fill("lingon-sylt-1987")
     page.locator("#id_new_password2").fill("lingon-sylt-1987")
-    page.get_by_role("button", name="Spara lösenordet").click()
-    expect(page.get_by_role("heading", name="Lösenordet är sparat")).to_be_visible()
-    page.get_by_role("link", name="Mina bokningar").last.click()
+    page.get_by_role("button", name="Tacka ja och spara lösenordet").click()
 
+    page.wait_for_url(f"{site}/mina-bokningar/")
+    expect(page.get_by_role("status").first).to_contain_text("Du är nu kopplad till Anna Andersson")
+    in_swedish(page)
     upcoming = page.get_by_role("region", name="Kommande")
     expect(upcoming).to_contain_text("Anna Andersson")
     expect(upcoming).to_contain_text("14:00–14:45")
