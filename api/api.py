@@ -214,8 +214,7 @@ def token(request, payload: s.TokenIn):
     try:
         user = services.login_check(email=payload.email, password=payload.password, source=source_address(request))
     except services.LoginThrottled:
-        return throttled(request, _("Too many failed attempts. Wait 15 minutes and try again."),
-                         settings.LOGIN_FAILURE_WINDOW_SECONDS)
+        return throttled(request, services.LoginThrottled.message(), settings.LOGIN_FAILURE_WINDOW_SECONDS)
     except services.LoginFailed:
         return Status(401, {"detail": _("Wrong e-mail address or password.")})
     label = payload.label or request.headers.get("User-Agent", "")

@@ -5,10 +5,9 @@ from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
 
 from .models import ApiToken, AuditEntry, Booking, Client, ClientLink, OutboundEmail, Slot, Therapist, User
-from .services import client_booster_set
+from .services import LoginThrottled, client_booster_set
 
 
 class ThrottledAdminLoginForm(AdminAuthenticationForm):
@@ -20,7 +19,7 @@ class ThrottledAdminLoginForm(AdminAuthenticationForm):
             return super().clean()
         except ValidationError:
             if getattr(self.request, "login_throttled", False):
-                raise ValidationError(_("Too many failed attempts. Wait 15 minutes and try again."), code="throttled")
+                raise ValidationError(LoginThrottled.message(), code="throttled")
             raise
 
 

@@ -44,7 +44,7 @@ def login_view(request):
                 email=form.cleaned_data["email"], password=form.cleaned_data["password"], source=source_address(request)
             )
         except LoginThrottled:
-            form.add_error(None, _("Too many failed attempts. Wait 15 minutes and try again."))
+            form.add_error(None, LoginThrottled.message())
             status = 429
         except LoginFailed:
             # The same words whether the address is unknown, the password wrong or the address
@@ -67,11 +67,29 @@ def logout_view(request):
     return redirect("login")
 
 
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """The old password is a guess like any other (R28): it goes through `login_check`, so a
+    stolen session cannot be used to guess it without limit."""
+
+    def __init__(self, user, data=None, *, source: str):
+        super().__init__(user, data)
+        self.source = source
+
+    def clean_old_password(self):
+        try:
+            login_check(email=self.user.email, password=self.cleaned_data.get("old_password", ""), source=self.source)
+        except LoginThrottled:
+            raise forms.ValidationError(LoginThrottled.message(), code="throttled")
+        except LoginFailed:
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return self.cleaned_data["old_password"]
+
+
 @login_required
 def account(request):
     """Konto: change the password (which ends every other session and every API token, R28),
     and see and end API tokens one by one."""
-    form = PasswordChangeForm(request.user, request.POST or None)
+    form = ThrottledPasswordChangeForm(request.user, request.POST or None, source=source_address(request))
     if request.method == "POST" and form.is_valid():
         user = form.save()
         update_session_auth_hash(request, user)  # this session stays; all others end

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client as HttpClient
 
 from conftest import Api, api_for, mailed_link, process_account_requests
-from domain.models import ApiToken
+from domain.models import ApiToken, User
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -120,3 +120,19 @@ def test_the_account_page_cannot_end_anothers_token(anna, bo):
 
     assert logged_in_browser(anna.user).post(f"/konto/nycklar/{bos_id}/ta-bort/").status_code == 404
     assert bos.get("/me").status_code == 200
+
+
+def test_guessing_the_old_password_on_the_account_page_is_throttled(erik, settings):
+    """A stolen session cannot guess the current password without limit: the old password
+    goes through the log-in throttle."""
+    this = logged_in_browser(erik.user)
+    for _ in range(settings.LOGIN_MAX_FAILURES):
+        refused = this.post("/konto/", {"old_password": "guess", "new_password1": "hallon-saft-2020",
+                                        "new_password2": "hallon-saft-2020"})
+        assert refused.status_code == 400
+
+    right = this.post("/konto/", {"old_password": PASSWORD, "new_password1": "hallon-saft-2020",
+                                  "new_password2": "hallon-saft-2020"})
+
+    assert right.status_code == 400 and "För många misslyckade försök" in right.content.decode()
+    assert User.objects.get(pk=erik.user.pk).check_password(PASSWORD)

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..models import AccountRequest, ApiToken, Client, OutboundEmail, Therapist, User
 from ..rows import Columns, fetch, instances
@@ -37,6 +38,16 @@ class AccountRequestsThrottled(Exception):
 class LoginThrottled(Exception):
     """Too many failed logins for one account from one source address (or from one source
     address altogether) within the window."""
+
+    @staticmethod
+    def message() -> str:
+        """What every surface says, with the window as it is set."""
+        minutes = max(1, -(-settings.LOGIN_FAILURE_WINDOW_SECONDS // 60))
+        return ngettext(
+            "Too many failed attempts. Wait %(minutes)d minute and try again.",
+            "Too many failed attempts. Wait %(minutes)d minutes and try again.",
+            minutes,
+        ) % {"minutes": minutes}
 
 
 class LoginFailed(Exception):

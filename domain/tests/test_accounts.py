@@ -305,3 +305,25 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path)
 
     with pytest.raises(ImproperlyConfigured):
         load_production_settings("tidbok_production_settings_without_secret")
+
+
+@pytest.mark.parametrize(
+    ("remote", "key"),
+    [("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"), ("2001:db8:1:2:ffff:1:2:3", "2001:db8:1:2::/64"),
+     ("::ffff:10.1.2.3", "10.1.2.3"), ("10.1.2.3", "10.1.2.3"), ("", "unknown"), ("garbage", "garbage")],
+)
+def test_an_ipv6_caller_is_counted_by_her_64_network(rf, remote, key):
+    """One IPv6 subscriber holds a whole /64: counted address by address she would have 2^64
+    fresh starts at guessing."""
+    from domain.backends import source_address
+
+    assert source_address(rf.get("/", REMOTE_ADDR=remote)) == key
+
+
+def test_behind_our_proxy_the_address_it_saw_is_used_not_one_the_client_sent(rf, settings):
+    from domain.backends import source_address
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    request = rf.get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 192.0.2.7")
+
+    assert source_address(request) == "192.0.2.7"
