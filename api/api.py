@@ -321,10 +321,14 @@ def clients(request, q: str = ""):
     return [client_out(c, c.source) for c in selectors.client_search(therapist, q[:150])]
 
 
-@therapist_router.post("/clients", response={201: s.ClientOut, 422: dict})
+@therapist_router.post("/clients", response={201: s.ClientOut, 422: dict, 429: s.Error})
 def client_add(request, payload: s.ClientIn):
     therapist = therapist_of(request)
-    client = services.client_add(therapist=therapist, actor=request.auth, **payload.dict(exclude_none=True))
+    try:
+        client = services.client_add(therapist=therapist, actor=request.auth, **payload.dict(exclude_none=True))
+    except services.InvitationsThrottled:
+        return throttled(request, _("You have sent as many invitations as can be sent in a day. Try again tomorrow."),
+                         24 * 3600)
     return Status(201, client_out(client, client.source))
 
 

@@ -5,6 +5,7 @@ calls one service and renders; the rules are the domain's."""
 
 from datetime import datetime, time, timedelta
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -16,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.translation import get_language, get_language_info, ngettext
+from django.utils.translation import get_language, get_language_info, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -320,19 +321,56 @@ def signup(request):
     return render(request, "client_pages/signup.html", {"form": form, "next": next_url}, status=status)
 
 
+class ConfirmForm(forms.Form):
+    password = forms.CharField(label=gettext_lazy("Password"), max_length=256, strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
 def verify_email(request, uidb64: str, token: str):
-    """R27: the link in the verification mail. GET shows a button (so a mail scanner that
-    follows links cannot use it up); POST verifies the address, logs her in and goes on to
-    where she was going."""
+    """R27: the link in the verification mail. GET shows the address and asks for the
+    password chosen at sign-up (a mail scanner that follows links cannot use it up, and a
+    link alone never hands anyone an account whose password someone else chose); POST
+    verifies, logs her in and goes on to where she was going."""
     user = _user_of_link(uidb64)
     valid = user is not None and services.email_verification_token.check_token(user, token)
-    next_url = safe_next(request, request.GET.get("next", ""), reverse("client_pages:bookings"))
-    if request.method == "POST" and valid and services.email_verify(user=user, token=token):
-        login(request, user, backend=BACKEND)
-        messages.success(request, _("Your e-mail address is confirmed. Welcome to Tidbok!"))
-        return redirect(next_url)
-    context = {"valid": valid, "next": next_url, "already": user is not None and user.email_verified}
-    return render(request, "client_pages/verify_email.html", context, status=200 if valid else 400)
+    next_url = safe_next(request, request.GET.get("next", ""), reverse("home"))
+    with_password = user is not None and user.has_usable_password()
+    data = request.POST if request.method == "POST" else None
+    form = ConfirmForm(data) if with_password else forms.Form(data)
+    status = 200 if valid else 400
+    if request.method == "POST" and valid and form.is_valid():
+        try:
+            verified = services.email_verify(
+                user=user, token=token, password=form.cleaned_data.get("password"), source=source_address(request)
+            )
+        except services.LoginThrottled:
+            form.add_error(None, services.LoginThrottled.message())
+            status = 429
+        except services.LoginFailed:
+            form.add_error("password", _("That is not the password this account was created with."))
+            status = 400
+        else:
+            if verified and (with_password or _proved_here(request, user)):
+                login(request, user, backend=BACKEND)
+                messages.success(request, _("Your e-mail address is confirmed. Welcome to Tidbok!"))
+                return redirect(next_url)
+            if verified:
+                messages.success(request, _("Your e-mail address is confirmed. Log in with BankID."))
+                return redirect("login")
+            valid, status = False, 400
+    context = {"valid": valid, "next": next_url, "form": form, "email": user.email if valid else "",
+               "with_password": with_password, "already": user is not None and user.email_verified}
+    return render(request, "client_pages/verify_email.html", context, status=status)
+
+
+def _proved_here(request, user) -> bool:
+    """An account made with an eID (no password) is logged in by its verification link only
+    in the browser that proved its personnummer (docs/security.md, "eID log-in")."""
+    from domain.services.eid import EID_PROOF_SESSION_KEY, eid_proof
+
+    client = getattr(user, "client", None)
+    proof = request.session.get(EID_PROOF_SESSION_KEY)
+    return bool(client and client.personnummer_verified and proof and proof == eid_proof(client.personnummer))
 
 
 def _user_of_link(uidb64: str):
@@ -356,19 +394,23 @@ def invitation(request, token: str):
     if record is None:
         return render(request, "client_pages/invitation.html", {"valid": False}, status=400)
     account = services.invitation_account(record)
-    existing = account is not None and account.email_verified
+    existing = account is not None and not services.is_waiting_for_verification(account)
+    logged_in = request.user if request.user.is_authenticated else None
+    is_owner = existing and logged_in is not None and logged_in.pk == account.pk
     therapist = Therapist.objects.select_related("user").filter(client_links__client=record).first()
-    form = None if existing else ChoosePasswordForm(account or User(email=record.email), request.POST or None)
+    form = None if existing else ChoosePasswordForm(User(email=record.email), request.POST or None)
     context = {"valid": True, "record": record, "therapist": therapist, "existing": existing, "form": form,
-               "is_owner": existing and request.user.is_authenticated and request.user.pk == account.pk}
+               "is_owner": is_owner, "someone_else": logged_in is not None and not is_owner}
     if request.method == "POST":
         try:
             if existing:
-                if not context["is_owner"]:
+                if logged_in is None:
                     return redirect_to_login(request.get_full_path())
-                user = services.client_invitation_accept(record=record, user=request.user)
+                user = services.client_invitation_accept(record=record, user=logged_in)
             elif form.is_valid():
-                user = services.client_invitation_accept(record=record, password=form.cleaned_data["new_password1"])
+                user = services.client_invitation_accept(
+                    record=record, password=form.cleaned_data["new_password1"], user=logged_in
+                )
             else:
                 return render(request, "client_pages/invitation.html", context, status=400)
         except ValidationError as e:

@@ -506,6 +506,9 @@ class AccountRequest(models.Model):
     language = models.CharField(max_length=2, default=Language.SV)
     # Where the browser was going (a slot she wanted): the verification link returns there.
     next_url = models.CharField(max_length=300, blank=True)
+    # The caller's address (the throttle's key, as `domain.backends.source_address` gives it),
+    # so that one caller's sign-ups cannot use up the verification mails of another's.
+    source = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=now)
 
 

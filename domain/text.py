@@ -12,9 +12,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 # C0, DEL and C1, plus U+2028/U+2029, which mail programs and JavaScript treat as line breaks;
-# multi-line text may hold "\n" (a lone "\r" is refused: it is what broke mail headers).
-SINGLE_LINE_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-MULTI_LINE_FORBIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# multi-line text may hold "\n" (a lone "\r" is refused: it is what broke mail headers). And
+# the invisible characters that make text read other than it is: bidirectional overrides,
+# embeddings and isolates (U+202A–U+202E, U+2066–U+2069: "\u202emloH" shows as "Holm"),
+# the direction marks, the zero-width space and the byte order mark. The zero-width joiner
+# and non-joiner stay: Persian and Indic names need them.
+_INVISIBLE = "\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff"
+SINGLE_LINE_FORBIDDEN = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_INVISIBLE}]")
+MULTI_LINE_FORBIDDEN = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029{_INVISIBLE}]")
 
 
 def has_control_characters(value: str, *, multiline: bool = False) -> bool:

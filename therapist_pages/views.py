@@ -347,8 +347,15 @@ def clients(request):
         except ValidationError as e:
             for field, msgs in e.message_dict.items():
                 form.add_error(field if field in form.fields else None, msgs)
+        except services.InvitationsThrottled:
+            form.add_error(None, invitations_used_up())
         else:
-            messages.success(request, _("%(name)s is on your client list.") % {"name": f"{client.first_name} {client.last_name}"})
+            name = f"{client.first_name} {client.last_name}"
+            if client.invited:
+                messages.success(request, _("%(name)s is on your client list.") % {"name": name})
+            else:
+                messages.warning(request, _("%(name)s is on your client list, but no invitation could be sent to "
+                                            "that address today. Send it again from her page tomorrow.") % {"name": name})
             return redirect("therapist_pages:clients")
     q = request.GET.get("q", "")[:150]
     found = selectors.client_search(therapist, q)
@@ -371,10 +378,20 @@ def client(request, client_id: int):
 def client_invite(request, client_id: int):
     """Send the invitation again to an own client who has not accepted it (R26)."""
     person = get_object_or_404(selectors.client_search(request.therapist), pk=client_id, user__isnull=True)
-    with transaction.atomic():
-        services.client_invitation_send(client=person, therapist=request.therapist, actor=request.user)
-    messages.success(request, _("The invitation was sent again to %(email)s.") % {"email": person.email})
+    try:
+        with transaction.atomic():
+            sent = services.client_invitation_send(client=person, therapist=request.therapist, actor=request.user)
+    except services.InvitationsThrottled:
+        sent = False
+    if sent:
+        messages.success(request, _("The invitation was sent again to %(email)s.") % {"email": person.email})
+    else:
+        messages.error(request, invitations_used_up())
     return redirect("therapist_pages:client", person.pk)
+
+
+def invitations_used_up() -> str:
+    return _("No more invitations can be sent to that address, or by you, today. Try again tomorrow.")
 
 
 # Settings and the calendar feed ----------------------------------------------------------

@@ -42,7 +42,14 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from domain.backends import source_address
 from domain.services import AccountRequestsThrottled
-from domain.services.eid import eid_account, eid_account_request, eid_connect, eid_personnummer
+from domain.services.eid import (
+    EID_PROOF_SESSION_KEY,
+    eid_account,
+    eid_account_request,
+    eid_connect,
+    eid_personnummer,
+    eid_proof,
+)
 
 log = logging.getLogger(__name__)
 
@@ -440,6 +447,7 @@ def eid_signup(request):
                     form.add_error(field if field in form.fields else None, errors)
             else:
                 # One account request per eID log-in: another address needs another log-in.
+                request.session[EID_PROOF_SESSION_KEY] = eid_proof(pending["personnummer"])
                 del request.session[PENDING_KEY]
                 return render(request, "tidbok/eid_sent.html", {"email": f["email"]})
     context = {"form": form, "given_name": pending["given_name"], "family_name": pending["family_name"],

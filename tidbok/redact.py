@@ -32,7 +32,9 @@ TOKEN = "[token]"
 REPLACEMENT = "[personnummer]"
 
 _SLASH = r"(?:/|%2[Ff])"
-_SEGMENT = r"[\w-]+"  # the characters of our tokens and of Django's uidb64 and reset tokens
+# A key's characters: our tokens, Django's uidb64 and reset tokens, and signed values with
+# their `:` (plain or URL-encoded as %3A): anything up to the next slash, plain or encoded.
+_SEGMENT = r"(?:[\w~:=-]|%(?!2[Ff])[0-9A-Fa-f]{2})+"
 SECRET_PATH = re.compile(
     "(?P<prefix>" + "|".join(_SLASH.join(map(re.escape, p.split("/"))) for p in SECRET_PATH_PREFIXES) + ")"
     + f"(?P<secret>{_SEGMENT}(?:{_SLASH}{_SEGMENT})*)"

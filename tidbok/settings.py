@@ -154,8 +154,10 @@ ACCOUNT_REQUESTS_PER_HOUR = envint("ACCOUNT_REQUESTS_PER_HOUR", "60")
 # How many reverse proxies of ours stand in front of Tidbok (0: none; the source address is
 # REMOTE_ADDR). With 1, the address a load balancer puts last in X-Forwarded-For is used.
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
-# How long a therapist's invitation to her own client works (R26), in days.
+# How long a therapist's invitation to her own client works (R26), in days; how many
+# invitations one therapist may send in a day (each is a mail in Tidbok's name).
 INVITATION_MAX_AGE_DAYS = envint("INVITATION_MAX_AGE_DAYS", "30")
+INVITATIONS_PER_THERAPIST_PER_DAY = envint("INVITATIONS_PER_THERAPIST_PER_DAY", "100")
 # Hoarding: future bookings a client may make herself with one therapist (her therapist's
 # bookings of her are not limited).
 MAX_OPEN_BOOKINGS_PER_THERAPIST = envint("MAX_OPEN_BOOKINGS_PER_THERAPIST", "2")

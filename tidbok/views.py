@@ -96,7 +96,8 @@ def account(request):
         messages.success(request, _("Your password is changed. You are logged out everywhere else."))
         return redirect("account")
     context = {"form": form, "tokens": tokens_of(request.user)}
-    return render(request, "tidbok/account.html", context, status=400 if form.errors else 200)
+    throttled = any(e.code == "throttled" for e in form.errors.as_data().get("old_password", []))
+    return render(request, "tidbok/account.html", context, status=429 if throttled else 400 if form.errors else 200)
 
 
 @login_required

@@ -46,7 +46,7 @@ def verify_and_log_in(email: str) -> dict:
     token: the one way a new account gets in."""
     process_account_requests()
     link = mailed_link("email_verification", to=email)
-    assert HttpClient().post(link).status_code == 302
+    assert HttpClient().post(link, {"password": PASSWORD}).status_code == 302
     response = Api().post("/auth/token", {"email": email, "password": PASSWORD})
     assert response.status_code == 200, response.content
     return response.json()

@@ -22,7 +22,7 @@ def sign_up_and_log_in(email: str, personnummer: str | None) -> Api:
         body["personnummer"] = personnummer
     assert Api().post("/auth/signup", body).status_code == 202
     process_account_requests()
-    assert HttpClient().post(mailed_link("email_verification", to=email)).status_code == 302
+    assert HttpClient().post(mailed_link("email_verification", to=email), {"password": PASSWORD}).status_code == 302
     return Api(Api().post("/auth/token", {"email": email, "password": PASSWORD}).json()["token"])
 
 

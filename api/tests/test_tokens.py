@@ -134,5 +134,5 @@ def test_guessing_the_old_password_on_the_account_page_is_throttled(erik, settin
     right = this.post("/konto/", {"old_password": PASSWORD, "new_password1": "hallon-saft-2020",
                                   "new_password2": "hallon-saft-2020"})
 
-    assert right.status_code == 400 and "För många misslyckade försök" in right.content.decode()
+    assert right.status_code == 429 and "För många misslyckade försök" in right.content.decode()
     assert User.objects.get(pk=erik.user.pk).check_password(PASSWORD)

@@ -147,7 +147,9 @@ def test_a_new_visitor_finds_signs_up_books_a_video_slot_gets_the_mail_and_sees_
 
     page.goto(link)
     expect(page.get_by_role("heading", name="Bekräfta din e-postadress")).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text("nils@example.se")  # which address is being confirmed
     in_swedish(page)
+    page.get_by_label("Lösenord").fill("lingon-sylt-1987")  # the one chosen at sign-up
     page.get_by_role("button", name="Bekräfta och fortsätt").click()
 
     page.wait_for_url(f"{site}/boka/{slot.pk}/?mode=video")  # back at the slot she picked

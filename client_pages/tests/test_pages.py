@@ -225,11 +225,11 @@ def test_a_visitor_signs_up_confirms_her_address_and_is_back_where_she_was(db):
     assert b.get("/mina-bokningar/").status_code == 302  # not logged in yet
     page = b.get(link)
     assert page.status_code == 200 and "Bekräfta och fortsätt" in page.content.decode()
-    done = b.post(link)
+    done = b.post(link, {"password": SIGNUP["password"]})
     assert done.status_code == 302 and done["Location"] == "/hitta-terapeut/"
     assert Client.objects.get(email="ase@example.se").user.email_verified
     assert b.get("/mina-bokningar/").status_code == 200
-    assert b.post(link).status_code == 400  # used once
+    assert b.post(link, {"password": SIGNUP["password"]}).status_code == 400  # used once
 
 
 def test_a_personnummer_is_optional_at_sign_up(db):
@@ -258,7 +258,7 @@ def test_the_verification_link_never_sends_her_elsewhere(db):
     browser_for().post("/skapa-konto/", {**SIGNUP, "next": "https://evil.example/"})
     process_account_requests()
 
-    done = browser_for().post(mailed_link("email_verification"))
+    done = browser_for().post(mailed_link("email_verification"), {"password": SIGNUP["password"]})
 
     assert done["Location"] == "/mina-bokningar/"
 
@@ -357,17 +357,15 @@ def test_an_invitation_to_an_address_with_an_account_asks_her_to_log_in_then_joi
     assert ClientLink.objects.filter(therapist=anna, client=erik).exists()
 
 
-def test_the_set_password_link_of_a_reset_confirms_the_address(db):
+def test_a_reset_for_a_sign_up_nobody_confirmed_sends_her_to_sign_up_again(db):
     browser_for().post("/skapa-konto/", SIGNUP)
     process_account_requests()
     browser_for().post("/glomt-losenord/", {"email": "ase@example.se"})
     process_account_requests()
-    b = browser_for()
-    form = b.get(mailed_link("password_reset"), follow=True)
-    b.post(form.redirect_chain[-1][0], {"new_password1": "hallon-saft-2020", "new_password2": "hallon-saft-2020"})
 
-    user = User.objects.get(email="ase@example.se")
-    assert user.email_verified and user.check_password("hallon-saft-2020")
+    body = OutboundEmail.objects.filter(kind="password_reset").get().body
+    assert "/skapa-konto/" in body and "/losenord/" not in body
+    assert not User.objects.get(email="ase@example.se").email_verified
 
 
 def test_the_pages_speak_english_on_request(anna, erik):
@@ -403,3 +401,32 @@ def test_a_week_outside_the_years_1900_to_9000_shows_the_coming_week_and_says_so
     assert "Det är inget datum; visar kommande vecka i stället." in page
     assert "Lediga tider, veckan från 11 januari 2027" in page
     assert "09:00–09:45" in page
+
+
+def test_the_verification_page_names_the_address_and_wants_the_sign_ups_password(db):
+    browser_for().post("/skapa-konto/", SIGNUP)
+    process_account_requests()
+    link = mailed_link("email_verification")
+    b = browser_for()
+
+    page = b.get(link).content.decode()
+    assert "ase@example.se" in page and 'name="password"' in page
+    wrong = b.post(link, {"password": "not-the-one-99"})
+    assert wrong.status_code == 400 and "Det är inte lösenordet som kontot skapades med." in wrong.content.decode()
+    assert not User.objects.get(email="ase@example.se").email_verified
+    assert b.get("/mina-bokningar/").status_code == 302  # not logged in by the link alone
+    assert b.post(link, {"password": SIGNUP["password"]}).status_code == 302
+
+
+def test_someone_logged_in_as_another_is_told_to_log_out_before_accepting(anna, nora):
+    client_add(therapist=anna, actor=anna.user, first_name="Åse", last_name="Larsson",
+               personnummer=SIGNUP["personnummer"], email="ase@example.se")
+    link = mailed_link("client_invitation")
+    b = browser_for(nora.user)
+
+    page = b.get(link).content.decode()
+    assert f"Du är inloggad som {nora.email}, men inbjudan gäller ase@example.se" in page
+    refused = b.post(link, {"new_password1": "lingon-sylt-1987", "new_password2": "lingon-sylt-1987"})
+
+    assert refused.status_code == 409
+    assert not User.objects.filter(email="ase@example.se").exists()

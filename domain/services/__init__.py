@@ -11,6 +11,7 @@ from .accounts import (
     email_verification_resend,
     email_verification_token,
     email_verify,
+    is_waiting_for_verification,
     login_check,
     password_reset_request,
     token_create,
@@ -21,6 +22,7 @@ from .accounts import (
 )
 from .bookings import booking_cancel, booking_create_by_client, booking_create_by_therapist
 from .clients import (
+    InvitationsThrottled,
     client_add,
     client_invitation_accept,
     client_invitation_send,
@@ -45,6 +47,7 @@ from .therapists import therapist_feed_token_regenerate, therapist_settings_upda
 __all__ = [
     "UNSET",
     "AccountRequestsThrottled",
+    "InvitationsThrottled",
     "RepeatResult",
     "LoginFailed",
     "LoginThrottled",
@@ -65,6 +68,7 @@ __all__ = [
     "email_verification_token",
     "email_verify",
     "invitation_account",
+    "is_waiting_for_verification",
     "invitation_record",
     "login_check",
     "password_reset_request",

@@ -54,6 +54,28 @@ class LoginFailed(Exception):
     """Wrong address or password, or an address not verified yet: callers answer alike."""
 
 
+class Errors:
+    """Every field's error at once (a form that shows one at a time takes as many tries)."""
+
+    def __init__(self):
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, error) -> None:
+        for field, messages in ValidationError(error).message_dict.items():
+            self.by_field.setdefault(field, []).extend(messages)
+
+    def check(self, clean, *args):
+        try:
+            return clean(*args)
+        except ValidationError as e:
+            self.add(e.message_dict)
+            return None
+
+    def raise_any(self) -> None:
+        if self.by_field:
+            raise ValidationError(self.by_field)
+
+
 def account_request_rate() -> Rate:
     return Rate("account-request", settings.ACCOUNT_REQUESTS_PER_HOUR, timedelta(hours=1))
 
@@ -109,24 +131,29 @@ def account_signup_request(
     `source` is the caller's address: at most ACCOUNT_REQUESTS_PER_HOUR from one."""
     if not rate_hit(account_request_rate(), source):
         raise AccountRequestsThrottled
+    errors = Errors()
     if role not in ROLES:
-        raise ValidationError({"role": _('The role must be "therapist" or "client".')})
-    email = clean_email(email)
-    first_name = clean_name(first_name, "first_name")
-    last_name = clean_name(last_name, "last_name")
+        errors.add({"role": _('The role must be "therapist" or "client".')})
+    email = errors.check(clean_email, email)
+    first_name = errors.check(clean_name, first_name, "first_name")
+    last_name = errors.check(clean_name, last_name, "last_name")
     language = language if language in ("sv", "en") else "sv"
-    number = clean_personnummer(personnummer) if role == "client" and str(personnummer or "").strip() else ""
+    number = ""
+    if role == "client" and str(personnummer or "").strip():
+        number = errors.check(clean_personnummer, personnummer)
     next_url = clean_next_url(next_url)
     password = str(password or "")
-    candidate = User(email=email, first_name=first_name, last_name=last_name, language=language)
+    candidate = User(email=email or "", first_name=first_name or "", last_name=last_name or "", language=language)
     try:
         validate_password(password, user=candidate)
     except ValidationError as e:
-        raise ValidationError({"password": e.messages})
+        errors.add({"password": e.messages})
+    errors.raise_any()
     with transaction.atomic():
         request = AccountRequest.objects.create(
             kind=AccountRequest.Kind.SIGNUP, email=email, role=role, password=make_password(password),
             first_name=first_name, last_name=last_name, personnummer=number, language=language, next_url=next_url,
+            source=source[:64],
         )
         _enqueue(request)
 
@@ -152,12 +179,18 @@ def _enqueue(request: AccountRequest) -> None:
 
 
 # How many mails of a kind one address gets at most, so that nobody can flood a mailbox
-# through the forms: (how many, within how long).
+# through the forms: (how many, within how long). Verification links are counted per address
+# *and* caller as well (`verification_mail_rate`): a stranger's sign-ups with her address must
+# not use up the links her own sign-up needs; this cap only stops a flood from many callers.
 ACCOUNT_MAIL_LIMITS = {
-    "email_verification": (5, timedelta(hours=1)),
+    "email_verification": (20, timedelta(hours=1)),
     "account_exists": (1, timedelta(minutes=10)),
     "password_reset": (1, timedelta(minutes=10)),
 }
+
+
+def verification_mail_rate() -> Rate:
+    return Rate("verification-mail", 5, timedelta(hours=1))
 
 
 def mail_allowed(kind: str, to: str) -> bool:
@@ -206,7 +239,7 @@ def _signup_complete(request: AccountRequest) -> str:
         role=request.role, email=request.email, password_hash=request.password, first_name=request.first_name,
         last_name=request.last_name, personnummer=request.personnummer, language=request.language, email_verified=False,
     )
-    if mail_allowed("email_verification", user.email):
+    if mail_allowed("email_verification", user.email) and rate_hit(verification_mail_rate(), user.email, request.source):
         email_verification(user=user, next_url=request.next_url)
     return "created"
 
@@ -248,22 +281,38 @@ def _account_create(
 
 
 def _password_reset_complete(request: AccountRequest) -> str:
-    from .emails import email_password_reset
+    """A set-password link for an account in use. A sign-up nobody verified gets none: the
+    link proves the mailbox but not who typed the sign-up's name and personnummer, so
+    following it must not make that sign-up an account; she is asked to sign up again."""
+    from .emails import email_password_reset, email_signup_unfinished
 
     user = User.objects.filter(email=request.email, is_active=True).first()
     if user is None:
         return "unknown"
     if not mail_allowed("password_reset", user.email):
         return "quiet"
+    if is_waiting_for_verification(user):
+        email_signup_unfinished(user=user)
+        return "unfinished"
     email_password_reset(user=user)
     return "sent"
 
 
-def email_verify(*, user: User, token: str) -> bool:
-    """R27: the link in the verification mail was followed: the address is the account's.
-    Answers False for a link that is wrong, used, replaced or too old."""
+def email_verify(*, user: User, token: str, password: str | None, source: str) -> bool:
+    """R27: the link in the verification mail was followed by the person who signed up: it
+    proves the mailbox, and the password chosen at sign-up proves that the one following it
+    made this account (not someone who signed up with her address, nor someone who mailed
+    her a link of his own). Answers False for a link that is wrong, used, replaced or too
+    old; raises LoginFailed for a wrong password, LoginThrottled after too many (the log-in's
+    own count, per account and source address)."""
     if not email_verification_token.check_token(user, token):
         return False
+    if user.has_usable_password():  # (an account made with an eID has none: nothing to hand over)
+        if not rate_hit(login_rate(), user.email, source):
+            raise LoginThrottled
+        if not user.check_password(str(password or "")):
+            raise LoginFailed
+        rate_reset(login_rate(), user.email, source)
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(email_verified=True)
         user.email_verified = True
@@ -271,11 +320,13 @@ def email_verify(*, user: User, token: str) -> bool:
     return True
 
 
-def email_verification_resend(*, user: User) -> bool:
+def email_verification_resend(*, user: User, source: str) -> bool:
     """A fresh verification link for an account that tried to log in before verifying."""
     from .emails import email_verification
 
     if user.email_verified or not mail_allowed("email_verification", user.email):
+        return False
+    if not rate_hit(verification_mail_rate(), user.email, source):
         return False
     with transaction.atomic():
         email_verification(user=user, next_url="")
@@ -379,7 +430,7 @@ def login_check(*, email: str, password: str, source: str) -> User:
     if user is None:
         raise LoginFailed
     if not user.email_verified:
-        email_verification_resend(user=user)
+        email_verification_resend(user=user, source=source)
         raise LoginFailed
     rate_reset(login_rate(), email, source)
     rate_undo(login_source_rate(), source)

@@ -9,6 +9,9 @@ proves it is hers: by following the invitation mailed to the address the therapi
 (`client_personnummer_verify`)."""
 
 import hashlib
+import re
+import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -16,25 +19,51 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import personnummer as pnr
-from ..models import Booking, Client, ClientLink, Therapist, User
-from ..text import clean_text
+from ..models import Booking, Client, ClientLink, OutboundEmail, Therapist, User
+from ..text import clean_text, has_control_characters
 from .audit import audit_write, client_snapshot
+from .throttle import Rate, rate_hit
 
 NAME_MAX_LENGTH, PHONE_MAX_LENGTH = 150, 40
 
 
+LINK_IN_NAME = re.compile(r"://|www\.|@", re.IGNORECASE)
+
+
 def clean_name(value, field: str) -> str:
-    return clean_text(value, field, max_length=NAME_MAX_LENGTH, required=True)
+    """A person's name: no control characters, and nothing that makes a link or an address
+    of it (names are written into mails sent in Tidbok's name)."""
+    value = clean_text(value, field, max_length=NAME_MAX_LENGTH, required=True)
+    if LINK_IN_NAME.search(value):
+        raise ValidationError({field: _("A name cannot hold a web or e-mail address.")})
+    return value
+
+
+class InvitationsThrottled(Exception):
+    """A therapist sent INVITATIONS_PER_THERAPIST_PER_DAY invitations in the last day."""
+
+
+def invitation_rate() -> Rate:
+    return Rate("invitation", settings.INVITATIONS_PER_THERAPIST_PER_DAY, timedelta(days=1))
+
+
+# At most this many invitations reach one address in a day, from all therapists together.
+INVITATIONS_PER_ADDRESS_PER_DAY = 3
 
 
 def clean_email(value, field: str = "email") -> str:
+    """An address as mail programs write it: Django's check, and no quoted local part (which
+    may hold control characters and spaces that end up in mail headers and logs)."""
     value = str(value or "").strip().lower()
     try:
         validate_email(value)
     except ValidationError:
+        raise ValidationError({field: _("Enter a valid e-mail address.")})
+    if '"' in value or has_control_characters(value):
         raise ValidationError({field: _("Enter a valid e-mail address.")})
     return value
 
@@ -83,7 +112,7 @@ def client_add(
             actor=actor, action="client.added", target=client, therapist_id=therapist.pk,
             after=client_snapshot(client, link.source),
         )
-        client_invitation_send(client=client, therapist=therapist, actor=actor)
+        client.invited = client_invitation_send(client=client, therapist=therapist, actor=actor)
     client.source = link.source
     return client
 
@@ -101,8 +130,10 @@ def _email_hash(email: str) -> str:
 def invitation_token(client: Client) -> str:
     """A signed token naming the record and (by a hash) the address it was sent to: it stops
     working when the record is joined or its address changed, and after
-    INVITATION_MAX_AGE_DAYS."""
-    return signing.dumps({"c": client.pk, "e": _email_hash(client.email)}, salt=INVITATION_SALT)
+    INVITATION_MAX_AGE_DAYS. A random part makes it unguessable even to someone who saw its
+    signature (a log line, a Referer) and knows the record's id and the address."""
+    return signing.dumps({"c": client.pk, "e": _email_hash(client.email), "n": secrets.token_urlsafe(16)},
+                         salt=INVITATION_SALT)
 
 
 def invitation_record(token: str) -> Client | None:
@@ -118,14 +149,26 @@ def invitation_record(token: str) -> Client | None:
     return client
 
 
-def client_invitation_send(*, client: Client, therapist: Therapist, actor: User | None) -> None:
-    """Mail the invitation to a record nobody has joined yet (again, if she lost it)."""
+def client_invitation_send(*, client: Client, therapist: Therapist, actor: User | None) -> bool:
+    """Mail the invitation to a record nobody has joined yet (again, if she lost it). Answers
+    whether it was written: not when the address has had INVITATIONS_PER_ADDRESS_PER_DAY
+    today (so nobody's mailbox is flooded through Tidbok). Raises InvitationsThrottled past
+    the therapist's daily allowance: therapist sign-up is open, and each invitation is a
+    mail in Tidbok's name to an address she typed."""
     from .emails import email_client_invitation
 
     if client.user_id is not None:
-        return
+        return False
+    if not rate_hit(invitation_rate(), str(therapist.pk)):
+        raise InvitationsThrottled
+    recent = OutboundEmail.objects.filter(
+        kind="client_invitation", to=client.email, created_at__gte=timezone.now() - timedelta(days=1)
+    )
+    if recent.count() >= INVITATIONS_PER_ADDRESS_PER_DAY:
+        return False
     email_client_invitation(client=client, therapist=therapist, link=invitation_url(client))
     audit_write(actor=actor, action="client.invited", target=client, therapist_id=therapist.pk)
+    return True
 
 
 def invitation_url(client: Client) -> str:
@@ -143,24 +186,36 @@ def client_invitation_accept(*, record: Client, password: str | None = None, use
     """The invitation was followed, which proves the mailbox: the record joins the account of
     that address, and the address counts as verified (R27).
 
-    - An account with a proven address exists: `user` must be it, logged in (the link alone
-      is not a log-in to an existing account); the record is merged into her client profile.
-    - No account, or one nobody has proven (a sign-up waiting for its link): she chooses
-      `password` here; the record becomes (or is merged into) that account's client."""
+    - An account someone uses exists (its address verified, or an eID's): `user` must be it,
+      logged in (the link alone is not a log-in to an account in use); the record is merged
+      into her client profile.
+    - No account, or only a sign-up nobody verified (perhaps not hers): she chooses `password`
+      here, nobody may be logged in as someone else, and nothing of that sign-up is kept but
+      the address: its profile goes, and the therapist's record becomes the account's."""
+    from .accounts import is_waiting_for_verification
+
     with transaction.atomic():
         record = Client.objects.select_for_update().filter(pk=record.pk, user__isnull=True).first()
         if record is None:
             raise ValidationError(_("This invitation has already been accepted. Log in instead."))
         account = User.objects.select_for_update().filter(email=record.email.lower()).first()
-        if account is not None and account.email_verified:
+        if account is not None and not is_waiting_for_verification(account):
             if user is None or user.pk != account.pk:
                 raise ValidationError(_("Log in to the account with this e-mail address to accept the invitation."))
+            if not account.email_verified:
+                User.objects.filter(pk=account.pk).update(email_verified=True)
+                account.email_verified = True
         else:
+            if user is not None:
+                raise ValidationError(_("You are logged in as someone else. Log out to accept this invitation."))
             if password is None:
                 raise ValidationError({"password": _("Choose a password.")})
             if account is None:
-                account = User(email=record.email.lower(), first_name=record.first_name, last_name=record.last_name,
-                               language=record.language)
+                account = User(email=record.email.lower(), language=record.language)
+            else:
+                Client.objects.filter(user=account).delete()
+                Therapist.objects.filter(user=account).delete()
+            account.first_name, account.last_name = record.first_name, record.last_name
             account.password = make_password(password)
             account.email_verified = True
             account.save()

@@ -9,6 +9,7 @@ broker does. The surface (`tidbok/eid.py`) proves it; these functions only act o
   (`eid_account_request`); whether the address is known is not told (R26): both branches
   end on the same page, and the mailbox learns what happened."""
 
+import hashlib
 from datetime import timedelta
 
 from django.conf import settings
@@ -145,3 +146,13 @@ def email_eid_account_exists(*, user: User) -> OutboundEmail:
         context={"user": user, "login": f"{settings.SITE_URL}{reverse('login')}?{urlencode({'next': reverse('account')})}",
                  "reset": f"{settings.SITE_URL}{reverse('client_pages:password_reset')}"},
     )
+
+
+# The browser that proved a personnummer and asked for a new account keeps this mark in its
+# session, so that the verification link opened in that browser logs her in; opened anywhere
+# else it only confirms the address (someone mailed a link to an account that is not hers).
+EID_PROOF_SESSION_KEY = "eid_signup_proof"
+
+
+def eid_proof(personnummer: str) -> str:
+    return hashlib.sha256(f"tidbok-eid-proof:{personnummer}".encode()).hexdigest()

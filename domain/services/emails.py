@@ -158,6 +158,17 @@ def email_verification(*, user, next_url: str = "") -> OutboundEmail:
     return _outbox_to_person(kind="email_verification", to=user.email, lang=user.language, context=context)
 
 
+def email_signup_unfinished(*, user) -> OutboundEmail:
+    """A password reset for a sign-up whose address was never confirmed: sign up again (the
+    newest sign-up replaces an unconfirmed one)."""
+    from django.urls import reverse
+
+    return _outbox_to_person(
+        kind="password_reset", to=user.email, lang=user.language,
+        context={"user": user, "unfinished": True, "signup": f"{settings.SITE_URL}{reverse('client_pages:signup')}"},
+    )
+
+
 def email_account_exists(*, user) -> OutboundEmail:
     """Someone signed up with an address that has an account: its owner is told (the page
     said the same as to anyone, R26), with the ways in."""

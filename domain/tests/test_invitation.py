@@ -191,3 +191,90 @@ def test_a_personnummer_verified_for_one_account_is_refused_to_another(make_clie
 
     assert "personnummer" in caught.value.message_dict
     assert Client.objects.get(pk=other.pk).personnummer_verified is False
+
+
+# What a security review found, and its fixes.
+
+
+def test_accepting_over_a_sign_up_nobody_verified_keeps_nothing_of_that_sign_up(anna):
+    """A stranger signed up first with her address (name "Mallory Evil", a personnummer of
+    his choosing): she follows her therapist's invitation, and her therapist's record is what
+    the account holds, not the stranger's details."""
+    squatter = User.objects.create_user(email="ase@example.se", password="squatter-pass-99", first_name="Mallory",
+                                        last_name="Evil", email_verified=False)
+    Client.objects.create(user=squatter, first_name="Mallory", last_name="Evil", email="ase@example.se",
+                          personnummer=pnr("19121212", "121"))
+    record = add(anna)
+
+    user = client_invitation_accept(record=record, password=PASSWORD)
+
+    [client] = Client.objects.filter(user=user)
+    assert client.pk == record.pk
+    assert (client.first_name, client.last_name, client.personnummer) == ("Åse", "Larsson", pnr("19800505", "246"))
+    assert (user.first_name, user.last_name) == ("Åse", "Larsson")
+    assert not Client.objects.filter(first_name="Mallory").exists()
+
+
+def test_a_therapist_sign_up_nobody_verified_does_not_block_her_invitation(anna):
+    pending = User.objects.create_user(email="ase@example.se", password="squatter-pass-99", email_verified=False)
+    from domain.models import Therapist
+
+    Therapist.objects.create(user=pending)
+    record = add(anna)
+
+    user = client_invitation_accept(record=record, password=PASSWORD)
+
+    assert user.role == "client" and not Therapist.objects.filter(user=user).exists()
+    assert Client.objects.get(pk=record.pk).user == user
+
+
+def test_someone_logged_in_as_another_cannot_accept(anna, nora):
+    record = add(anna)
+
+    with pytest.raises(ValidationError):
+        client_invitation_accept(record=record, password=PASSWORD, user=nora.user)
+
+    assert Client.objects.get(pk=record.pk).user is None
+    assert not User.objects.filter(email="ase@example.se").exists()
+
+
+def test_a_leaked_signature_does_not_rebuild_an_invitation(anna):
+    """A log line once kept an invitation's timestamp and signature; its payload (the record's
+    id and a hash of the address) could be guessed. The random part makes that useless."""
+    import base64
+    import json
+
+    from domain.services.clients import _email_hash
+
+    record = add(anna)
+    token = token_in(OutboundEmail.objects.get(kind="client_invitation"))
+    _payload, stamp, signature = token.split(":")
+    guessed = base64.urlsafe_b64encode(json.dumps({"c": record.pk, "e": _email_hash(record.email)},
+                                                  separators=(",", ":")).encode()).decode().rstrip("=")
+
+    assert invitation_record(f"{guessed}:{stamp}:{signature}") is None
+    assert invitation_record(token) == record
+
+
+def test_one_address_gets_at_most_three_invitations_a_day(anna, bo, make_therapist, now):
+    cy = make_therapist(email="cy@example.se", first="Cy")
+    for therapist, number in ((anna, "111"), (bo, "222"), (cy, "333")):
+        add(therapist, number=pnr("19800505", number))
+    fourth = add(make_therapist(email="di@example.se", first="Di"), number=pnr("19800505", "444"))
+
+    assert fourth.invited is False
+    assert OutboundEmail.objects.filter(kind="client_invitation", to="ase@example.se").count() == 3
+    now.shift(timedelta(days=1, seconds=1))
+    assert client_invitation_send(client=fourth, therapist=fourth.therapist_links.get().therapist, actor=None)
+
+
+def test_a_therapist_may_send_so_many_invitations_a_day(anna, settings):
+    from domain.services import InvitationsThrottled
+
+    settings.INVITATIONS_PER_THERAPIST_PER_DAY = 2
+    add(anna, email="a@example.se", number=pnr("19800505", "111"))
+    add(anna, email="b@example.se", number=pnr("19800505", "222"))
+
+    with pytest.raises(InvitationsThrottled):
+        add(anna, email="c@example.se", number=pnr("19800505", "333"))
+    assert not Client.objects.filter(email="c@example.se").exists()

@@ -16,6 +16,7 @@ from domain.models import AccountRequest, AuditEntry, Client, ClientLink, Outbou
 from domain.services import (
     AccountRequestsThrottled,
     LoginFailed,
+    LoginThrottled,
     account_request_process,
     account_signup_request,
     client_add,
@@ -176,11 +177,11 @@ def test_the_account_cannot_log_in_until_the_link_is_followed(db):
 
     with pytest.raises(LoginFailed):
         login_check(email="ase@example.se", password=PASSWORD, source=HOME)
-    assert email_verify(user=user, token=token_of(mail)) is True
+    assert email_verify(user=user, token=token_of(mail), password=PASSWORD, source=HOME) is True
 
     assert login_check(email="ase@example.se", password=PASSWORD, source=HOME) == user
     assert User.objects.get(pk=user.pk).email_verified
-    assert email_verify(user=user, token=token_of(mail)) is False  # once
+    assert email_verify(user=user, token=token_of(mail), password=PASSWORD, source=HOME) is False  # once
 
 
 def test_logging_in_before_verifying_mails_a_fresh_link_but_a_wrong_password_does_not(db):
@@ -194,7 +195,8 @@ def test_logging_in_before_verifying_mails_a_fresh_link_but_a_wrong_password_doe
         login_check(email="ase@example.se", password=PASSWORD, source=HOME)
 
     first, fresh = OutboundEmail.objects.filter(kind="email_verification").order_by("pk")
-    assert email_verify(user=User.objects.get(email="ase@example.se"), token=token_of(fresh))
+    owner = User.objects.get(email="ase@example.se")
+    assert email_verify(user=owner, token=token_of(fresh), password=PASSWORD, source=HOME)
 
 
 def test_a_verification_link_stops_working_after_the_reset_timeout(db, now):
@@ -204,7 +206,7 @@ def test_a_verification_link_stops_working_after_the_reset_timeout(db, now):
 
     now.shift(timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT + 1))
 
-    assert email_verify(user=user, token=token_of(OutboundEmail.objects.get())) is False
+    assert email_verify(user=user, token=token_of(OutboundEmail.objects.get()), password=PASSWORD, source=HOME) is False
     assert not User.objects.get().email_verified
 
 
@@ -246,9 +248,9 @@ def test_a_newer_sign_up_replaces_an_account_nobody_verified(db):
     owner = User.objects.get()
     assert owner.pk != squatter.pk and owner.first_name == "Åse" and owner.check_password(PASSWORD)
     assert Client.objects.get().user == owner
-    assert email_verify(user=owner, token=token_of(first_mail)) is False
+    assert email_verify(user=owner, token=token_of(first_mail), password=PASSWORD, source=HOME) is False
     newest = OutboundEmail.objects.filter(kind="email_verification").latest("pk")
-    assert email_verify(user=owner, token=token_of(newest)) is True
+    assert email_verify(user=owner, token=token_of(newest), password=PASSWORD, source=HOME) is True
 
 
 def test_verification_mails_to_one_address_are_limited(db):
@@ -333,3 +335,89 @@ def test_the_verification_token_is_not_a_password_reset_token(db):
     assert email_verification_token.check_token(user, token)
     assert not default_token_generator.check_token(user, token)
     assert not email_verification_token.check_token(user, default_token_generator.make_token(user))
+
+
+# What a security review found, and its fixes.
+
+
+def test_a_verification_link_opens_the_account_only_with_its_sign_ups_password(db):
+    """Pre-claiming: a stranger's newer sign-up replaces hers, and the link the stranger's
+    sign-up sent her does not let her confirm (and so use) an account whose password he chose."""
+    signup(password="Vilma-own-pass-99")
+    process()
+    signup(password="Attacker-pass-42", source="127.0.0.31")
+    process()
+    mine, his = OutboundEmail.objects.filter(kind="email_verification").order_by("pk")
+    user = User.objects.get()
+
+    assert email_verify(user=user, token=token_of(mine), password="Vilma-own-pass-99", source=HOME) is False
+    with pytest.raises(LoginFailed):
+        email_verify(user=user, token=token_of(his), password="Vilma-own-pass-99", source=HOME)
+    assert not User.objects.get().email_verified
+
+
+def test_guessing_the_password_at_a_verification_link_is_throttled(db, settings):
+    signup()
+    process()
+    user, token = User.objects.get(), token_of(OutboundEmail.objects.get())
+    for _ in range(settings.LOGIN_MAX_FAILURES):
+        with pytest.raises(LoginFailed):
+            email_verify(user=user, token=token, password="guess", source="127.0.0.31")
+
+    with pytest.raises(LoginThrottled):
+        email_verify(user=user, token=token, password=PASSWORD, source="127.0.0.31")
+    assert email_verify(user=user, token=token, password=PASSWORD, source=HOME) is True
+
+
+def test_a_strangers_sign_ups_do_not_use_up_her_verification_mails(db):
+    for _ in range(6):
+        signup(password="Attacker-pass-42", source="127.0.0.40")
+    process()
+    assert OutboundEmail.objects.filter(kind="email_verification").count() == 5
+
+    signup(source="127.0.0.41")
+    process()
+
+    newest = OutboundEmail.objects.filter(kind="email_verification").latest("pk")
+    assert email_verify(user=User.objects.get(), token=token_of(newest), password=PASSWORD, source=HOME) is True
+
+
+def test_a_reset_for_a_sign_up_nobody_verified_asks_her_to_sign_up_again(db):
+    """A reset link would prove the mailbox, but not who typed that sign-up's name and
+    personnummer: it must not turn someone else's sign-up into her account."""
+    signup(first_name="Mallory", last_name="Evil", password="squatter-pass-99", source="127.0.0.5")
+    process()
+
+    password_reset_request(email="ase@example.se", source=HOME)
+    assert process() == ["unfinished"]
+
+    mail = OutboundEmail.objects.filter(kind="password_reset").get()
+    assert "/skapa-konto/" in mail.body and "/losenord/" not in mail.body and "Mallory" not in mail.body
+
+
+def test_every_wrong_field_is_named_at_once(db):
+    with pytest.raises(ValidationError) as caught:
+        signup(personnummer="19800505-2461", password="123", email="nope", first_name="")
+
+    assert set(caught.value.message_dict) >= {"personnummer", "password", "email", "first_name"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("email", '"a\x01b"@evil.test'), ("email", '"a b"@evil.test'), ("last_name", "\u202emloH"),
+     ("first_name", "Kla\u200bra"), ("first_name", "Klara. Förnya ditt BankID på https://evil.example"),
+     ("last_name", "www.evil.example"), ("first_name", "klara@evil.test")],
+)
+def test_it_refuses_names_and_addresses_that_read_other_than_they_are(db, field, value):
+    with pytest.raises(ValidationError) as caught:
+        signup(**{field: value})
+
+    assert field in caught.value.message_dict
+    assert not AccountRequest.objects.exists()
+
+
+def test_names_in_scripts_that_need_joiners_are_kept(db):
+    signup(first_name="Ali", last_name="حسن\u200cزاده")
+    process()
+
+    assert User.objects.get().last_name == "حسن\u200cزاده"

@@ -288,20 +288,36 @@ def test_logging_in_another_way_drops_the_waiting_personnummer(provider, erik):
     assert "eid_pending" not in http.session
 
 
-def test_the_link_in_the_mail_confirms_the_address_and_logs_her_in(provider, settings):
+def test_the_link_in_the_mail_confirms_the_address_and_logs_her_in_where_she_proved_it(provider, settings):
     http = session_client()
     eid_round_trip(http, "nils")
     http.post("/login/eid/nytt-konto/", {"email": "nils.ny@example.se"})
     mail = OutboundEmail.objects.get(to="nils.ny@example.se", kind="email_verification")
     link = next(line for line in mail.body.splitlines() if line.startswith(settings.SITE_URL))
 
-    browser = session_client()  # perhaps another browser: the link is enough
-    response = browser.post(link.removeprefix(settings.SITE_URL))
+    response = http.post(link.removeprefix(settings.SITE_URL))
 
     user = User.objects.get(email="nils.ny@example.se")
     assert response.status_code == 302
-    assert logged_in_as(browser) == user.pk
+    assert logged_in_as(http) == user.pk
     assert user.email_verified is True
+
+
+def test_the_link_opened_in_another_browser_confirms_the_address_but_does_not_log_in(provider, settings):
+    """Someone who proved his own personnummer and typed her address must not be able to mail
+    her a link that logs her in to his account (where her bookings would be his to read)."""
+    http = session_client()
+    eid_round_trip(http, "nils")
+    http.post("/login/eid/nytt-konto/", {"email": "nils.ny@example.se"})
+    mail = OutboundEmail.objects.get(to="nils.ny@example.se", kind="email_verification")
+    link = next(line for line in mail.body.splitlines() if line.startswith(settings.SITE_URL))
+
+    browser = session_client()
+    response = browser.post(link.removeprefix(settings.SITE_URL))
+
+    assert response.status_code == 302 and response["Location"] == "/logga-in/"
+    assert logged_in_as(browser) is None
+    assert User.objects.get(email="nils.ny@example.se").email_verified is True
 
 
 # The provider away, misconfigured, or tampered with ------------------------------------------

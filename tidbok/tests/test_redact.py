@@ -46,6 +46,9 @@ def test_times_and_ordinary_numbers_stay_as_they_were(text):
     ("/losenord/MTIz/set-password/", "/losenord/[token]/[token]/"),
     ("/bekrafta/MTIz/cdp1zk-0b4c1e7cd1c1e4a5cfe7d7a0b0b1d2c3/", "/bekrafta/[token]/[token]/"),
     ("/inbjudan/Xy_3-abcDEF0123456789abcdefghijklmn/", "/inbjudan/[token]/"),
+    # A signed value keeps its timestamp and signature after colons: all of it is the key.
+    ("/inbjudan/eyJjIjoyfQ:1xXW0C:ZnQQaXUORwz0t8elXofjtS367MOKMVpO--3SrXSKGYg/", "/inbjudan/[token]/"),
+    ("/logga-in/?next=%2Finbjudan%2FeyJjIjoyfQ%3A1xXVrR%3AveSIGn-_%2F", "/logga-in/?next=%2Finbjudan%2F[token]%2F"),
     ("/logga-in/?next=/video/Zq9_-abcDEF0123456789", "/logga-in/?next=/video/[token]"),
     ("/logga-in/?next=%2Fvideo%2FZq9_-abcDEF0123456789", "/logga-in/?next=%2Fvideo%2F[token]"),
     ("https://tidbok.se/losenord/MTIz/cdp1zk-0b4c1e7c/ ", "https://tidbok.se/losenord/[token]/[token]/ "),

@@ -321,7 +321,7 @@ def test_a_full_booking_flow_logs_no_personnummer_and_no_password(caplog, settin
             "last_name": "Svensson", "personnummer": signup_number})
         assert signed_up.status_code == 202, signed_up.content
         run_worker()  # the sign-up, then its verification mail
-        assert HttpClient().post(mailed_link("email_verification")).status_code == 302
+        assert HttpClient().post(mailed_link("email_verification"), {"password": PASSWORD}).status_code == 302
         wrong = anon.post("/auth/token", {"email": "sigrid@example.se", "password": PASSWORD + "x"})
         assert wrong.status_code == 401
         token = anon.post("/auth/token", {"email": "sigrid@example.se", "password": PASSWORD}).json()["token"]

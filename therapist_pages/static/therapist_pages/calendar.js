@@ -334,7 +334,7 @@
       if (!c) return;
       hidden.value = String(c.id);
       input.value = c.first_name + " " + c.last_name;
-      chosen.textContent = T.format(S.chosen, { name: c.first_name + " " + c.last_name + (c.personnummer ? " (" + c.personnummer + ")" : "") });
+      chosen.textContent = T.format(S.chosen, { name: c.first_name + " " + c.last_name + " (" + [c.personnummer, c.email].filter(Boolean).join(", ") + ")" });
       close();
     }
 
@@ -358,7 +358,12 @@
         const pnr = document.createElement("span");
         pnr.className = "pnr";
         pnr.textContent = c.personnummer || "";
-        li.append(name, " ", pnr);
+        // The address too: a personnummer may only have been typed (R26), so two suggestions
+        // with one name and number are told apart by where the confirmation will go.
+        const email = document.createElement("span");
+        email.className = "option-email";
+        email.textContent = c.email;
+        li.append(name, " ", pnr, " ", email);
         li.addEventListener("mousedown", function (e) { e.preventDefault(); });
         li.addEventListener("click", function () { choose(i); input.focus(); });
         list.append(li);
