@@ -54,10 +54,15 @@ def test_a_mail_whose_header_cannot_be_written_is_failed_at_once_not_retried(now
     assert OutboundEmail.objects.get(pk=mail.pk).attempts == 1
 
 
-def test_a_permanent_refusal_fails_the_mail_at_once(now, settings, anna, erik):
+@pytest.mark.parametrize(
+    ("code", "status", "error"),
+    [(550, OutboundEmail.Status.FAILED, "SMTPRecipientsRefused"),  # "no, never": believed at once
+     (450, OutboundEmail.Status.PENDING, "SMTPRecipientsRefused")],  # "not now": tried again
+)
+def test_a_refusal_for_good_fails_the_mail_and_one_for_now_is_tried_again(now, settings, anna, erik, code, status, error):
     port = free_port()
     use_smtp(settings, port, retry_delay=1)
-    controller, handler = start_smtp_server(port, Refusing(550))
+    controller, handler = start_smtp_server(port, Refusing(code))
     try:
         booking = booked(anna, erik)
         run_worker()
@@ -65,21 +70,7 @@ def test_a_permanent_refusal_fails_the_mail_at_once(now, settings, anna, erik):
         controller.stop()
 
     mail = OutboundEmail.objects.get(booking=booking)
-    assert (mail.status, mail.attempts, mail.last_error) == (OutboundEmail.Status.FAILED, 1, "SMTPRecipientsRefused")
-
-
-def test_a_passing_refusal_is_tried_again(now, settings, anna, erik):
-    port = free_port()
-    use_smtp(settings, port, retry_delay=1)
-    controller, handler = start_smtp_server(port, Refusing(450))
-    try:
-        booking = booked(anna, erik)
-        run_worker()
-    finally:
-        controller.stop()
-
-    mail = OutboundEmail.objects.get(booking=booking)
-    assert (mail.status, mail.attempts) == (OutboundEmail.Status.PENDING, 1)
+    assert (mail.status, mail.attempts, mail.last_error) == (status, 1, error)
 
 
 def test_a_mail_that_killed_its_worker_every_time_is_given_up(now, settings, anna, erik):
