@@ -298,12 +298,12 @@ def load(url: str, sizes: Sizes, env: dict, quiet: bool = False, seed: int = 5) 
             for bid, (sid, t, client, start, end, mode, status) in enumerate(bookings, 1):
                 cancelled_at = stamp if status == "cancelled" else None
                 yield (bid, start, end, 1000, mode, status, stamp, cancelled_at, 0, f"vt{bid}-{rng.getrandbits(64):x}",
-                       f"vr{bid}-{rng.getrandbits(64):x}", None, t, client, sid, t, None)
+                       f"vr{bid}-{rng.getrandbits(64):x}", None, t, client, sid, t, None, f"tv{bid}-{rng.getrandbits(64):x}")
 
         copy_rows(conn, "domain_booking",
                   ["id", "start_at", "end_at", "price", "mode", "status", "created_at", "cancelled_at", "sequence",
                    "video_token", "video_room", "cancelled_by_id", "created_by_id", "client_id", "slot_id",
-                   "therapist_id", "reminder_queued_at"],
+                   "therapist_id", "reminder_queued_at", "therapist_video_token"],
                   booking_rows(), Progress("bookings", len(bookings), quiet))
 
         copy_rows(conn, "domain_clientlink", ["id", "source", "created_at", "client_id", "therapist_id"],

@@ -123,6 +123,12 @@ class Therapist(models.Model):
     city = models.CharField(max_length=80, blank=True)
     languages = models.JSONField(default=list, blank=True, help_text=_("Language codes, e.g. [\"sv\", \"en\"]"))
     areas = models.JSONField(default=list, blank=True, help_text=_("Areas of help, e.g. [\"anxiety\", \"stress\"]"))
+    # R30: she is told by e-mail when a client books, cancels or moves (she may turn it off).
+    notify_by_email = models.BooleanField(default=True)
+    # How clients reach her: the Reply-To of their mails and what the pages show after the
+    # cut-off. Empty: her log-in address (`contact_address`).
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=40, blank=True)
     # The private iCalendar feed (subscribe from a phone); regenerating the token revokes the old URL.
     calendar_feed_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     created_at = models.DateTimeField(default=now)
@@ -157,6 +163,10 @@ class Therapist(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def contact_address(self) -> str:
+        return self.contact_email or self.user.email
 
     @property
     def default_modes(self) -> list[str]:
@@ -363,8 +373,10 @@ class Booking(models.Model):
     reminder_queued_at = models.DateTimeField(null=True, blank=True)
     # Bumped on every reschedule, so calendar programs replace the event (iCalendar SEQUENCE).
     sequence = models.PositiveIntegerField(default=0)
-    # R20: the link's token and the room's name are both unguessable and unrelated.
+    # R20, R29: each party's link is its own unguessable key (the client's and the
+    # therapist's), unrelated to each other and to the room's name; renewing one ends it.
     video_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    therapist_video_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     video_room = models.CharField(max_length=64, default=new_token, editable=False)
 
     objects = BookingQuerySet.as_manager()
