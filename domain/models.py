@@ -421,9 +421,17 @@ class Booking(models.Model):
 
     @property
     def video_url(self) -> str | None:
+        """The client's link to the call (R20, R29)."""
         if self.mode != VIDEO:
             return None
         return f"{settings.SITE_URL}/video/{self.video_token}"
+
+    @property
+    def therapist_video_url(self) -> str | None:
+        """The therapist's own link to the same call (R29): a key of its own."""
+        if self.mode != VIDEO:
+            return None
+        return f"{settings.SITE_URL}/video/{self.therapist_video_token}"
 
     @property
     def video_room_url(self) -> str:
