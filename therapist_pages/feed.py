@@ -30,13 +30,15 @@ def calendar_feed(therapist: Therapist, slots) -> bytes:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"Tidbok – {therapist.full_name}")
-    cal.add("x-wr-timezone", therapist.timezone)
+    # No X-WR-TIMEZONE: every time below is in UTC, and some readers apply that (non-standard)
+    # property to them anyway and shift events in the hour repeated in autumn.
     stamp = timezone.now()
     for slot in slots:
         event = Event()
         event.add("uid", f"slot-{slot.pk}@tidbok")
         event.add("dtstamp", stamp)
-        # In UTC, as the booking mails: calendar programs then need no zone definitions.
+        # In UTC, as the booking mails: calendar programs need no zone definitions, and the two
+        # 02:30s of the autumn night are two different instants.
         event.add("dtstart", slot.start_at.astimezone(UTC))
         event.add("dtend", slot.end_at.astimezone(UTC))
         event.add("last-modified", slot.updated_at.astimezone(UTC))
