@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Literal
 
 from ninja import Field, Schema
+from pydantic import StrictBool
 
 ModeName = Literal["video", "onsite"]
 AudienceName = Literal["all", "existing"]
@@ -76,6 +77,11 @@ class SettingsOut(Schema):
     default_modes: list[ModeName]
     default_audience: AudienceName
     client_booster: bool
+    notify_by_email: bool = Field(description="R30: mail her when a client books, cancels or moves a time")
+    contact_email: str = Field(
+        description="Where clients' replies to their booking mails go (Reply-To); empty: her log-in address"
+    )
+    contact_phone: str
 
 
 class SettingsPatch(Schema):
@@ -86,6 +92,9 @@ class SettingsPatch(Schema):
     personal_info: str | None = Field(None, max_length=2000)
     default_modes: list[ModeName] | None = Field(None, min_length=1)
     default_audience: AudienceName | None = None
+    notify_by_email: StrictBool | None = None
+    contact_email: str | None = Field(None, max_length=254)
+    contact_phone: str | None = Field(None, max_length=40)
 
 
 class PersonRef(Schema):

@@ -15,12 +15,12 @@ import smtplib
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db.models import F
 from django.tasks import task
 from django.utils import timezone
 
 from .models import OutboundEmail
+from .services.emails import email_message
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,10 @@ def send_email(email_id: int) -> str:
     )
     if not claimed:
         return "skipped"
-    email = OutboundEmail.objects.get(pk=email_id)
+    # With what the Reply-To needs, so that building the message reads nothing more.
+    email = OutboundEmail.objects.select_related("booking__therapist__user").get(pk=email_id)
     try:
-        message = EmailMessage(subject=email.subject, body=email.body, to=[email.to])
-        if email.ics:
-            message.attach("tidbok.ics", email.ics, "text/calendar")
-        message.send()
+        email_message(email).send()
     except (smtplib.SMTPException, OSError) as e:  # OSError covers refused and timed out
         if _refused_for_good(e):
             return _give_up(email, e)

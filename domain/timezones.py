@@ -5,6 +5,8 @@ import zoneinfo
 from datetime import UTC, date, datetime
 
 from django.core.exceptions import ValidationError
+from django.utils import formats
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # The dates and instants anyone may type (a date in a form, a week in a URL, the API's windows
@@ -50,3 +52,76 @@ def local_to_utc(naive: datetime, tz: zoneinfo.ZoneInfo, field: str = "start") -
     if first.utcoffset() != naive.replace(tzinfo=tz, fold=1).utcoffset():
         raise ValidationError({field: _("That time occurs twice on this day (clocks are set back); choose another.")})
     return first.astimezone(UTC)
+
+
+# Times in words, as mails say them (R31) ------------------------------------------------------
+# Each names its zone, and a wall-clock time that exists twice (the hour repeated when the
+# clocks go back) or a span across a change says which reading it means: "02:30–02:15" alone
+# could be a quarter of an hour backwards or forwards.
+
+SWEDEN = "Europe/Stockholm"
+
+
+def zone_text(tz: zoneinfo.ZoneInfo) -> str:
+    """How a mail names the zone of its times: "svensk tid" for Sweden's, else the zone's own
+    name (a therapist abroad, or her client reading in another country, must not guess)."""
+    if tz.key == SWEDEN:
+        return gettext("Swedish time")
+    return gettext("time zone %(name)s") % {"name": tz.key.replace("_", " ")}
+
+
+def _clock(local: datetime) -> str:
+    return local.strftime("%H:%M")
+
+
+def _utc_offset(local: datetime) -> str:
+    minutes = int(local.utcoffset().total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _other_reading(local: datetime) -> datetime | None:
+    """The other instant that this wall-clock time names, when it names two; else None."""
+    other = local.replace(fold=1 - local.fold)
+    if other.utcoffset() == local.utcoffset():
+        return None
+    back = other.astimezone(UTC).astimezone(local.tzinfo)
+    return other if back.replace(tzinfo=None) == local.replace(tzinfo=None) else None
+
+
+def _reading(local: datetime, other: datetime) -> str:
+    """What tells `local` from `other`: summer or winter time, or (for a zone that changed its
+    offset for another reason) the offset itself."""
+    if bool(local.dst()) != bool(other.dst()):
+        return gettext("summer time") if local.dst() else gettext("winter time")
+    return _utc_offset(local)
+
+
+def moment_text(moment: datetime, tz: zoneinfo.ZoneInfo) -> str:
+    """"tisdag 1 december 2026 kl. 09:00" in the active language, in `tz`; a time that occurs
+    twice that night says which ("kl. 02:30 sommartid")."""
+    local = moment.astimezone(tz)
+    clock = _clock(local)
+    other = _other_reading(local)
+    if other is not None:
+        clock = f"{clock} {_reading(local, other)}"
+    return gettext("%(day)s at %(clock)s") % {"day": formats.date_format(local, "l j F Y"), "clock": clock}
+
+
+def span_text(start: datetime, end: datetime, tz: zoneinfo.ZoneInfo) -> str:
+    """"tisdag 1 december 2026 kl. 09:00–09:45 (svensk tid)" in the active language. Across a
+    change of the clocks each end says its reading ("kl. 02:30 sommartid – 02:15 vintertid"),
+    and a span in the repeated hour says which one ("kl. 02:10–02:40 vintertid")."""
+    s, e = start.astimezone(tz), end.astimezone(tz)
+    if s.utcoffset() != e.utcoffset():
+        clock = f"{_clock(s)} {_reading(s, e)} – {_clock(e)} {_reading(e, s)}"
+    else:
+        clock = f"{_clock(s)}–{_clock(e)}"
+        for local in (s, e):
+            other = _other_reading(local)
+            if other is not None:
+                clock = f"{clock} {_reading(local, other)}"
+                break
+    return gettext("%(day)s at %(clock)s (%(zone)s)") % {
+        "day": formats.date_format(s, "l j F Y"), "clock": clock, "zone": zone_text(tz),
+    }

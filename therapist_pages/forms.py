@@ -140,7 +140,8 @@ class ClientForm(forms.Form):
 
 class SettingsForm(forms.Form):
     """Inställningar: the defaults of new slots, where and how clients meet her, her zone,
-    her public profile and the cancellation cut-off. The domain checks every value."""
+    her public profile, the cancellation cut-off, how clients reach her and whether she is
+    mailed of their bookings (R30). The domain checks every value."""
 
     default_duration_minutes = forms.IntegerField(
         label=_("Default length (minutes)"), min_value=MIN_DURATION_MINUTES, max_value=MAX_DURATION_MINUTES
@@ -175,6 +176,17 @@ class SettingsForm(forms.Form):
     cancellation_cutoff_hours = forms.IntegerField(
         label=_("Clients may cancel themselves up to (hours before)"), min_value=0, max_value=14 * 24
     )
+    contact_email = forms.CharField(
+        label=_("Contact e-mail for clients"), required=False, max_length=254, widget=forms.EmailInput,
+        help_text=_("Clients' replies to their booking e-mails go here. Leave it empty to use your log-in address."),
+    )
+    contact_phone = forms.CharField(
+        label=_("Contact phone for clients (optional)"), required=False, max_length=40,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+    notify_by_email = forms.BooleanField(
+        label=_("E-mail me when a client books, cancels or moves a time"), required=False,
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -201,6 +213,9 @@ def settings_initial(therapist) -> dict:
         "languages": list(therapist.languages),
         "areas": ", ".join(therapist.areas),
         "cancellation_cutoff_hours": therapist.cancellation_cutoff_hours,
+        "contact_email": therapist.contact_email,
+        "contact_phone": therapist.contact_phone,
+        "notify_by_email": therapist.notify_by_email,
     }
 
 

@@ -116,8 +116,8 @@ BUDGETS = {
     "slot_delete": 9,
     "client_add": 21,  # with the invitation mail; her row lock serialises her adds (R26)
     "therapist_book": 10,
-    "client_book": 13,
-    "cancel": 15,  # the client's row lock, and whether she stays on the list (hoarding)
+    "client_book": 15,  # with her therapist's note (R30): its outbox row and its task
+    "cancel": 17,  # the client's row lock, whether she stays on the list (hoarding), her therapist's note (R30)
     "token": 12,  # the throttle's two counters, counted before the check and cleared after (R28)
     "signup": 7,
     "logout": 2,

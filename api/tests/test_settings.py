@@ -1,5 +1,6 @@
 """GET and PATCH /therapist/settings: the defaults of new slots, the zone times are shown in,
-and what clients are told (R2, R5–R7, R19, R22)."""
+what clients are told, how they reach her and whether she is mailed of their bookings
+(R2, R5–R7, R19, R22, R30)."""
 
 import pytest
 
@@ -10,7 +11,7 @@ pytestmark = pytest.mark.usefixtures("now")
 
 SETTINGS_KEYS = {
     "default_duration_minutes", "default_price", "timezone", "reception_address", "personal_info",
-    "default_modes", "default_audience", "client_booster",
+    "default_modes", "default_audience", "client_booster", "notify_by_email", "contact_email", "contact_phone",
 }
 
 
@@ -27,6 +28,9 @@ def test_it_answers_the_defaults(anna_api):
         "default_modes": ["video", "onsite"],
         "default_audience": "all",
         "client_booster": True,
+        "notify_by_email": True,
+        "contact_email": "",
+        "contact_phone": "",
     }
 
 
@@ -43,6 +47,9 @@ def test_it_changes_every_setting(anna_api, anna):
         "personal_info": "Ring på porttelefonen, plan 3.",
         "default_modes": ["onsite"],
         "default_audience": "existing",
+        "notify_by_email": False,
+        "contact_email": "mottagning@example.se",
+        "contact_phone": "+46 8-123 456 78",
     }
 
     response = anna_api.patch("/therapist/settings", changes)
@@ -57,7 +64,21 @@ def test_it_changes_every_setting(anna_api, anna):
     assert anna.personal_info == "Ring på porttelefonen, plan 3."
     assert (anna.default_video, anna.default_onsite) == (False, True)
     assert anna.default_audience == "existing"
+    assert (anna.notify_by_email, anna.contact_email, anna.contact_phone) == (False, "mottagning@example.se",
+                                                                              "+46 8-123 456 78")
+    assert anna.contact_address == "mottagning@example.se"
     assert anna_api.get("/therapist/settings").json() == response.json()
+
+
+def test_an_empty_contact_address_means_her_log_in_address(anna_api, anna):
+    anna_api.patch("/therapist/settings", {"contact_email": " Mottagning@Example.SE ", "contact_phone": "08-123 45"})
+
+    response = anna_api.patch("/therapist/settings", {"contact_email": "", "contact_phone": ""})
+
+    assert response.status_code == 200
+    assert (response.json()["contact_email"], response.json()["contact_phone"]) == ("", "")
+    anna.refresh_from_db()
+    assert anna.contact_address == "anna@example.se"
 
 
 def test_it_changes_only_what_is_sent(anna_api, anna):
@@ -135,6 +156,20 @@ def test_times_are_answered_in_the_new_zone(anna_api, anna):
         ("personal_info", {"text": "hej"}),
         ("personal_info", "Ring\x00 på"),  # PostgreSQL cannot store a NUL
         ("reception_address", "\x00"),
+        ("notify_by_email", "yes"),
+        ("notify_by_email", 1),
+        ("notify_by_email", "false"),
+        ("contact_email", "mottagning"),
+        ("contact_email", "a@b"),
+        ("contact_email", '"ring mig"@example.se'),
+        ("contact_email", "anna@example.se\nBcc: x@example.se"),
+        ("contact_email", "a" * 250 + "@example.se"),
+        ("contact_email", ["anna@example.se"]),
+        ("contact_phone", "ring mig"),
+        ("contact_phone", "123"),
+        ("contact_phone", "+46 70\n123 45 67"),
+        ("contact_phone", "1" * 41),
+        ("contact_phone", 4670123),
     ],
 )
 def test_it_refuses_bad_settings_naming_the_field(anna_api, anna, field, value):

@@ -1,4 +1,5 @@
-"""Booking a slot (R12, R14–R17), cancelling (R18).
+"""Booking a slot (R12, R14–R17), cancelling (R18); the client is told of both, her therapist
+of what a client did (R30).
 
 Locking: a booking, a cancellation and a slot change all lock the slot's row before anything
 else of the booking, in that order, so they are serialised per slot; a booking and a
@@ -16,7 +17,12 @@ from ..errors import DomainError
 from ..models import Booking, Client, ClientLink, Slot, Therapist, User
 from ..selectors import booking_facts, slot_for_booking, slot_visible_to_client, stays_on_list
 from .audit import audit_write, booking_snapshot
-from .emails import email_booking_cancelled, email_booking_confirmed
+from .emails import (
+    email_booking_cancelled,
+    email_booking_confirmed,
+    email_therapist_booking_cancelled,
+    email_therapist_booking_created,
+)
 
 
 def booking_create_by_therapist(
@@ -87,6 +93,8 @@ def _booking_create(
             slot_id=slot.pk, after=booking_snapshot(booking),
         )
         email_booking_confirmed(booking=booking)
+        if booked_by is None:  # R30: a client booked; her therapist is told (unless she said no)
+            email_therapist_booking_created(booking=booking, actor=actor)
     return booking
 
 
@@ -124,12 +132,15 @@ def booking_cancel(*, booking: Booking, actor: User | None) -> Booking:
         booking.status = Booking.Status.CANCELLED
         booking.cancelled_at = now
         booking.cancelled_by = actor if actor and actor.pk else None
-        booking.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+        # R31: a cancellation is a new version of the calendar event, as a move is.
+        booking.sequence += 1
+        booking.save(update_fields=["status", "cancelled_at", "cancelled_by", "sequence"])
         audit_write(
             actor=actor, action="booking.cancelled", target=booking, therapist_id=booking.therapist_id,
             slot_id=booking.slot_id, before=before, after=booking_snapshot(booking),
         )
         email_booking_cancelled(booking=booking)
+        email_therapist_booking_cancelled(booking=booking, actor=actor)
         _unlink_platform_client(booking=booking, actor=actor)
     return booking
 

@@ -1,34 +1,49 @@
-"""Mail to clients (R19, R18, R25): written to the outbox inside the caller's transaction,
-rendered in the client's language with the time in the therapist's zone, with an .ics made
-by the icalendar package, and sent by the task worker (`domain.tasks.send_email`)."""
+"""Mail (R18, R19, R25, R30, R31): written to the outbox inside the caller's transaction,
+rendered in the reader's language with the times in the therapist's zone, and sent by the task
+worker (`domain.tasks.send_email`), which builds what goes over the wire (`email_message`):
+the text, the same text as simple HTML beside it, and for a booking its iMIP invitation.
 
+A booking's mails go to its client and, for what a client did, to its therapist. Both
+parties' invitations are one calendar event (one UID, one SEQUENCE: `booking_ics`), so a
+calendar program updates or removes it whichever mail it reads last."""
+
+import re
 from datetime import UTC, datetime
+from email import policy as email_policy
+from email.headerregistry import Address
+from email.message import MIMEPart
 
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.html import escape
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from ..models import ONSITE, VIDEO, Booking, OutboundEmail
+from ..models import ONSITE, VIDEO, Booking, OutboundEmail, User
+from ..timezones import moment_text, span_text
+
+# The mails about a booking that go to its client: replies to them reach her therapist.
+CLIENT_BOOKING_KINDS = frozenset({"booking_confirmed", "booking_cancelled", "booking_rescheduled", "booking_reminder"})
 
 
-def local_when(dt: datetime, booking: Booking, lang: str) -> str:
-    """"tisdag 1 december 2026 kl. 09:00" / "Tuesday 1 December 2026 at 09:00"."""
-    local = timezone.localtime(dt, booking.therapist.tz)
-    with translation.override(lang):
-        day = formats.date_format(local, "l j F Y")
-        clock = local.strftime("%H:%M")
-    return f"{day} kl. {clock}" if lang == "sv" else f"{day} at {clock}"
+def _language(code: str | None) -> str:
+    return code if code in ("sv", "en") else "sv"
 
 
-def booking_ics(booking: Booking, *, cancelled: bool = False) -> str:
-    """One VEVENT with a stable UID, so a reschedule (higher SEQUENCE) replaces the event and
-    a cancellation (METHOD:CANCEL) removes it in the client's calendar program."""
+def booking_ics(booking: Booking, *, for_therapist: bool = False) -> str:
+    """The booking as an iTIP message (RFC 5546) for iMIP (RFC 6047): METHOD:REQUEST while it
+    stands, METHOD:CANCEL once cancelled, with the therapist as ORGANIZER and the client as
+    ATTENDEE. The UID is the booking's and SEQUENCE is `booking.sequence`, which every move
+    and the cancellation raise: calendar programs replace an event only by a higher one.
+    Each party's copy carries her own link to the call; everything else is the same."""
+    therapist, client = booking.therapist, booking.client
+    cancelled = not booking.is_confirmed
     cal = Calendar()
     cal.add("prodid", "-//Tidbok//tidbok.se//")
     cal.add("version", "2.0")
     cal.add("method", "CANCEL" if cancelled else "REQUEST")
-    therapist = booking.therapist
     event = Event()
     event.add("uid", f"booking-{booking.pk}@tidbok")
     event.add("dtstamp", timezone.now())
@@ -36,68 +51,228 @@ def booking_ics(booking: Booking, *, cancelled: bool = False) -> str:
     # an undefined TZID ("UTC+01:00") that calendar programs read as a floating local time.
     event.add("dtstart", booking.start_at.astimezone(UTC))
     event.add("dtend", booking.end_at.astimezone(UTC))
-    event.add("sequence", booking.sequence + (1 if cancelled else 0))
-    event.add("summary", f"Tidbok: {therapist.full_name}")
+    event.add("sequence", booking.sequence)
+    # Her copy names the client as her feed does (first name and initial): a calendar event
+    # is copied to the calendar provider's servers; the mail itself gives the whole name.
+    summary = f"{client.first_name} {client.last_name[:1]}.".strip() if for_therapist else therapist.full_name
+    event.add("summary", f"Tidbok: {summary}")
     if booking.mode == VIDEO:
-        event.add("location", booking.video_url)
-        event.add("url", booking.video_url)
-        event.add("description", booking.video_url)
+        link = booking.therapist_video_url if for_therapist else booking.video_url
+        event.add("location", link)
+        event.add("url", link)
+        event.add("description", link)
     else:
         event.add("location", therapist.reception_address)
-        event.add("description", therapist.personal_info)
+        if therapist.personal_info and not for_therapist:
+            event.add("description", therapist.personal_info)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    organizer = vCalAddress(f"mailto:{therapist.user.email}")
+    event.add("transp", "OPAQUE")
+    organizer = vCalAddress(f"mailto:{therapist.contact_address}")
     organizer.params["cn"] = vText(therapist.full_name)
     event.add("organizer", organizer)
+    # Booked, so accepted: nobody is asked to answer (RSVP=FALSE), and an answer would reach
+    # the therapist's mailbox, not Tidbok.
+    attendee = vCalAddress(f"mailto:{client.email}")
+    attendee.params["cn"] = vText(f"{client.first_name} {client.last_name}".strip())
+    attendee.params["cutype"] = "INDIVIDUAL"
+    attendee.params["role"] = "REQ-PARTICIPANT"
+    attendee.params["partstat"] = "ACCEPTED"
+    attendee.params["rsvp"] = "FALSE"
+    event.add("attendee", attendee)
     cal.add_component(event)
     return cal.to_ical().decode()
 
 
-def _outbox(*, kind: str, booking: Booking, context: dict, ics: str = "") -> OutboundEmail:
+def _subject_and_body(text: str) -> tuple[str, str]:
+    """A rendered mail template: its first line is the subject, the rest the body (an empty
+    line left by an include and the one after it are one paragraph break)."""
+    subject, _, body = text.strip().partition("\n")
+    return subject.strip(), re.sub(r"\n{3,}", "\n\n", body.strip()) + "\n"
+
+
+def _booking_outbox(
+    *, kind: str, booking: Booking, to: str, lang: str, ics: str = "", old_start: datetime | None = None,
+    context: dict | None = None,
+) -> OutboundEmail:
     from ..tasks import send_email
 
-    lang = booking.client.language if booking.client.language in ("sv", "en") else "sv"
-    context = {
-        "booking": booking,
-        "therapist": booking.therapist,
-        "client": booking.client,
-        "when": local_when(booking.start_at, booking, lang),
-        "end_clock": timezone.localtime(booking.end_at, booking.therapist.tz).strftime("%H:%M"),
-        "is_video": booking.mode == VIDEO,
-        "is_onsite": booking.mode == ONSITE,
-        "site_url": settings.SITE_URL,
-        **context,
-    }
-    subject, _, body = render_to_string(f"domain/email/{kind}.{lang}.txt", context).strip().partition("\n")
-    email = OutboundEmail.objects.create(
-        kind=kind, booking=booking, to=booking.client.email, subject=subject.strip(), body=body.strip() + "\n", ics=ics
-    )
+    tz = booking.therapist.tz
+    with translation.override(lang):
+        context = {
+            "booking": booking,
+            "therapist": booking.therapist,
+            "client": booking.client,
+            "when": moment_text(booking.start_at, tz),
+            "span": span_text(booking.start_at, booking.end_at, tz),
+            "old_when": moment_text(old_start, tz) if old_start else "",
+            "is_video": booking.mode == VIDEO,
+            "is_onsite": booking.mode == ONSITE,
+            "site_url": settings.SITE_URL,
+            **(context or {}),
+        }
+        text = render_to_string(f"domain/email/{kind}.{lang}.txt", context)
+    subject, body = _subject_and_body(text)
+    email = OutboundEmail.objects.create(kind=kind, booking=booking, to=to, subject=subject, body=body, ics=ics)
     # Enqueued in the same transaction: the task row commits with the booking or not at all.
     send_email.enqueue(email.pk)
     return email
 
 
+def _client_outbox(*, kind: str, booking: Booking, ics: str = "", old_start: datetime | None = None) -> OutboundEmail:
+    return _booking_outbox(
+        kind=kind, booking=booking, to=booking.client.email, lang=_language(booking.client.language), ics=ics,
+        old_start=old_start,
+    )
+
+
 def email_booking_confirmed(*, booking: Booking) -> OutboundEmail:
-    return _outbox(kind="booking_confirmed", booking=booking, context={}, ics=booking_ics(booking))
+    return _client_outbox(kind="booking_confirmed", booking=booking, ics=booking_ics(booking))
 
 
 def email_booking_cancelled(*, booking: Booking) -> OutboundEmail:
-    return _outbox(kind="booking_cancelled", booking=booking, context={}, ics=booking_ics(booking, cancelled=True))
+    return _client_outbox(kind="booking_cancelled", booking=booking, ics=booking_ics(booking))
 
 
 def email_booking_rescheduled(*, booking: Booking, old_start: datetime, old_end: datetime) -> OutboundEmail:
-    lang = booking.client.language
-    return _outbox(
-        kind="booking_rescheduled",
-        booking=booking,
-        context={"old_when": local_when(old_start, booking, lang)},
-        ics=booking_ics(booking),
-    )
+    return _client_outbox(kind="booking_rescheduled", booking=booking, ics=booking_ics(booking), old_start=old_start)
 
 
 def email_booking_reminder(*, booking: Booking) -> OutboundEmail:
     """The reminder a day before the visit, with the same details as the confirmation."""
-    return _outbox(kind="booking_reminder", booking=booking, context={})
+    return _client_outbox(kind="booking_reminder", booking=booking)
+
+
+# To the therapist (R30) --------------------------------------------------------------------
+
+
+def therapist_is_told(*, booking: Booking, actor: User | None) -> bool:
+    """R30: she is told of what someone else did to a booking of hers (a client booked,
+    cancelled or moved it), unless she turned it off; never of what she did herself."""
+    therapist = booking.therapist
+    return therapist.notify_by_email and (actor is None or actor.pk != therapist.user_id)
+
+
+def _therapist_outbox(
+    *, kind: str, booking: Booking, actor: User | None, old_start: datetime | None = None
+) -> OutboundEmail | None:
+    """Her mail goes to her log-in address, the one that was proven hers (R27); her contact
+    address is what clients see. Her language, her zone, the client's name (never the
+    personnummer), her own link to the call."""
+    if not therapist_is_told(booking=booking, actor=actor):
+        return None
+    therapist = booking.therapist
+    day = timezone.localdate(booking.start_at, therapist.tz).isoformat()
+    context = {
+        "calendar_url": f"{settings.SITE_URL}{reverse('therapist_pages:calendar')}?datum={day}",
+        "settings_url": f"{settings.SITE_URL}{reverse('therapist_pages:settings')}",
+        "client_short": f"{booking.client.first_name} {booking.client.last_name[:1]}.".strip(),
+    }
+    return _booking_outbox(
+        kind=kind, booking=booking, to=therapist.user.email, lang=_language(therapist.user.language),
+        ics=booking_ics(booking, for_therapist=True), old_start=old_start, context=context,
+    )
+
+
+def email_therapist_booking_created(*, booking: Booking, actor: User | None) -> OutboundEmail | None:
+    """A client booked one of her slots."""
+    return _therapist_outbox(kind="therapist_booking_created", booking=booking, actor=actor)
+
+
+def email_therapist_booking_cancelled(*, booking: Booking, actor: User | None) -> OutboundEmail | None:
+    """A booking of hers was cancelled by someone else (her client)."""
+    return _therapist_outbox(kind="therapist_booking_cancelled", booking=booking, actor=actor)
+
+
+def email_therapist_booking_moved(
+    *, booking: Booking, actor: User | None, old_start: datetime, old_end: datetime
+) -> OutboundEmail | None:
+    """Her client moved a booking to another of her slots (R33), after the move is saved with
+    a raised `booking.sequence`: the invitation replaces the old time in her calendar."""
+    return _therapist_outbox(kind="therapist_booking_moved", booking=booking, actor=actor, old_start=old_start)
+
+
+# What goes over the wire -------------------------------------------------------------------
+
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+_P = 'style="margin:0 0 16px"'
+
+
+def _html_line(line: str) -> str:
+    """One line of the text, escaped, its addresses made links (without the full stop or
+    bracket that may follow an address in a sentence)."""
+    out, at = [], 0
+    for match in _LINK.finditer(line):
+        url = match.group(0).rstrip(".,;:!?)")
+        out.append(escape(line[at:match.start()]))
+        out.append(f'<a href="{escape(url)}" style="color:#1d4f91">{escape(url)}</a>')
+        at = match.start() + len(url)
+    out.append(escape(line[at:]))
+    return "".join(out)
+
+
+def email_html(subject: str, text: str) -> str:
+    """The text as simple HTML, for mail programs that show HTML first: the same words, each
+    paragraph a <p>, each line break a <br>, addresses as links. Inline styles only and no
+    remote resource (an image or a font from elsewhere would tell a third party who read
+    which mail when)."""
+    paragraphs = [p for p in re.split(r"\n(?:[ \t]*\n)+", text.strip()) if p.strip()]
+    body = "\n".join(f"<p {_P}>" + "<br>\n".join(_html_line(line) for line in p.split("\n")) + "</p>" for p in paragraphs)
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        '<meta name="viewport" content="width=device-width">'
+        f"<title>{escape(subject)}</title></head>\n"
+        '<body style="margin:0;padding:0;background:#f4f4f2">\n'
+        '<div style="max-width:600px;margin:0 auto;padding:24px;background:#ffffff;color:#1a1a1a;'
+        'font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:1.5">\n'
+        f"{body}\n</div>\n</body></html>\n"
+    )
+
+
+def _reply_to(email: OutboundEmail) -> list[str]:
+    """A client's mail about her booking answers to her therapist (R30), not to noreply."""
+    if email.booking_id is None or email.kind not in CLIENT_BOOKING_KINDS:
+        return []
+    therapist = email.booking.therapist
+    return [str(Address(display_name=therapist.full_name, addr_spec=therapist.contact_address))]
+
+
+def _calendar_method(ics: str) -> str:
+    return str(Calendar.from_ical(ics)["method"])
+
+
+class _Mail(EmailMessage):
+    """Django's message with the body built here: no part in 8 bits (a server without
+    8BITMIME may refuse or mangle it), so every text part is quoted-printable and the
+    calendar file base64; the invitation beside the text and HTML as iMIP has it
+    (`text/calendar; charset=utf-8; method=…`, the method the calendar's own METHOD), and
+    once more as a file for programs that only offer attachments."""
+
+    def __init__(self, *, html: str, ics: str, **kwargs):
+        super().__init__(**kwargs)
+        self.html, self.ics = html, ics
+
+    def message(self, *, policy=email_policy.default):
+        msg = super().message(policy=policy)
+        msg.clear_content()
+        msg.set_content(self.body, subtype="plain", charset="utf-8", cte="quoted-printable")
+        msg.add_alternative(self.html, subtype="html", charset="utf-8", cte="quoted-printable")
+        if self.ics:
+            invitation = MIMEPart(policy=policy)
+            invitation.set_content(self.ics, subtype="calendar", charset="utf-8", cte="quoted-printable")
+            # Written as RFC 6047 shows it: Python's email package would quote every parameter.
+            del invitation["Content-Type"]
+            invitation.set_raw("Content-Type", f"text/calendar; charset=utf-8; method={_calendar_method(self.ics)}")
+            msg.attach(invitation)
+            msg.add_attachment(self.ics.encode(), maintype="application", subtype="ics", filename="tidbok.ics")
+        return msg
+
+
+def email_message(email: OutboundEmail) -> EmailMessage:
+    """What the worker sends for one outbox row."""
+    return _Mail(
+        subject=email.subject, body=email.body, to=[email.to], reply_to=_reply_to(email),
+        html=email_html(email.subject, email.body), ics=email.ics,
+    )
 
 
 def _outbox_to_person(*, kind: str, to: str, lang: str, context: dict) -> OutboundEmail:
@@ -107,8 +282,8 @@ def _outbox_to_person(*, kind: str, to: str, lang: str, context: dict) -> Outbou
 
     lang = lang if lang in ("sv", "en") else "sv"
     text = render_to_string(f"domain/email/{kind}.{lang}.txt", {"site_url": settings.SITE_URL, **context})
-    subject, _, body = text.strip().partition("\n")
-    email = OutboundEmail.objects.create(kind=kind, to=to, subject=subject.strip(), body=body.strip() + "\n")
+    subject, body = _subject_and_body(text)
+    email = OutboundEmail.objects.create(kind=kind, to=to, subject=subject, body=body)
     send_email.enqueue(email.pk)
     return email
 

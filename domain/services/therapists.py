@@ -1,6 +1,8 @@
 """A therapist's settings: the defaults of new slots (R2, R5–R7), where and how clients meet
 her (R19), her time zone (R22), her public profile (R9: the listing and matching), how long
-before a visit a client may still cancel (R18), and her private calendar feed."""
+before a visit a client may still cancel (R18), whether she is mailed when a client books,
+cancels or moves (R30), how clients reach her (the Reply-To of their mails), and her private
+calendar feed."""
 
 import re
 
@@ -12,6 +14,7 @@ from ..models import Therapist, User, new_token
 from ..text import clean_text, has_control_characters
 from ..timezones import valid_timezone
 from .audit import audit_write
+from .clients import clean_email
 from .slots import validate_audience, validate_duration, validate_modes, validate_price
 
 SETTINGS_FIELDS = (
@@ -28,6 +31,9 @@ SETTINGS_FIELDS = (
     "languages",
     "areas",
     "cancellation_cutoff_hours",
+    "notify_by_email",
+    "contact_email",
+    "contact_phone",
 )
 
 # Free text: the longest each may be (the model's max_length where it has one).
@@ -37,6 +43,9 @@ MULTI_LINE = {"reception_address", "personal_info", "presentation"}
 MAX_CANCELLATION_CUTOFF_HOURS = 14 * 24
 MAX_LANGUAGES, MAX_AREAS, MAX_AREA_LENGTH = 20, 20, 60
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+# A phone number as people write one: "+46 70-123 45 67", "08-123 456 78", "(0)8 123 45".
+PHONE = re.compile(r"^\+?[0-9 ()-]+$")
+PHONE_MAX_LENGTH, PHONE_MIN_DIGITS = 40, 5
 
 
 def therapist_settings_snapshot(therapist: Therapist) -> dict:
@@ -55,6 +64,9 @@ def therapist_settings_snapshot(therapist: Therapist) -> dict:
         "languages": list(therapist.languages),
         "areas": list(therapist.areas),
         "cancellation_cutoff_hours": therapist.cancellation_cutoff_hours,
+        "notify_by_email": therapist.notify_by_email,
+        "contact_email": therapist.contact_email,
+        "contact_phone": therapist.contact_phone,
     }
 
 
@@ -108,6 +120,28 @@ def _clean_cutoff(value) -> int:
     return value
 
 
+def _clean_notify(value) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError({"notify_by_email": _("Choose on or off (true or false).")})
+    return value
+
+
+def _clean_contact_email(value) -> str:
+    """Empty: clients reach her at her log-in address."""
+    if value is None or str(value).strip() == "":
+        return ""
+    return clean_email(value, "contact_email")
+
+
+def _clean_contact_phone(value) -> str:
+    phone = clean_text(value, "contact_phone", max_length=PHONE_MAX_LENGTH)
+    if phone and (not PHONE.match(phone) or sum(c.isdigit() for c in phone) < PHONE_MIN_DIGITS):
+        raise ValidationError(
+            {"contact_phone": _("Enter a phone number: digits, spaces, + - and brackets, e.g. +46 70-123 45 67.")}
+        )
+    return phone
+
+
 def therapist_settings_update(*, therapist: Therapist, actor: User | None, **changes) -> Therapist:
     """Change any of SETTINGS_FIELDS; the rest stay. Slots already made keep their values.
     Every field is checked before anything is saved, so a refusal changes nothing."""
@@ -134,6 +168,12 @@ def therapist_settings_update(*, therapist: Therapist, actor: User | None, **cha
         values["areas"] = _clean_areas(changes["areas"])
     if "cancellation_cutoff_hours" in changes:
         values["cancellation_cutoff_hours"] = _clean_cutoff(changes["cancellation_cutoff_hours"])
+    if "notify_by_email" in changes:
+        values["notify_by_email"] = _clean_notify(changes["notify_by_email"])
+    if "contact_email" in changes:
+        values["contact_email"] = _clean_contact_email(changes["contact_email"])
+    if "contact_phone" in changes:
+        values["contact_phone"] = _clean_contact_phone(changes["contact_phone"])
     for field, value in values.items():
         setattr(therapist, field, value)
     after = therapist_settings_snapshot(therapist)

@@ -103,11 +103,14 @@ def test_twenty_clients_booking_one_slot_give_exactly_one_booking(anna, make_cli
     booking = live.get()
     assert booking.pk == winners[0]["id"]
     assert booking.client_id == winners[0]["client"]["id"]
-    assert OutboundEmail.objects.count() == 1
-    email = OutboundEmail.objects.get()
-    assert (email.booking_id, email.kind, email.to) == (booking.pk, "booking_confirmed", booking.client.email)
-    # Its send task committed with it, and the losers' with nothing (R25).
-    assert [t.args_kwargs["args"] for t in DBTaskResult.objects.all()] == [[email.pk]]
+    # The winner's confirmation and Anna's note (R30); their send tasks committed with them,
+    # and the losers' with nothing (R25).
+    emails = list(OutboundEmail.objects.order_by("pk"))
+    assert [(e.booking_id, e.kind, e.to) for e in emails] == [
+        (booking.pk, "booking_confirmed", booking.client.email),
+        (booking.pk, "therapist_booking_created", anna.user.email),
+    ]
+    assert sorted(t.args_kwargs["args"] for t in DBTaskResult.objects.all()) == [[e.pk] for e in emails]
     # A loser that was new to Anna did not join her list: its transaction rolled back whole.
     winner_was_new = clients.index(booking.client) % 2 == 0
     assert ClientLink.objects.filter(therapist=anna).count() == links_before + winner_was_new
@@ -224,16 +227,22 @@ def test_a_cancellation_racing_a_move_tells_the_client_what_really_happened(anna
         assert booking.status == Booking.Status.CANCELLED
         assert slot.start_at == new_start
         assert not slot.bookings.confirmed().exists()  # open again either way (R18)
-        emails = list(OutboundEmail.objects.filter(booking=booking).order_by("pk"))
-        if booking.sequence == 1:
+        emails = list(OutboundEmail.objects.filter(booking=booking, to=erik.email).order_by("pk"))
+        # Each version of the event has a higher SEQUENCE: the move raises it, the cancellation too.
+        if booking.sequence == 2:
             # Moved, then cancelled: told of the new time, then that the new time is off.
             assert [e.kind for e in emails] == ["booking_confirmed", "booking_rescheduled", "booking_cancelled"]
             assert booking.start_at == new_start
         else:
             # Cancelled, then the open slot moved: nothing more to tell the client.
+            assert booking.sequence == 1
             assert [e.kind for e in emails] == ["booking_confirmed", "booking_cancelled"]
             assert booking.start_at == old_start
         assert ics_start(emails[-1]) == booking.start_at
+        # Anna is told what her client did (booked, cancelled), never of her own move (R30).
+        notes = OutboundEmail.objects.filter(booking=booking, to=anna.user.email).order_by("pk")
+        assert [e.kind for e in notes] == ["therapist_booking_created", "therapist_booking_cancelled"]
+        assert ics_start(notes.last()) == booking.start_at
 
 
 @pytest.mark.django_db(transaction=True)

@@ -79,7 +79,7 @@ def test_an_onsite_confirmation_arrives_in_swedish_with_address_and_calendar_fil
     assert subject == "Bokningsbekräftelse: tisdag 12 januari 2027 kl. 09:00 med Anna Andersson"
     assert "Hej Erik!" in body
     assert "Anna Andersson" in body
-    assert "När: tisdag 12 januari 2027 kl. 09:00–09:45 (45 min)" in body
+    assert "När: tisdag 12 januari 2027 kl. 09:00–09:45 (svensk tid), 45 min" in body
     assert "Pris: 1000 kr" in body
     assert ADDRESS in body
     assert INFO in body
@@ -103,7 +103,9 @@ def test_a_video_confirmation_carries_the_video_link_and_no_address(now, smtp, a
 
     run_worker()
 
-    [message] = smtp.messages
+    # Nora's confirmation, and a note to Anna (R30: a client booked).
+    assert [e.rcpt_tos for e in smtp.envelopes] == [[nora.email], ["anna@example.se"]]
+    message = smtp.messages[0]
     assert message["To"] == nora.email
     body = text_of(message)
     assert "tisdag 12 januari 2027 kl. 09:00" in subject_of(message)
@@ -129,7 +131,7 @@ def test_a_client_who_reads_english_gets_the_confirmation_in_english(now, smtp, 
     body = text_of(message)
     assert subject_of(message) == "Booking confirmed: Tuesday 12 January 2027 at 09:00 with Anna Andersson"
     assert "Hello Olivia," in body
-    assert "When: Tuesday 12 January 2027 at 09:00–09:45 (45 min)" in body
+    assert "When: Tuesday 12 January 2027 at 09:00–09:45 (Swedish time), 45 min" in body
     assert response.json()["video_url"] in body
     assert "tisdag" not in body and "Hej" not in body
     _, event = the_event(message)
@@ -195,25 +197,28 @@ def test_a_reschedule_and_a_cancellation_each_arrive_once_with_the_same_calendar
     assert response.status_code == 201, response.content
     booking_id = response.json()["id"]
     run_worker()
-    assert len(smtp.envelopes) == 1
+    assert len(smtp.envelopes) == 2  # Erik's confirmation and Anna's note (R30)
 
     moved = anna_api.patch(f"/therapist/slots/{slot_id}", {"start": "2027-01-13T10:00:00+01:00"})
     assert moved.status_code == 200, moved.content
     run_worker()
-    assert len(smtp.envelopes) == 2
+    assert len(smtp.envelopes) == 3  # Anna moved it herself: Erik only
     cancelled = erik_api.post(f"/bookings/{booking_id}/cancel")
     assert cancelled.status_code == 200, cancelled.content
     run_worker()
     run_worker()
 
-    assert len(smtp.envelopes) == 3
-    assert all(e.rcpt_tos == [erik.email] for e in smtp.envelopes)
-    confirmation, reschedule, cancellation = smtp.messages
+    assert len(smtp.envelopes) == 5
+    assert [e.rcpt_tos for e in smtp.envelopes] == [
+        [erik.email], ["anna@example.se"], [erik.email], [erik.email], ["anna@example.se"]
+    ]
+    confirmation, reschedule, cancellation = (m for e, m in zip(smtp.envelopes, smtp.messages, strict=True)
+                                              if e.rcpt_tos == [erik.email])
 
     assert subject_of(reschedule) == "Ny tid: onsdag 13 januari 2027 kl. 10:00 med Anna Andersson"
     body = text_of(reschedule)
     assert "Tidigare: tisdag 12 januari 2027 kl. 09:00" in body
-    assert "Ny tid: onsdag 13 januari 2027 kl. 10:00–10:45 (45 min)" in body
+    assert "Ny tid: onsdag 13 januari 2027 kl. 10:00–10:45 (svensk tid), 45 min" in body
     assert Booking.objects.get(pk=booking_id).video_url in body
 
     assert subject_of(cancellation) == "Avbokad: onsdag 13 januari 2027 kl. 10:00 med Anna Andersson"

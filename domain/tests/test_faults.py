@@ -5,7 +5,7 @@ PostgreSQL). Each is bounded in time.
    client was told of (201) is in the database, and no booking is half-made (each has its
    confirmation mail in the outbox, the mail's send task and its audit entry).
 2. The mail server stops for a while during bookings: once it is back, every confirmation
-   arrives, exactly once.
+   and every note to the therapist (R30) arrives, exactly once.
 3. PostgreSQL restarts during bookings: the server recovers by itself (no restart of ours)
    and no committed booking is lost. This one runs a throw-away PostgreSQL cluster of its own
    on a free port (never the shared server), as the `postgres` OS user.
@@ -177,21 +177,22 @@ def test_a_mail_server_down_for_a_while_delays_each_confirmation_and_sends_it_ex
     slots = iter(Slot.objects.filter(pk__in=slots_2030(anna, 30)).order_by("start_at"))
     bookings = []
     try:
+        # Each booking mails two: the client's confirmation and her therapist's note (R30).
         for i in range(10):
             bookings.append(self_booked(next(slots), clients[i % 3]))
-        wait_for(lambda: len(inbox.messages) >= 10, 20)
+        wait_for(lambda: len(inbox.messages) >= 20, 20)
 
         smtp.stop()  # down: the next mails fail and are retried
         for i in range(10):
             bookings.append(self_booked(next(slots), clients[i % 3]))
         wait_for(lambda: OutboundEmail.objects.filter(attempts__gte=2, status="pending").count() >= 5, 20)
-        assert len(inbox.messages) == 10
-        assert OutboundEmail.objects.filter(status="sent").count() == 10
+        assert len(inbox.messages) == 20
+        assert OutboundEmail.objects.filter(status="sent").count() == 20
 
         smtp, _ = start_smtp_server(port, inbox)  # back, on the same port
         for i in range(5):
             bookings.append(self_booked(next(slots), clients[i % 3]))
-        wait_for(lambda: OutboundEmail.objects.filter(status="sent").count() == 25, 40)
+        wait_for(lambda: OutboundEmail.objects.filter(status="sent").count() == 50, 40)
         time.sleep(2.5)  # any retry still queued would go out now: it must not
     finally:
         worker.send_signal(signal.SIGTERM)
@@ -202,7 +203,10 @@ def test_a_mail_server_down_for_a_while_delays_each_confirmation_and_sends_it_ex
         smtp.stop()
 
     uids = booking_uids(inbox)
-    assert sorted(uids) == sorted(f"booking-{b.pk}@tidbok" for b in bookings)  # each once, none twice
+    # Each booking's event once to its client and once to its therapist, none more.
+    assert sorted(uids) == sorted(f"booking-{b.pk}@tidbok" for b in bookings for _ in ("client", "therapist"))
+    assert sorted(tuple(e.rcpt_tos) for e in inbox.envelopes) == sorted(
+        [(b.client.email,) for b in bookings] + [(anna.user.email,)] * len(bookings))
     assert set(OutboundEmail.objects.values_list("status", flat=True)) == {"sent"}
 
 

@@ -75,9 +75,10 @@ def test_it_sends_a_pending_mail_with_its_calendar_file(email, erik):
 
     [message] = mail.outbox
     assert (message.to, message.subject, message.body) == ([erik.email], email.subject, email.body)
-    [(name, content, mimetype)] = message.attachments
-    assert (name, mimetype) == ("tidbok.ics", "text/calendar")
-    assert "BEGIN:VEVENT" in str(content) and "METHOD:REQUEST" in str(content)
+    parts = {part.get_content_type(): part for part in message.message().walk()}
+    assert parts["text/calendar"].get_param("method") == "REQUEST"
+    assert parts["text/calendar"].get_content() == email.ics.replace("\r\n", "\n")  # CRLF once on the wire
+    assert parts["application/ics"].get_filename() == "tidbok.ics"
     row = OutboundEmail.objects.get(pk=email.pk)
     assert (row.status, row.attempts, row.sent_at, row.claimed_at, row.last_error) == ("sent", 1, NOW, NOW, "")
 

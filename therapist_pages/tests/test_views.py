@@ -293,6 +293,46 @@ def test_settings_are_saved(anna, anna_web):
         "Lund", ["sv", "en"], ["ångest", "stress"], 48)
 
 
+def test_she_chooses_how_clients_reach_her_and_whether_she_is_mailed(anna, anna_web):
+    page = anna_web.get("/kalender/installningar/").content.decode()
+    assert 'name="notify_by_email" id="id_notify_by_email" checked' in page  # on until she says no
+    assert "Mejla mig när en klient bokar, avbokar eller flyttar en tid" in page
+    assert "E-postadress för klienter" in page and "Telefonnummer för klienter (valfritt)" in page
+
+    response = anna_web.post("/kalender/installningar/", {
+        "default_duration_minutes": "45", "default_price": "1000", "default_modes": ["video", "onsite"],
+        "default_audience": "all", "timezone": "Europe/Stockholm", "cancellation_cutoff_hours": "24", "areas": "",
+        "contact_email": "Mottagning@Example.se", "contact_phone": "+46 8-123 456 78",
+        # notify_by_email unticked: a browser sends nothing for it
+    })
+
+    assert response.status_code == 302
+    anna = Therapist.objects.get(pk=anna.pk)
+    assert (anna.notify_by_email, anna.contact_email, anna.contact_phone) == (
+        False, "mottagning@example.se", "+46 8-123 456 78")
+    page = anna_web.get("/kalender/installningar/").content.decode()
+    assert 'value="mottagning@example.se"' in page and "checked" not in page.split('name="notify_by_email"')[1][:40]
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("contact_email", "mottagning", "Ange en giltig e-postadress."),
+    ("contact_phone", "ring mig", "Skriv ett telefonnummer med siffror, mellanslag, + - och parenteser, t.ex. "
+                                  "+46 70-123 45 67."),
+])
+def test_a_bad_contact_address_or_phone_is_refused_naming_the_field(anna, anna_web, field, value, message):
+    response = anna_web.post("/kalender/installningar/", {
+        "default_duration_minutes": "45", "default_price": "1000", "default_modes": ["video"],
+        "default_audience": "all", "timezone": "Europe/Stockholm", "cancellation_cutoff_hours": "24", "areas": "",
+        "notify_by_email": "on", field: value,
+    })
+
+    assert response.status_code == 422
+    assert response.context["form"].errors == {field: [message]}
+    assert message in response.content.decode()
+    anna = Therapist.objects.get(pk=anna.pk)
+    assert (anna.contact_email, anna.contact_phone, anna.default_modes) == ("", "", ["video", "onsite"])
+
+
 def test_the_feed_is_private_and_its_address_can_be_renewed(anna, anna_web, slot, erik):
     booking_create_by_therapist(therapist=anna, slot=slot, client=erik, mode="video", actor=anna.user)
     old = anna.calendar_feed_token
