@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import ApiToken, AuditEntry, Booking, Client, ClientLink, OutboundEmail, Slot, Therapist, User
 from .services import LoginThrottled, client_booster_set
@@ -24,6 +26,10 @@ class ThrottledAdminLoginForm(AdminAuthenticationForm):
 
 
 admin.site.login_form = ThrottledAdminLoginForm
+# Django's own header says "Django administration"; the admin speaks the visitor's language
+# like the rest of the site (LocaleMiddleware: the language switch's cookie, else Swedish).
+admin.site.site_header = _("Tidbok administration")
+admin.site.site_title = _("Tidbok administration")
 
 
 @admin.register(User)
@@ -34,9 +40,9 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["email", "first_name", "last_name"]
     fieldsets = [
         (None, {"fields": ["email", "password", "email_verified"]}),
-        ("Person", {"fields": ["first_name", "last_name", "language"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
+        (_("Person"), {"fields": ["first_name", "last_name", "language"]}),
+        (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
 
@@ -49,17 +55,21 @@ class TherapistAdmin(admin.ModelAdmin):
     readonly_fields = ["client_booster"]
     actions = ["booster_on", "booster_off"]
 
-    @admin.action(description="Switch Client Booster on")
+    @admin.action(description=_("Switch Client Booster on"))
     def booster_on(self, request, queryset):
         for therapist in queryset:
             client_booster_set(therapist=therapist, on=True, actor=request.user)
-        messages.success(request, f"Client Booster on for {queryset.count()} therapist(s).")
+        count = queryset.count()
+        messages.success(request, ngettext("Client Booster is on for %(count)d therapist.",
+                                           "Client Booster is on for %(count)d therapists.", count) % {"count": count})
 
-    @admin.action(description="Switch Client Booster off")
+    @admin.action(description=_("Switch Client Booster off"))
     def booster_off(self, request, queryset):
         for therapist in queryset:
             client_booster_set(therapist=therapist, on=False, actor=request.user)
-        messages.success(request, f"Client Booster off for {queryset.count()} therapist(s).")
+        count = queryset.count()
+        messages.success(request, ngettext("Client Booster is off for %(count)d therapist.",
+                                           "Client Booster is off for %(count)d therapists.", count) % {"count": count})
 
 
 @admin.register(Client)
