@@ -3,8 +3,11 @@ here (R9) through the same service as the management command."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -32,8 +35,45 @@ admin.site.site_header = _("Tidbok administration")
 admin.site.site_title = _("Tidbok administration")
 
 
+# Django stores a permission's name in English when it migrates ("Can add booking") and shows
+# it as it is stored; these say the same in the visitor's language.
+PERMISSION_WORDS = {
+    "add": _("Can add %(model)s"), "change": _("Can change %(model)s"),
+    "delete": _("Can delete %(model)s"), "view": _("Can view %(model)s"),
+}
+
+
+def permission_label(permission) -> str:
+    action, _sep, model_name = permission.codename.partition("_")
+    model = permission.content_type.model_class()
+    if action not in PERMISSION_WORDS or model is None or model._meta.model_name != model_name:
+        return str(permission)
+    meta = model._meta
+    words = PERMISSION_WORDS[action] % {"model": meta.verbose_name}
+    return f"{capfirst(meta.app_config.verbose_name)} | {capfirst(meta.verbose_name)} | {words}"
+
+
+class PermissionsInWords:
+    """Permission choices (a group's, a user's) labelled by `permission_label`."""
+
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request=request, **kwargs)
+        if db_field.name in ("permissions", "user_permissions"):
+            field.queryset = field.queryset.select_related("content_type")
+            field.label_from_instance = permission_label
+        return field
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(PermissionsInWords, BaseGroupAdmin):
+    pass
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(PermissionsInWords, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "email_verified", "is_staff", "is_active"]
     list_filter = ["email_verified", "is_staff", "is_active"]
