@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Router, Status
 from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.parser import Parser
 
 from domain import selectors, services
@@ -25,7 +27,8 @@ from domain.services.therapists import therapist_settings_snapshot
 from domain.timezones import EARLIEST, LATEST, in_range
 
 from . import schemas as s
-from .auth import ANYONE, LOGGED_IN, BearerAuth, client_of, therapist_of, viewer_client
+from .auth import ANYONE, LOGGED_IN, BearerAuth, allow_anonymous, client_of, therapist_of, viewer_client
+from .messages import http_error_detail, status_detail, validation_errors
 from .renderers import ORJSONRenderer
 from .serializers import booking_out, client_out, entry_out, open_slot_out
 
@@ -65,7 +68,7 @@ def document_errors(schema: dict) -> dict:
                 statuses |= {400, 422}
             if op.get("parameters"):
                 statuses.add(422)
-            if any("BearerAuth" in s for s in op.get("security", [])):
+            if needs_login(op):
                 statuses |= {401, 403}
             if "{" in path:
                 statuses.add(404)
@@ -80,9 +83,35 @@ def document_errors(schema: dict) -> dict:
     return schema
 
 
+def needs_login(operation: dict) -> bool:
+    """An operation needs a login when it names security requirements and none of them is
+    the empty one (`{}`: anonymous callers welcome)."""
+    requirements = operation.get("security", [])
+    return bool(requirements) and all(requirements)
+
+
+class TidbokSchema(OpenAPISchema):
+    """ninja lists an operation's security schemes only: an endpoint open to anyone
+    (`auth=ANYONE`, which ends in `allow_anonymous`) looked as if it needed a token, and
+    generated clients demanded one for the listing. OpenAPI says it with an empty requirement
+    `{}` among the alternatives; an endpoint without auth (`auth=None`) gets `security: []`,
+    so no document-wide default can ever make it look closed."""
+
+    def operation_details(self, operation):
+        details = super().operation_details(operation)
+        callbacks = operation.auth_callbacks or []
+        if not callbacks:
+            details["security"] = []
+        elif allow_anonymous in callbacks:
+            details["security"] = [{}, *details.get("security", [])]
+        return details
+
+
 class TidbokAPI(NinjaAPI):
-    def get_openapi_schema(self, **kwargs):
-        return document_errors(super().get_openapi_schema(**kwargs))
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return document_errors(TidbokSchema(api=self, path_prefix=path_prefix))
 
 
 log = logging.getLogger(__name__)
@@ -100,7 +129,8 @@ api = TidbokAPI(
 MAX_WINDOW = timedelta(days=366)
 
 
-# Errors: one shape per kind, never a 500 for bad input.
+# Errors: one shape per kind, never a 500 for bad input; every message in the caller's
+# language (API.md: Accept-Language, Swedish by default; api/messages.py).
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
     return api.create_response(request, {"code": exc.code, "detail": str(exc.detail)}, status=409)
@@ -118,12 +148,14 @@ def on_validation_error(request, exc: DjangoValidationError):
     return api.create_response(request, {"detail": errors}, status=422)
 
 
+@api.exception_handler(NinjaValidationError)
+def on_invalid_input(request, exc: NinjaValidationError):
+    return api.create_response(request, {"detail": validation_errors(exc.errors)}, status=422)
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
-    detail = str(exc)
-    if exc.status_code == 400 and detail.startswith("Cannot parse request body"):
-        detail = "The request body must be a JSON object, e.g. {\"mode\": \"video\"}."
-    return api.create_response(request, {"detail": detail}, status=exc.status_code)
+    return api.create_response(request, {"detail": http_error_detail(exc)}, status=exc.status_code)
 
 
 @api.exception_handler(OperationalError)
@@ -133,19 +165,15 @@ def on_database_unavailable(request, exc):
     connection is dropped at the end of this request and the next one reconnects (connection
     health checks), so the service recovers by itself (domain/tests/test_faults.py)."""
     log.warning("database unavailable: %s", type(exc).__name__)
-    response = api.create_response(request, {"detail": "The database is unavailable; try again shortly."}, status=503)
+    response = api.create_response(request, {"detail": _("The database is unavailable; try again shortly.")}, status=503)
     response["Retry-After"] = "1"
     return response
 
 
 @api.exception_handler(ObjectDoesNotExist)
-def on_missing(request, exc):
-    return api.create_response(request, {"detail": "Not found."}, status=404)
-
-
 @api.exception_handler(Http404)
-def on_404(request, exc):
-    return api.create_response(request, {"detail": "Not found."}, status=404)
+def on_missing(request, exc):
+    return api.create_response(request, {"detail": status_detail(404)}, status=404)
 
 
 def unvalidated(request, data, status: int = 200):
@@ -161,9 +189,10 @@ def window(start: datetime | None, end: datetime | None, tz) -> tuple[datetime, 
     """The asked-for time window; without one, the current week (Monday on) in `tz`."""
     for name, value in (("start", start), ("end", end)):
         if value is not None and timezone.is_naive(value):
-            raise HttpError(422, f"{name}: include a UTC offset, e.g. 2026-12-01T00:00:00+01:00")
+            raise HttpError(422, _("%(name)s: include a UTC offset, e.g. 2026-12-01T00:00:00+01:00") % {"name": name})
         if value is not None and not in_range(value):  # so that a window's end cannot overflow
-            raise HttpError(422, f"{name}: must lie between the years {EARLIEST.year} and {LATEST.year}")
+            raise HttpError(422, _("%(name)s: must lie between the years %(first)s and %(last)s")
+                            % {"name": name, "first": EARLIEST.year, "last": LATEST.year})
     if start is None:
         today = timezone.localtime(timezone.now(), tz).date()
         monday = today - timedelta(days=today.weekday())
@@ -171,9 +200,9 @@ def window(start: datetime | None, end: datetime | None, tz) -> tuple[datetime, 
     if end is None:
         end = start + timedelta(days=7)
     if end <= start:
-        raise HttpError(422, "end: must be after start")
+        raise HttpError(422, _("end: must be after start"))
     if end - start > MAX_WINDOW:
-        raise HttpError(422, "end: the window may be at most 366 days")
+        raise HttpError(422, _("end: the window may be at most %(days)s days") % {"days": MAX_WINDOW.days})
     return start, end
 
 

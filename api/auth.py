@@ -1,5 +1,6 @@
 """Who is calling: a bearer token, or the browser's session with CSRF (API.md, Auth)."""
 
+from django.utils.translation import gettext as _
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
@@ -46,7 +47,9 @@ ANYONE = [*LOGGED_IN, allow_anonymous]
 
 class WrongRole(HttpError):
     def __init__(self, role: str):
-        super().__init__(403, f"This needs a {role} account.")
+        # Whole sentences per role, so that each language can say it its own way.
+        message = _("This needs a therapist account.") if role == "therapist" else _("This needs a client account.")
+        super().__init__(403, message)
 
 
 def therapist_of(request) -> Therapist:

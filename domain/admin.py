@@ -3,8 +3,13 @@ here (R9) through the same service as the management command."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import ApiToken, AuditEntry, Booking, Client, ClientLink, OutboundEmail, Slot, Therapist, User
 from .services import LoginThrottled, client_booster_set
@@ -24,19 +29,60 @@ class ThrottledAdminLoginForm(AdminAuthenticationForm):
 
 
 admin.site.login_form = ThrottledAdminLoginForm
+# Django's own header says "Django administration"; the admin speaks the visitor's language
+# like the rest of the site (LocaleMiddleware: the language switch's cookie, else Swedish).
+admin.site.site_header = _("Tidbok administration")
+admin.site.site_title = _("Tidbok administration")
+
+
+# Django stores a permission's name in English when it migrates ("Can add booking") and shows
+# it as it is stored; these say the same in the visitor's language.
+PERMISSION_WORDS = {
+    "add": _("Can add %(model)s"), "change": _("Can change %(model)s"),
+    "delete": _("Can delete %(model)s"), "view": _("Can view %(model)s"),
+}
+
+
+def permission_label(permission) -> str:
+    action, _sep, model_name = permission.codename.partition("_")
+    model = permission.content_type.model_class()
+    if action not in PERMISSION_WORDS or model is None or model._meta.model_name != model_name:
+        return str(permission)
+    meta = model._meta
+    words = PERMISSION_WORDS[action] % {"model": meta.verbose_name}
+    return f"{capfirst(meta.app_config.verbose_name)} | {capfirst(meta.verbose_name)} | {words}"
+
+
+class PermissionsInWords:
+    """Permission choices (a group's, a user's) labelled by `permission_label`."""
+
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request=request, **kwargs)
+        if db_field.name in ("permissions", "user_permissions"):
+            field.queryset = field.queryset.select_related("content_type")
+            field.label_from_instance = permission_label
+        return field
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(PermissionsInWords, BaseGroupAdmin):
+    pass
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(PermissionsInWords, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "email_verified", "is_staff", "is_active"]
     list_filter = ["email_verified", "is_staff", "is_active"]
     search_fields = ["email", "first_name", "last_name"]
     fieldsets = [
         (None, {"fields": ["email", "password", "email_verified"]}),
-        ("Person", {"fields": ["first_name", "last_name", "language"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
+        (_("Person"), {"fields": ["first_name", "last_name", "language"]}),
+        (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
 
@@ -49,17 +95,21 @@ class TherapistAdmin(admin.ModelAdmin):
     readonly_fields = ["client_booster"]
     actions = ["booster_on", "booster_off"]
 
-    @admin.action(description="Switch Client Booster on")
+    @admin.action(description=_("Switch Client Booster on"))
     def booster_on(self, request, queryset):
         for therapist in queryset:
             client_booster_set(therapist=therapist, on=True, actor=request.user)
-        messages.success(request, f"Client Booster on for {queryset.count()} therapist(s).")
+        count = queryset.count()
+        messages.success(request, ngettext("Client Booster is on for %(count)d therapist.",
+                                           "Client Booster is on for %(count)d therapists.", count) % {"count": count})
 
-    @admin.action(description="Switch Client Booster off")
+    @admin.action(description=_("Switch Client Booster off"))
     def booster_off(self, request, queryset):
         for therapist in queryset:
             client_booster_set(therapist=therapist, on=False, actor=request.user)
-        messages.success(request, f"Client Booster off for {queryset.count()} therapist(s).")
+        count = queryset.count()
+        messages.success(request, ngettext("Client Booster is off for %(count)d therapist.",
+                                           "Client Booster is off for %(count)d therapists.", count) % {"count": count})
 
 
 @admin.register(Client)

@@ -75,7 +75,7 @@ class User(AbstractUser):
 
     username = None
     email = models.EmailField(_("e-mail"), unique=True)
-    language = models.CharField(max_length=2, choices=Language, default=Language.SV)
+    language = models.CharField(_("language"), max_length=2, choices=Language, default=Language.SV)
     # R27: an address is trusted, and the account may log in with its password, only once a
     # mailed link to it was followed (a verification, an invitation or a set-password link).
     email_verified = models.BooleanField(_("e-mail verified"), default=False)
@@ -102,38 +102,43 @@ class User(AbstractUser):
 
 
 class Therapist(models.Model):
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="therapist")
-    timezone = models.CharField(max_length=64, default=DEFAULT_TIMEZONE)
-    default_duration_minutes = models.PositiveIntegerField(default=45)
-    default_price = models.PositiveIntegerField(default=1000)
-    default_video = models.BooleanField(default=True)
-    default_onsite = models.BooleanField(default=True)
-    default_audience = models.CharField(max_length=8, choices=Audience, default=Audience.ALL)
-    reception_address = models.TextField(blank=True)
-    personal_info = models.TextField(blank=True)
+    user = models.OneToOneField(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="therapist")
+    timezone = models.CharField(_("time zone"), max_length=64, default=DEFAULT_TIMEZONE)
+    default_duration_minutes = models.PositiveIntegerField(_("default length (minutes)"), default=45)
+    default_price = models.PositiveIntegerField(_("default price (kr)"), default=1000)
+    default_video = models.BooleanField(_("video by default"), default=True)
+    default_onsite = models.BooleanField(_("on site by default"), default=True)
+    default_audience = models.CharField(_("default audience"), max_length=8, choices=Audience, default=Audience.ALL)
+    reception_address = models.TextField(_("reception address"), blank=True)
+    personal_info = models.TextField(_("information for on-site visits"), blank=True)
     client_booster = models.BooleanField(
+        _("Client Booster"),
         default=False, help_text=_("Listed and matchable for new clients (R9). Switched by staff.")
     )
     # How long before the start a client may still cancel herself (R18; after it she is told
     # to contact the therapist).
-    cancellation_cutoff_hours = models.PositiveIntegerField(default=24)
+    cancellation_cutoff_hours = models.PositiveIntegerField(_("cancellation cut-off (hours before)"), default=24)
     # The public profile (R9: listing and matching).
-    title = models.CharField(max_length=120, blank=True)
-    presentation = models.TextField(blank=True)
-    city = models.CharField(max_length=80, blank=True)
-    languages = models.JSONField(default=list, blank=True, help_text=_("Language codes, e.g. [\"sv\", \"en\"]"))
-    areas = models.JSONField(default=list, blank=True, help_text=_("Areas of help, e.g. [\"anxiety\", \"stress\"]"))
+    title = models.CharField(_("professional title"), max_length=120, blank=True)
+    presentation = models.TextField(_("presentation"), blank=True)
+    city = models.CharField(_("city"), max_length=80, blank=True)
+    languages = models.JSONField(_("languages"), default=list, blank=True, help_text=_("Language codes, e.g. [\"sv\", \"en\"]"))
+    areas = models.JSONField(
+        _("areas of help"), default=list, blank=True, help_text=_("Areas of help, e.g. [\"anxiety\", \"stress\"]")
+    )
     # R30: she is told by e-mail when a client books, cancels or moves (she may turn it off).
-    notify_by_email = models.BooleanField(default=True)
+    notify_by_email = models.BooleanField(_("notify by e-mail"), default=True)
     # How clients reach her: the Reply-To of their mails and what the pages show after the
     # cut-off. Empty: her log-in address (`contact_address`).
-    contact_email = models.EmailField(blank=True)
-    contact_phone = models.CharField(max_length=40, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
     # The private iCalendar feed (subscribe from a phone); regenerating the token revokes the old URL.
-    calendar_feed_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
-    created_at = models.DateTimeField(default=now)
+    calendar_feed_token = models.CharField(_("calendar feed key"), max_length=64, unique=True, default=new_token, editable=False)
+    created_at = models.DateTimeField(_("created"), default=now)
 
     class Meta:
+        verbose_name = _("therapist")
+        verbose_name_plural = _("therapists")
         constraints = [
             models.CheckConstraint(
                 condition=Q(default_video=True) | Q(default_onsite=True), name="therapist_default_mode"
@@ -193,22 +198,27 @@ class Client(models.Model):
     (`domain.services.clients`). So several clients may carry one unverified personnummer; a
     verified one is unique (constraint)."""
 
-    user = models.OneToOneField(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="client")
-    personnummer = models.CharField(max_length=13, blank=True, help_text="YYYYMMDD-NNNN")
+    user = models.OneToOneField(
+        User, verbose_name=_("user"), on_delete=models.SET_NULL, null=True, blank=True, related_name="client"
+    )
+    personnummer = models.CharField(_("personnummer"), max_length=13, blank=True, help_text="YYYYMMDD-NNNN")
     personnummer_verified = models.BooleanField(
+        _("personnummer verified"),
         default=False, help_text=_("Proven by an eID log-in; otherwise only typed.")
     )
-    first_name = models.CharField(max_length=150)
-    last_name = models.CharField(max_length=150)
+    first_name = models.CharField(_("first name"), max_length=150)
+    last_name = models.CharField(_("last name"), max_length=150)
     # Lower-cased accent-free first name: the key of R13's prefix search, which must ignore
     # case and accents ("ase" finds "Åse") on SQLite and PostgreSQL alike.
-    search_name = models.CharField(max_length=150, db_index=True, editable=False)
-    email = models.EmailField()
-    phone = models.CharField(max_length=40, blank=True)
-    language = models.CharField(max_length=2, choices=Language, default=Language.SV)
-    created_at = models.DateTimeField(default=now)
+    search_name = models.CharField(_("search name"), max_length=150, db_index=True, editable=False)
+    email = models.EmailField(_("e-mail"))
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    language = models.CharField(_("language"), max_length=2, choices=Language, default=Language.SV)
+    created_at = models.DateTimeField(_("created"), default=now)
 
     class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
         constraints = [
             models.UniqueConstraint(
                 fields=["personnummer"], condition=Q(personnummer_verified=True),
@@ -241,12 +251,14 @@ class ClientLink(models.Model):
         PLATFORM = "platform", _("Platform")
         OWN = "own", _("Own")
 
-    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="client_links")
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="therapist_links")
-    source = models.CharField(max_length=8, choices=Source)
-    created_at = models.DateTimeField(default=now)
+    therapist = models.ForeignKey(Therapist, verbose_name=_("therapist"), on_delete=models.CASCADE, related_name="client_links")
+    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="therapist_links")
+    source = models.CharField(_("source"), max_length=8, choices=Source)
+    created_at = models.DateTimeField(_("added"), default=now)
 
     class Meta:
+        verbose_name = _("client on a list")
+        verbose_name_plural = _("clients on lists")
         constraints = [models.UniqueConstraint(fields=["therapist", "client"], name="client_link_unique")]
 
 
@@ -270,19 +282,21 @@ class Slot(models.Model):
     the services check under a lock, and on PostgreSQL an exclusion constraint (added in a
     migration that runs only there) holds it as well."""
 
-    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="slots")
-    start_at = models.DateTimeField()
-    end_at = models.DateTimeField()
-    price = models.PositiveIntegerField()
-    video = models.BooleanField(default=True)
-    onsite = models.BooleanField(default=True)
-    audience = models.CharField(max_length=8, choices=Audience, default=Audience.ALL)
-    created_at = models.DateTimeField(default=now)
-    updated_at = models.DateTimeField(default=now)
+    therapist = models.ForeignKey(Therapist, verbose_name=_("therapist"), on_delete=models.CASCADE, related_name="slots")
+    start_at = models.DateTimeField(_("start"))
+    end_at = models.DateTimeField(_("end"))
+    price = models.PositiveIntegerField(_("price (kr)"))
+    video = models.BooleanField(_("video"), default=True)
+    onsite = models.BooleanField(_("on site"), default=True)
+    audience = models.CharField(_("audience"), max_length=8, choices=Audience, default=Audience.ALL)
+    created_at = models.DateTimeField(_("created"), default=now)
+    updated_at = models.DateTimeField(_("updated"), default=now)
 
     objects = SlotQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("slot")
+        verbose_name_plural = _("slots")
         constraints = [
             models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="slot_end_after_start"),
             models.CheckConstraint(condition=Q(video=True) | Q(onsite=True), name="slot_offers_a_mode"),
@@ -354,34 +368,44 @@ class Booking(models.Model):
         CONFIRMED = "confirmed", _("Confirmed")
         CANCELLED = "cancelled", _("Cancelled")
 
-    slot = models.ForeignKey(Slot, on_delete=models.SET_NULL, null=True, blank=True, related_name="bookings")
-    therapist = models.ForeignKey(Therapist, on_delete=models.PROTECT, related_name="bookings")
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="bookings")
-    start_at = models.DateTimeField()
-    end_at = models.DateTimeField()
-    price = models.PositiveIntegerField()
-    mode = models.CharField(max_length=8, choices=Mode)
-    status = models.CharField(max_length=10, choices=Status, default=Status.CONFIRMED)
-    created_at = models.DateTimeField(default=now)
-    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    slot = models.ForeignKey(
+        Slot, verbose_name=_("slot"), on_delete=models.SET_NULL, null=True, blank=True, related_name="bookings"
+    )
+    therapist = models.ForeignKey(Therapist, verbose_name=_("therapist"), on_delete=models.PROTECT, related_name="bookings")
+    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.PROTECT, related_name="bookings")
+    start_at = models.DateTimeField(_("start"))
+    end_at = models.DateTimeField(_("end"))
+    price = models.PositiveIntegerField(_("price (kr)"))
+    mode = models.CharField(_("kind of meeting"), max_length=8, choices=Mode)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.CONFIRMED)
+    created_at = models.DateTimeField(_("created"), default=now)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # Made by the client herself through the platform (not by her therapist): these count
     # against MAX_OPEN_BOOKINGS_PER_THERAPIST, so one person cannot hoard a calendar.
-    by_client = models.BooleanField(default=False)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    cancelled_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    by_client = models.BooleanField(_("booked by the client"), default=False)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        User, verbose_name=_("cancelled by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # Set when the 24-hour reminder has been written to the outbox, so it goes once.
-    reminder_queued_at = models.DateTimeField(null=True, blank=True)
+    reminder_queued_at = models.DateTimeField(_("reminder queued"), null=True, blank=True)
     # Bumped on every reschedule, so calendar programs replace the event (iCalendar SEQUENCE).
-    sequence = models.PositiveIntegerField(default=0)
+    sequence = models.PositiveIntegerField(_("calendar sequence"), default=0)
     # R20, R29: each party's link is its own unguessable key (the client's and the
     # therapist's), unrelated to each other and to the room's name; renewing one ends it.
-    video_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
-    therapist_video_token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
-    video_room = models.CharField(max_length=64, default=new_token, editable=False)
+    video_token = models.CharField(_("client's video key"), max_length=64, unique=True, default=new_token, editable=False)
+    therapist_video_token = models.CharField(
+        _("therapist's video key"), max_length=64, unique=True, default=new_token, editable=False
+    )
+    video_room = models.CharField(_("video room"), max_length=64, default=new_token, editable=False)
 
     objects = BookingQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
         constraints = [
             # R16 in the database: one live booking per slot, whatever the concurrency.
             models.UniqueConstraint(
@@ -458,20 +482,23 @@ class AuditEntry(models.Model):
     """Who changed what, when, from what to what. Written by the services for every state
     change; read in the admin and as a slot's history. Holds ids, never personnummer."""
 
-    at = models.DateTimeField(default=now, db_index=True)
-    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    action = models.CharField(max_length=40)
-    target_type = models.CharField(max_length=20)
-    target_id = models.BigIntegerField()
+    at = models.DateTimeField(_("when"), default=now, db_index=True)
+    actor = models.ForeignKey(User, verbose_name=_("by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    action = models.CharField(_("action"), max_length=40)
+    target_type = models.CharField(_("object type"), max_length=20)
+    target_id = models.BigIntegerField(_("object id"))
     # The slot the change concerns, kept as a plain id so the history outlives the slot.
-    slot_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
+    slot_id = models.BigIntegerField(_("slot id"), null=True, blank=True, db_index=True)
+    therapist = models.ForeignKey(
+        Therapist, verbose_name=_("therapist"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
         ordering = ["-at", "-id"]
-        verbose_name_plural = "audit entries"
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}#{self.target_id}"
@@ -480,12 +507,16 @@ class AuditEntry(models.Model):
 class ApiToken(models.Model):
     """A bearer token. Only its SHA-256 is stored; the token itself is shown once."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
-    key_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True)
     # What the owner calls it (or the program that asked for it), to tell her tokens apart.
-    label = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(default=now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created"), default=now)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
 
     @staticmethod
     def hash(key: str) -> str:
@@ -499,9 +530,13 @@ class RateCounter(models.Model):
     A try counts *before* it is looked at, in one atomic statement, so parallel requests can
     never pass the limit together (`domain.services.throttle`)."""
 
-    key = models.CharField(max_length=64, unique=True)
-    window_start = models.DateTimeField()
-    count = models.PositiveIntegerField(default=0)
+    key = models.CharField(_("key"), max_length=64, unique=True)
+    window_start = models.DateTimeField(_("window start"))
+    count = models.PositiveIntegerField(_("count"), default=0)
+
+    class Meta:
+        verbose_name = _("rate counter")
+        verbose_name_plural = _("rate counters")
 
 
 class AccountRequest(models.Model):
@@ -515,21 +550,25 @@ class AccountRequest(models.Model):
         SIGNUP = "signup", _("Sign-up")
         RESET = "reset", _("Password reset")
 
-    kind = models.CharField(max_length=8, choices=Kind)
-    email = models.EmailField()
-    role = models.CharField(max_length=10, blank=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind)
+    email = models.EmailField(_("e-mail"))
+    role = models.CharField(_("role"), max_length=10, blank=True)
     # A password hash (never the password), made on the request path for every sign-up alike.
-    password = models.CharField(max_length=128, blank=True)
-    first_name = models.CharField(max_length=150, blank=True)
-    last_name = models.CharField(max_length=150, blank=True)
-    personnummer = models.CharField(max_length=13, blank=True)
-    language = models.CharField(max_length=2, default=Language.SV)
+    password = models.CharField(_("password hash"), max_length=128, blank=True)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    personnummer = models.CharField(_("personnummer"), max_length=13, blank=True)
+    language = models.CharField(_("language"), max_length=2, default=Language.SV)
     # Where the browser was going (a slot she wanted): the verification link returns there.
-    next_url = models.CharField(max_length=300, blank=True)
+    next_url = models.CharField(_("next address"), max_length=300, blank=True)
     # The caller's address (the throttle's key, as `domain.backends.source_address` gives it),
     # so that one caller's sign-ups cannot use up the verification mails of another's.
-    source = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(default=now)
+    source = models.CharField(_("source address"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created"), default=now)
+
+    class Meta:
+        verbose_name = _("account request")
+        verbose_name_plural = _("account requests")
 
 
 class OutboundEmail(models.Model):
@@ -544,18 +583,24 @@ class OutboundEmail(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
-    kind = models.CharField(max_length=40)
-    booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="emails")
-    to = models.EmailField()
-    subject = models.CharField(max_length=255)
-    body = models.TextField()
-    ics = models.TextField(blank=True)
-    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING, db_index=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=40)
+    booking = models.ForeignKey(
+        Booking, verbose_name=_("booking"), on_delete=models.SET_NULL, null=True, blank=True, related_name="emails"
+    )
+    to = models.EmailField(_("to"))
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(_("body"))
+    ics = models.TextField(_("calendar part"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=now)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing e-mail")
+        verbose_name_plural = _("outgoing e-mails")
 
     def __str__(self):
-        return f"{self.kind} to {self.to} ({self.status})"
+        return _("%(kind)s to %(to)s (%(status)s)") % {"kind": self.kind, "to": self.to, "status": self.get_status_display()}

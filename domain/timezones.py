@@ -1,11 +1,12 @@
 """Reading and showing times in a therapist's zone (R22). Stored times are UTC; these are the
 only places a local wall-clock time becomes an instant or back."""
 
+import functools
 import zoneinfo
 from datetime import UTC, date, datetime
 
 from django.core.exceptions import ValidationError
-from django.utils import formats
+from django.utils import formats, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -125,3 +126,95 @@ def span_text(start: datetime, end: datetime, tz: zoneinfo.ZoneInfo) -> str:
     return gettext("%(day)s at %(clock)s (%(zone)s)") % {
         "day": formats.date_format(s, "l j F Y"), "clock": clock, "zone": zone_text(tz),
     }
+
+
+# The time-zone picker (therapist settings). The stored value is always the IANA name; what a
+# person reads is the city and the zone's name in her language, from CLDR through Babel (the
+# maintained source of such names): "Stockholm (centraleuropeisk tid)".
+COMMON_ZONES = ["Europe/Stockholm"]  # first, whatever the language: Tidbok's own zone
+NORDIC_ZONES = ["Europe/Oslo", "Europe/Copenhagen", "Europe/Helsinki", "Atlantic/Reykjavik", "Europe/Mariehamn"]
+EUROPEAN_CAPITALS = [
+    "Europe/London", "Europe/Dublin", "Europe/Amsterdam", "Europe/Brussels", "Europe/Luxembourg", "Europe/Berlin",
+    "Europe/Paris", "Europe/Madrid", "Europe/Lisbon", "Europe/Rome", "Europe/Vienna", "Europe/Zurich",
+    "Europe/Warsaw", "Europe/Prague", "Europe/Bratislava", "Europe/Budapest", "Europe/Ljubljana", "Europe/Zagreb",
+    "Europe/Belgrade", "Europe/Sarajevo", "Europe/Bucharest", "Europe/Sofia", "Europe/Athens", "Europe/Tallinn",
+    "Europe/Riga", "Europe/Vilnius", "Europe/Kyiv", "Europe/Istanbul",
+]
+REGIONS = {
+    "Europe": _("Europe"), "America": _("America"), "Asia": _("Asia"), "Africa": _("Africa"),
+    "Australia": _("Australia"), "Pacific": _("Pacific Ocean"), "Atlantic": _("Atlantic Ocean"),
+    "Indian": _("Indian Ocean"), "Antarctica": _("Antarctica"), "Arctic": _("Arctic"),
+}
+# Swedish sorts å, ä, ö after z, in that order; other accents sort with their letter.
+_SWEDISH_LAST = str.maketrans({"å": "{", "ä": "|", "æ": "|", "ö": "}", "ø": "}"})
+
+
+def _sort_key(text: str, language: str) -> str:
+    import unicodedata
+
+    folded = text.casefold()
+    if language == "sv":
+        folded = folded.translate(_SWEDISH_LAST)
+    return "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
+
+
+def _zone_names() -> list[str]:
+    """One zone per country region (IANA's zone.tab, shipped with the pinned tzdata package):
+    the names people look for, without the many old aliases `available_timezones()` holds."""
+    from importlib.resources import files
+
+    try:
+        table = (files("tzdata.zoneinfo") / "zone.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        return sorted(z for z in zoneinfo.available_timezones() if z.split("/")[0] in REGIONS)
+    return sorted({line.split("\t")[2] for line in table.splitlines() if line and not line.startswith("#")})
+
+
+@functools.cache
+def zone_label(name: str, language: str) -> str:
+    """'Stockholm (centraleuropeisk tid)' in Swedish, 'Stockholm (Central European Time)' in
+    English. Where CLDR has no generic name for a zone (it then gives "Country (City) Time"),
+    the standard name is used; the IANA name only when Babel knows nothing of the zone."""
+    from babel.core import UnknownLocaleError
+    from babel.dates import get_timezone_location, get_timezone_name
+
+    try:
+        city = get_timezone_location(name, locale=language, return_city=True)
+        zone = get_timezone_name(name, "long", zone_variant="generic", locale=language)
+        if "(" in zone:
+            zone = get_timezone_name(name, "long", zone_variant="standard", locale=language)
+    except (LookupError, UnknownLocaleError, ValueError):
+        return name.replace("_", " ")
+    if name == "UTC" or "(" in zone or city.casefold() in zone.casefold():
+        return zone if "(" not in zone else city
+    return f"{city} ({zone})"
+
+
+@functools.cache
+def _choices(language: str) -> list[tuple[str, list[tuple[str, str]]]]:
+    def ordered(names):
+        return sorted(((n, zone_label(n, language)) for n in names), key=lambda c: _sort_key(c[1], language))
+
+    common = [(n, zone_label(n, language)) for n in COMMON_ZONES] + ordered(NORDIC_ZONES) + ordered(EUROPEAN_CAPITALS)
+    taken = {n for n, _label in common}
+    groups = {}
+    for name in _zone_names():
+        if name not in taken and name.split("/")[0] in REGIONS:
+            groups.setdefault(name.split("/")[0], []).append(name)
+    regions = sorted(groups, key=lambda r: _sort_key(str(REGIONS[r]), language))
+    return [(str(_("Common time zones")), common)] + [(str(REGIONS[r]), ordered(groups[r])) for r in regions]
+
+
+def timezone_choices(language: str, current: str | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The picker's groups in `language` (sv or en): the common zones first (Stockholm, the
+    Nordic capitals, the European capitals), then every other zone by region, each sorted by
+    what it says. A stored zone that is not among them (an old alias, UTC) is kept at the top,
+    so that saving the form never changes it unasked."""
+    language = "en" if (language or "").startswith("en") else "sv"
+    with translation.override(language):
+        choices = _choices(language)
+    listed = {name for _group, options in choices for name, _label in options}
+    if current and current not in listed:
+        (group, common), *rest = choices
+        return [(group, [(current, zone_label(current, language)), *common]), *rest]
+    return choices

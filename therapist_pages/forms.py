@@ -7,11 +7,12 @@ from datetime import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from domain.models import MAX_DURATION_MINUTES, MAX_PRICE, MIN_DURATION_MINUTES
 from domain.services.slots import MAX_REPEAT_WEEKS
-from domain.timezones import YEARS, in_range, local_to_utc
+from domain.timezones import YEARS, in_range, local_to_utc, timezone_choices
 
 KIND_CHOICES = [("video", _("Video")), ("onsite", _("On site"))]
 AUDIENCE_CHOICES = [("all", _("Available to all")), ("existing", _("Existing clients only"))]
@@ -22,13 +23,6 @@ LANGUAGE_CHOICES = [
     ("tr", _("Turkish")), ("bs", _("Bosnian")), ("ti", _("Tigrinya")), ("ku", _("Kurdish")), ("da", _("Danish")),
     ("no", _("Norwegian")),
 ]
-
-
-def common_time_zones() -> list[tuple[str, str]]:
-    import zoneinfo
-
-    names = sorted(z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
-    return [(z, z.replace("_", " ")) for z in names]
 
 
 class LocalStartMixin:
@@ -190,7 +184,8 @@ class SettingsForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = common_time_zones()
+        # Names in her language, common zones first; the value stays the IANA name (R22).
+        self.fields["timezone"].choices = timezone_choices(get_language(), current=self.initial.get("timezone"))
 
     def changes(self) -> dict:
         data = dict(self.cleaned_data)

@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, so that the headers the others add (CSP, X-Frame-Options, no-store) reach its JSON.
+    "tidbok.middleware.api_errors_as_json",
 ]
 
 ROOT_URLCONF = "tidbok.urls"

@@ -41,7 +41,7 @@ def assert_invalid(response, field: str, statuses=(400, 422)) -> None:
 def assert_not_found(response) -> None:
     """404 with the same plain body whether the object is missing or someone else's."""
     assert response.status_code == 404, (response.status_code, response.content)
-    assert response.json() == {"detail": "Not found."}
+    assert response.json() == {"detail": "Hittades inte."}
 
 
 def when(value):

@@ -481,5 +481,5 @@ def test_a_write_without_a_valid_login_is_401_never_a_csrf_403(method, path, cal
 
     assert response.status_code == 401, response.content
     assert response["Content-Type"].startswith("application/json")
-    assert response.json() == {"detail": "Unauthorized"}
+    assert response.json() == {"detail": "Inte inloggad: skicka en giltig API-nyckel (Authorization: Bearer …) eller logga in."}
     assert what_a_write_could_change() == before

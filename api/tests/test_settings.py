@@ -220,4 +220,4 @@ def test_each_therapist_has_her_own_settings(anna_api, bo_api, bo):
 def test_a_body_that_is_not_a_json_object_is_refused_by_name(anna_api, anna, body):
     response = anna_api.patch("/therapist/settings", body)
     assert response.status_code == 400
-    assert "JSON object" in response.json()["detail"]
+    assert "JSON-objekt" in response.json()["detail"]

@@ -47,3 +47,26 @@ def test_an_empty_key_file_is_no_key(tmp_path):
 
     assert check.returncode != 0
     assert "ImproperlyConfigured" in check.stderr
+
+
+def test_the_readmes_staff_command_works_in_a_plain_shell(tmp_path):
+    """README, "Staff": the command as printed there, run by /bin/sh with nothing in its
+    environment but PATH and the data folder (as a second terminal would have after
+    `make run`), switches Client Booster and says so in Swedish."""
+    (tmp_path / "secret_key").write_text("kept-by-make-run-" + "k" * 40 + "\n")
+    assert manage(tmp_path, "migrate", "-v", "0").returncode == 0
+    made = manage(tmp_path, "shell", "--no-imports", "-c",
+                  "from domain.models import Therapist, User; Therapist.objects.create(user=User.objects.create_user("
+                  "email='terapeut@tidbok.se', password='x', first_name='Sara', last_name='Lindqvist'))")
+    assert made.returncode == 0, made.stderr
+    readme = (ROOT / "README.md").read_text()
+    command = next(line for line in readme.splitlines() if line.startswith(".venv/bin/python manage.py client_booster"))
+
+    run = subprocess.run(["/bin/sh", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={"PATH": "/usr/bin:/bin", "TIDBOK_DATA_DIR": str(tmp_path)})
+    shown = manage(tmp_path, "shell", "--no-imports", "-c",
+                   "from domain.models import Therapist; print(Therapist.objects.get().client_booster)")
+
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "Client Booster är påslaget för Sara Lindqvist <terapeut@tidbok.se>."
+    assert shown.stdout.strip() == "True"

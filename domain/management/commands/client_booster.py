@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from domain.models import Therapist
 from domain.services import client_booster_set
@@ -14,6 +15,9 @@ class Command(BaseCommand):
     def handle(self, email, state, **options):
         therapist = Therapist.objects.filter(user__email=email.strip().lower()).first()
         if therapist is None:
-            raise CommandError(f"No therapist with the e-mail address {email}.")
-        client_booster_set(therapist=therapist, on=state == "on", actor=None)
-        self.stdout.write(f"Client Booster {state} for {therapist} <{therapist.user.email}>.")
+            raise CommandError(_("No therapist has the e-mail address %(email)s.") % {"email": email})
+        on = state == "on"
+        client_booster_set(therapist=therapist, on=on, actor=None)
+        # Staff read it in the site's language (a command runs in LANGUAGE_CODE).
+        done = _("Client Booster is on for %(name)s <%(email)s>.") if on else _("Client Booster is off for %(name)s <%(email)s>.")
+        self.stdout.write(done % {"name": therapist, "email": therapist.user.email})
