@@ -248,7 +248,7 @@ def test_the_command_switches_client_booster_on_and_off(bo, now):
 
     call_command("client_booster", " BO@example.se ", "on", stdout=out)
     assert Therapist.objects.get(pk=bo.pk).client_booster is True
-    assert "Client Booster on" in out.getvalue()
+    assert "Client Booster är påslaget" in out.getvalue()
 
     call_command("client_booster", "bo@example.se", "off", stdout=StringIO())
     assert Therapist.objects.get(pk=bo.pk).client_booster is False
