@@ -56,7 +56,7 @@ def test_without_any_of_it_rooms_have_no_token(tmp_path):
     ({"VIDEO_JWT_APP_ID": "tidbok", "VIDEO_JWT_SECRE": SECRET}, "VIDEO_JWT_SECRET is empty"),  # a typo
     ({"VIDEO_JWT_SUBJECT": "meet.example.se"}, "VIDEO_JWT_SECRET is empty"),
     ({"VIDEO_JWT_AUDIENCE": "jitsi"}, "VIDEO_JWT_SECRET is empty"),
-    ({"VIDEO_JWT_SECRET_FILE": "/dev/null", "VIDEO_JWT_APP_ID": "tidbok"}, "VIDEO_JWT_SECRET is empty"),
+    ({"VIDEO_JWT_SECRET_FILE": "/dev/null"}, "VIDEO_JWT_SECRET is empty"),
     ({"VIDEO_JWT_SECRET": "short", "VIDEO_JWT_APP_ID": "tidbok"}, "at least 32 characters"),
     ({"VIDEO_JWT_SECRET": SECRET, "VIDEO_JWT_APP_ID": "tidbok", "VIDEO_BASE_URL": "http://meet.example.se/"},
      "https://"),
