@@ -25,6 +25,7 @@ from domain.errors import DomainError
 from domain.models import Booking, Client, Slot, Therapist, modes_list
 from domain.services.therapists import therapist_settings_snapshot
 from domain.timezones import EARLIEST, LATEST, in_range
+from domain.video import link_of, party_of
 
 from . import schemas as s
 from .auth import ANYONE, LOGGED_IN, BearerAuth, allow_anonymous, client_of, therapist_of, viewer_client
@@ -436,6 +437,19 @@ def booking_cancel(request, booking_id: int):
     booking = get_object_or_404(selectors.bookings_visible_to(request.auth), pk=booking_id)
     services.booking_cancel(booking=booking, actor=request.auth)
     return Status(200, booking_out(_booking(booking.pk)))
+
+
+@public.post(
+    "/bookings/{booking_id}/video-link", response={200: s.VideoLinkOut, 404: s.Error, 409: s.Conflict},
+    description="R29: a new video link for the caller's side of the booking (client or therapist); the old "
+    "one stops working at once, the other party's stays. 409 `already_cancelled` for a cancelled booking, "
+    "`not_a_video_booking` for an on-site one.",
+)
+def booking_video_link(request, booking_id: int):
+    booking = get_object_or_404(selectors.bookings_visible_to(request.auth), pk=booking_id)
+    party = party_of(request.auth, booking)
+    booking = services.booking_video_link_renew(booking=booking, party=party, actor=request.auth)
+    return Status(200, {"video_url": link_of(booking, party)})
 
 
 api.add_router("/", accounts)

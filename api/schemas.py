@@ -19,7 +19,7 @@ class Conflict(Schema):
     code: Literal[
         "slot_overlap", "slot_taken", "slot_booked", "slot_in_past",
         "client_not_on_list", "mode_not_offered", "already_cancelled", "cancellation_closed",
-        "booking_limit",
+        "booking_limit", "not_a_video_booking",
     ]
     detail: str
 
@@ -113,6 +113,7 @@ class EntryBooking(Schema):
     mode: ModeName
     first_visit: bool
     client: BookedClient
+    video_url: str | None = Field(None, description="The therapist's own link to the call (video only; R29)")
 
 
 class Entry(Schema):
@@ -186,6 +187,10 @@ class BookingOut(Schema):
     video_url: str | None = None
     reception_address: str | None = None
     personal_info: str | None = None
+
+
+class VideoLinkOut(Schema):
+    video_url: str = Field(description="The caller's new link; her old one no longer works")
 
 
 class ListingOut(Schema):

@@ -33,6 +33,7 @@ def entry_out(slot: Slot, therapist: Therapist) -> dict:
                 "personnummer": booking.client.personnummer or None,
                 "personnummer_verified": booking.client.personnummer_verified,
             },
+            "video_url": booking.therapist_video_url,
         },
     }
 
@@ -75,7 +76,7 @@ def booking_out(booking: Booking) -> dict:
         "first_visit": booking.first_visit,
         "therapist": {"id": therapist.pk, "first_name": therapist.first_name, "last_name": therapist.last_name},
         "client": person_ref(booking.client),
-        "video_url": booking.video_url if booking.mode == VIDEO else None,
+        "video_url": booking.video_url if booking.mode == VIDEO else None,  # the client's (API.md)
         "reception_address": therapist.reception_address if booking.mode == ONSITE else None,
         "personal_info": therapist.personal_info if booking.mode == ONSITE else None,
     }

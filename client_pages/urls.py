@@ -12,6 +12,7 @@ urlpatterns = [
     path("mina-bokningar/", views.bookings, name="bookings"),
     path("mina-bokningar/<int:booking_id>/", views.booking_detail, name="booking"),
     path("mina-bokningar/<int:booking_id>/avboka/", views.booking_cancel, name="cancel"),
+    path("mina-bokningar/<int:booking_id>/ny-videolank/", views.video_link_renew, name="video_link"),
     path("skapa-konto/", views.signup, name="signup"),
     path("bekrafta/<uidb64>/<token>/", views.verify_email, name="verify_email"),
     path("inbjudan/<str:token>/", views.invitation, name="invitation"),

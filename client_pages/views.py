@@ -1,11 +1,12 @@
 """The client's side of Tidbok (issue 4): find a therapist (R9), match, a therapist's week
 of open times (R7, R8), book (R17), Mina bokningar (R21) with cancelling (R18), the video
-link (R20), and the accounts behind them. Each view parses, fetches through the owner,
+link (R20, R29), and the accounts behind them. Each view parses, fetches through the owner,
 calls one service and renders; the rules are the domain's."""
 
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -22,10 +23,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from domain import selectors, services
+from domain import video as video_rooms
 from domain.backends import source_address
 from domain.errors import DomainError
 from domain.matching import Wish, therapists_matching
-from domain.models import Booking, Slot, Therapist, User
+from domain.models import Slot, Therapist, User
 from domain.timezones import date_from_text
 
 from .forms import BookForm, ChoosePasswordForm, FindForm, MatchForm, OutboxPasswordResetForm, SignupForm
@@ -245,36 +247,30 @@ def booking_cancel(request, booking_id: int):
     return redirect("client_pages:bookings")
 
 
-# R20: the video link ------------------------------------------------------------------------
+# R20, R29: the video link ------------------------------------------------------------------
 
 
 def video(request, token: str):
-    """R20. The token alone answers API.md's statuses: before the window a page saying when it
-    opens (200, no room link), after the end 410. Into the room (302) go only the booking's
-    client and therapist: an anonymous holder of the link is sent to log in first (also a
-    302), and anyone else logged in gets 404. Names are shown only to the two of them."""
+    """R20, R29: either party's link is the key, whoever holds it, logged in or not (an own
+    client has no password; a therapist opens hers from her phone's calendar). Before the
+    window a page saying when it opens (200, no room link), inside it straight to the room
+    (302, with the party's Jitsi token when configured), after the end 410; a cancelled
+    booking's links, and unknown keys, 404. A link may be forwarded, so the page shows the
+    therapist's name and the time, never the client: the template gets nothing of her."""
     if "\x00" in token:
         raise Http404  # no token holds one, and PostgreSQL cannot even compare it (a 500)
-    booking = (
-        Booking.objects.select_related("therapist__user")
-        .filter(video_token=token, mode="video", status=Booking.Status.CONFIRMED)
-        .first()
-    )
-    if booking is None:
+    found = selectors.booking_for_video_link(token)
+    if found is None:
         raise Http404
-    party = request.user.is_authenticated and selectors.bookings_visible_to(request.user).filter(pk=booking.pk).exists()
-    if request.user.is_authenticated and not party:
-        raise Http404
+    booking, party = found
     opens, closes = booking.video_window()
     now = timezone.now()
     if opens <= now < closes:
-        if not party:
-            return redirect_to_login(request.get_full_path())
-        return HttpResponseRedirect(booking.video_room_url)
+        return HttpResponseRedirect(video_rooms.room_url(booking, party))
     tz = booking.therapist.tz
     context = {
-        "booking": booking,
-        "party": party,
+        "therapist_name": booking.therapist.full_name,
+        "for_therapist": party == video_rooms.THERAPIST,
         "opens": timezone.localtime(opens, tz),
         "start": timezone.localtime(booking.start_at, tz),
         "closed": now >= closes,
@@ -285,6 +281,31 @@ def video(request, token: str):
         response = render(request, "client_pages/video.html", context, status=410 if now >= closes else 200)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def practice_room(request, room: str):
+    """Where a link leads while VIDEO_BASE_URL points at Tidbok itself (as `make run` does):
+    it says that the call would open here and how to connect a real Jitsi, so the whole way
+    to the room works on a laptop without a video service. Anywhere else it does not exist."""
+    rooms_here = settings.SITE_URL + reverse("practice_room", args=["-"]).removesuffix("-")
+    if not settings.VIDEO_BASE_URL.startswith(rooms_here):
+        raise Http404
+    return render(request, "client_pages/practice_room.html", {"room": room})
+
+
+@login_required
+@require_POST
+def video_link_renew(request, booking_id: int):
+    """R29: a new link for the client herself; the old one stops at once."""
+    client = _client_or_home(request)
+    booking = get_object_or_404(selectors.bookings_for_client(client), pk=booking_id)
+    try:
+        services.booking_video_link_renew(booking=booking, party=video_rooms.CLIENT, actor=request.user)
+    except DomainError as e:
+        messages.error(request, e.detail)
+    else:
+        messages.success(request, _("You have a new video link. The old one no longer works."))
+    return redirect("client_pages:booking", booking.pk)
 
 
 # Accounts -----------------------------------------------------------------------------------

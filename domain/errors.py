@@ -12,6 +12,7 @@ MESSAGES = {
     "mode_not_offered": _("The slot does not offer that kind of meeting."),
     "already_cancelled": _("The booking is already cancelled."),
     "cancellation_closed": _("The booking can no longer be cancelled here; contact the therapist."),
+    "not_a_video_booking": _("The booking is not a video call, so it has no video link."),
     "booking_limit": _(
         "You already have as many upcoming bookings with this therapist as can be booked here. "
         "Cancel one, or ask the therapist to book you."

@@ -458,8 +458,13 @@ class Booking(models.Model):
         return f"{settings.SITE_URL}/video/{self.therapist_video_token}"
 
     @property
+    def video_room_name(self) -> str:
+        return f"tidbok-{self.video_room}"
+
+    @property
     def video_room_url(self) -> str:
-        return f"{settings.VIDEO_BASE_URL.rstrip('/')}/tidbok-{self.video_room}"
+        """The room itself, without a token (`domain.video.room_url` adds one when configured)."""
+        return f"{settings.VIDEO_BASE_URL.rstrip('/')}/{self.video_room_name}"
 
     def video_window(self):
         """R20: the link opens 15 minutes before the start and closes at the end."""

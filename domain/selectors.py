@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from . import video
 from .models import (
     ALL,
     EXISTING,
@@ -237,6 +238,20 @@ def bookings_visible_to(user) -> QuerySet[Booking]:
     if client := getattr(user, "client", None):
         who |= Q(client=client)
     return Booking.objects.filter(who)
+
+
+def booking_for_video_link(token: str) -> tuple[Booking, str] | None:
+    """R29: the live video booking that either party's link names, and whose link it is
+    (`video.CLIENT` or `video.THERAPIST`); None for an unknown key, a cancelled booking and
+    an on-site one. Both keys are unique columns, so this is one indexed lookup."""
+    booking = (
+        Booking.objects.select_related("therapist__user")
+        .filter(Q(video_token=token) | Q(therapist_video_token=token), mode=VIDEO, status=Booking.Status.CONFIRMED)
+        .first()
+    )
+    if booking is None:
+        return None
+    return booking, (video.THERAPIST if booking.therapist_video_token == token else video.CLIENT)
 
 
 def slot_history(slot: Slot) -> QuerySet[AuditEntry]:

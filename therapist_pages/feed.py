@@ -1,7 +1,8 @@
 """The therapist's private iCalendar feed (subscribed from her phone): her slots from a month
 back to a year ahead. A booked slot says the client's first name and initial and the kind,
 no more: a subscribed calendar is copied to the phone maker's servers, so the feed carries
-the least that lets her recognise the visit (no personnummer, no contact details)."""
+the least that lets her recognise the visit (no personnummer, no contact details); a video
+booking carries her own link to the call (R29), never the client's."""
 
 from datetime import UTC
 
@@ -10,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
-from domain.models import Therapist
+from domain.models import VIDEO, Therapist
 
 
 def summary(slot) -> str:
@@ -44,6 +45,13 @@ def calendar_feed(therapist: Therapist, slots) -> bytes:
         event.add("last-modified", slot.updated_at.astimezone(UTC))
         event.add("summary", summary(slot))
         event.add("transp", "OPAQUE" if slot.live_booking else "TRANSPARENT")
-        event.add("url", f"{settings.SITE_URL}/kalender/?datum={timezone.localdate(slot.start_at, therapist.tz).isoformat()}")
+        booking = slot.live_booking
+        if booking is not None and booking.mode == VIDEO:
+            # R29: her own link to the call (never the client's: renewing hers must end it).
+            event.add("url", booking.therapist_video_url)
+            event.add("description", _("Your link to the video call (it opens 15 minutes before the start): %(url)s")
+                      % {"url": booking.therapist_video_url})
+        else:
+            event.add("url", f"{settings.SITE_URL}/kalender/?datum={timezone.localdate(slot.start_at, therapist.tz).isoformat()}")
         cal.add_component(event)
     return cal.to_ical()

@@ -60,6 +60,10 @@ def describe(entry: AuditEntry, therapist: Therapist) -> str | None:
             return _("Booking of %(client)s cancelled.") % {"client": before.get("client", "?")}
         case "booking.rescheduled":
             return _("%(client)s was told of the new time.") % {"client": after.get("client", "?")}
+        case "booking.video_link_renewed":
+            if after.get("party") == "therapist":
+                return _("New video link for the therapist; the old one stopped working.")
+            return _("New video link for the client; the old one stopped working.")
     return None
 
 

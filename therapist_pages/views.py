@@ -23,8 +23,9 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from domain import selectors, services
+from domain import video as video_rooms
 from domain.errors import MESSAGES, DomainError
-from domain.models import Booking, Slot, Therapist
+from domain.models import VIDEO, Booking, Slot, Therapist
 from domain.services.slots import validate_duration
 from domain.timezones import date_from_text
 
@@ -217,11 +218,20 @@ def slot(request, slot_id: int):
         "start": start,
         "end": local(slot.end_at, therapist),
         "has_begun": slot.start_at <= timezone.now(),
+        "video": video_facts(booking),
         "edit_form": edit_form,
         "repeat_form": forms.RepeatForm(auto_id=f"slot{slot.pk}-%s"),
         "history": history.lines(selectors.slot_history(slot), therapist),
     }
     return render(request, "therapist_pages/_slot.html", context)
+
+
+def video_facts(booking: Booking | None) -> dict | None:
+    """R29: her own link to a video booking's call, when it opens and whether it has closed."""
+    if booking is None or booking.mode != VIDEO:
+        return None
+    opens, closes = booking.video_window()
+    return {"url": booking.therapist_video_url, "opens": opens, "closed": closes <= timezone.now()}
 
 
 @therapist_required
@@ -331,6 +341,18 @@ def booking_cancel(request, booking_id: int):
     return done(_("The booking was cancelled and %(name)s was told. The slot is open again.") % {
         "name": booking.client.first_name,
     })
+
+
+@therapist_required
+@require_POST
+def booking_video_link(request, booking_id: int):
+    """R29: a new link for the therapist herself; the old one stops at once, the client's stays."""
+    booking = get_object_or_404(Booking, pk=booking_id, therapist=request.therapist)
+    try:
+        services.booking_video_link_renew(booking=booking, party=video_rooms.THERAPIST, actor=request.user)
+    except DomainError as e:
+        return refused(e)
+    return done(_("You have a new video link. The old one no longer works; the client's link is unchanged."))
 
 
 # Clients ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ default that runs out of the box (healthchecks' hc/settings.py is the model)."""
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -45,7 +46,9 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-VIDEO_BASE_URL = os.environ.get("VIDEO_BASE_URL", "https://meet.jit.si/")
+# Where video rooms live (R20, R29): a Jitsi Meet server, the room's name appended. `make run`
+# points it at Tidbok's own practice room instead (scripts/run; README, "Video calls").
+VIDEO_BASE_URL = os.environ.get("VIDEO_BASE_URL", "https://meet.jit.si/").strip()
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 
 INSTALLED_APPS = [
@@ -182,8 +185,6 @@ OIDC_ACR_VALUES = " ".join(os.environ.get("OIDC_ACR_VALUES", "").split())
 # Seconds to wait for the broker (discovery, keys, tokens) before the page says eID is unavailable.
 OIDC_TIMEOUT = envint("OIDC_TIMEOUT", "10")
 if OIDC_ISSUER:
-    from urllib.parse import urlsplit
-
     _issuer = urlsplit(OIDC_ISSUER)
     if _issuer.scheme != "https" and not (_issuer.scheme == "http" and _issuer.hostname in ("127.0.0.1", "localhost", "::1")):
         raise ImproperlyConfigured("OIDC_ISSUER must be an https:// address (plain http only on this machine, for tests).")
@@ -199,6 +200,37 @@ if OIDC_ISSUER:
 elif OIDC_CLIENT_ID or OIDC_CLIENT_SECRET or os.environ.get("OIDC_ACR_VALUES"):
     # A misspelt OIDC_ISSUER must stop the start, not quietly leave eID log-in off.
     raise ImproperlyConfigured("OIDC_CLIENT_ID / OIDC_CLIENT_SECRET are set but OIDC_ISSUER is empty.")
+
+# Jitsi token authentication (R29), optional: with a secret (shared with prosody's
+# `app_secret`) and an app id (prosody's `app_id`, the token's `iss`), every room address
+# carries a JWT valid only inside the link's window (domain/video.py). Half a configuration,
+# or a misspelt name, stops the start instead of quietly sending rooms without tokens.
+VIDEO_JWT_SECRET = envsecret("VIDEO_JWT_SECRET") or ""
+VIDEO_JWT_APP_ID = os.environ.get("VIDEO_JWT_APP_ID", "").strip()
+VIDEO_JWT_AUDIENCE = os.environ.get("VIDEO_JWT_AUDIENCE", "").strip()
+VIDEO_JWT_SUBJECT = os.environ.get("VIDEO_JWT_SUBJECT", "").strip()
+VIDEO_JWT_MIN_SECRET_LENGTH = 32  # HS256 with a shorter shared secret can be guessed offline
+_video = urlsplit(VIDEO_BASE_URL)
+_on_this_machine = _video.hostname in ("127.0.0.1", "localhost", "::1")
+if _video.scheme not in ("http", "https") or not _video.hostname:
+    raise ImproperlyConfigured(f"VIDEO_BASE_URL must be an http(s):// address, e.g. https://meet.example.se/ "
+                               f"(it is {VIDEO_BASE_URL!r}).")
+if VIDEO_JWT_SECRET:
+    if not VIDEO_JWT_APP_ID:
+        raise ImproperlyConfigured("VIDEO_JWT_SECRET is set: VIDEO_JWT_APP_ID (prosody's app_id) must be set too.")
+    if len(VIDEO_JWT_SECRET) < VIDEO_JWT_MIN_SECRET_LENGTH:
+        raise ImproperlyConfigured(f"VIDEO_JWT_SECRET must be at least {VIDEO_JWT_MIN_SECRET_LENGTH} characters "
+                                   "(e.g. `openssl rand -hex 32`).")
+    if _video.scheme != "https" and not _on_this_machine:
+        raise ImproperlyConfigured("With VIDEO_JWT_SECRET set, VIDEO_BASE_URL must be an https:// address: the "
+                                   "token travels in the room's address.")
+    # Prosody accepts any audience unless `asap_accepted_audiences` says otherwise; `sub` is
+    # the domain (or tenant) of the rooms, checked when `enable_domain_verification` is on.
+    VIDEO_JWT_AUDIENCE = VIDEO_JWT_AUDIENCE or "jitsi"
+    VIDEO_JWT_SUBJECT = VIDEO_JWT_SUBJECT or _video.hostname.lower()
+elif VIDEO_JWT_APP_ID or VIDEO_JWT_AUDIENCE or VIDEO_JWT_SUBJECT or os.environ.get("VIDEO_JWT_SECRET_FILE"):
+    raise ImproperlyConfigured("VIDEO_JWT_APP_ID / VIDEO_JWT_AUDIENCE / VIDEO_JWT_SUBJECT (or VIDEO_JWT_SECRET_FILE) "
+                               "are set but VIDEO_JWT_SECRET is empty.")
 
 LANGUAGE_CODE = "sv"
 LANGUAGE_COOKIE_NAME = "tidbok_language"

@@ -20,6 +20,7 @@ urlpatterns = [
     path("kalender/", include("therapist_pages.urls")),
     path("", include("client_pages.urls")),
     path("video/<str:token>", client_views.video, name="video"),
+    path("videorum/<str:room>", client_views.practice_room, name="practice_room"),
 ]
 
 if settings.OIDC_ISSUER:

@@ -11,6 +11,7 @@ from domain.models import Slot
 CONFLICT_CODES = {
     "slot_overlap", "slot_taken", "slot_booked", "slot_in_past",
     "client_not_on_list", "mode_not_offered", "already_cancelled", "cancellation_closed", "booking_limit",
+    "not_a_video_booking",
 }
 
 

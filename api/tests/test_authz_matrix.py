@@ -11,7 +11,7 @@ import pytest
 
 from api.tests.helpers import booked, slot_for
 from conftest import Api, api_for, pnr
-from domain.models import ApiToken
+from domain.models import ApiToken, Booking
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -24,10 +24,13 @@ def world(anna, bo, erik, nora, make_client):
     anna.save(update_fields=["reception_address"])
     olle = make_client(first="Olle", last="Hemligsson", birth="19700202", therapist=bo)
     booking = booked(slot_for(anna, "2027-01-12 09:00"), erik, mode="onsite")
+    video = booked(slot_for(anna, "2027-01-12 11:00"), erik, mode="video")
     return {
         "anna": anna, "bo": bo, "erik": erik, "nora": nora, "olle": olle,
         "booking": booking.pk,
         "booked_slot": booking.slot_id,
+        "video_booking": video.pk,
+        "video_slot": video.slot_id,
         "open_slot": slot_for(anna, "2027-01-13 09:00").pk,
         "existing_slot": slot_for(anna, "2027-01-14 09:00", audience="existing").pk,
         "spare_slot": slot_for(anna, "2027-01-15 09:00").pk,
@@ -82,6 +85,12 @@ MATRIX = [
     ("my bookings", "get", "/client/bookings", None, {**C403, "erik": 200, "nora": 200}),
     ("cancel", "post", "/bookings/{booking}/cancel", None,
      {"anon": 401, "erik": 200, "nora": 404, "anna": 200, "bo": 404}),
+    ("cancel the video booking", "post", "/bookings/{video_booking}/cancel", None,
+     {"anon": 401, "erik": 200, "nora": 404, "anna": 200, "bo": 404}),
+    ("renew a video link", "post", "/bookings/{video_booking}/video-link", None,
+     {"anon": 401, "erik": 200, "nora": 404, "anna": 200, "bo": 404}),
+    ("renew the link of an on-site booking", "post", "/bookings/{booking}/video-link", None,
+     {"anon": 401, "erik": 409, "nora": 404, "anna": 409, "bo": 404}),
     ("token", "post", "/auth/token", {"email": "anna@example.se", "password": "wrong"},
      {"anon": 401, "erik": 401, "nora": 401, "anna": 401, "bo": 401}),
     ("log out", "delete", "/auth/token", None, {"anon": 401, "erik": 204, "nora": 204, "anna": 204, "bo": 204}),
@@ -94,8 +103,14 @@ CELLS = [(row[0], persona) for row in MATRIX for persona in PERSONAS]
 
 
 def secrets_of(w) -> dict[str, tuple[str, set[str]]]:
-    """Each secret, and who may read it in an API answer."""
+    """Each secret, and who may read it in an API answer (read after the call: a renewal
+    changes a video key, and the new one is just as secret)."""
+    video = Booking.objects.get(pk=w["video_booking"])
     return {
+        # R29: the therapist's key to the call reaches her alone; the client's is in the
+        # `booking` answers of both parties (API.md: `booking.video_url` is the client's).
+        "erik's video key": (video.video_token, {"erik", "anna"}),
+        "anna's video key": (video.therapist_video_token, {"anna"}),
         "erik's personnummer": (w["erik"].personnummer, {"anna"}),
         "erik's personnummer (10 digits)": (w["erik"].personnummer[2:].replace("-", ""), {"anna"}),
         "erik's e-mail": (w["erik"].email, {"anna", "erik"}),
@@ -140,8 +155,8 @@ def test_a_therapists_calendar_and_list_hold_only_her_own(world, apis):
                                     end="2027-01-18T00:00:00+01:00").json()
     bo_entries = apis["bo"].get("/therapist/calendar", start="2027-01-11T00:00:00+01:00",
                                 end="2027-01-18T00:00:00+01:00").json()
-    assert {e["id"] for e in anna_entries} == {world[k] for k in ("booked_slot", "open_slot", "existing_slot",
-                                                                 "spare_slot")}
+    assert {e["id"] for e in anna_entries} == {world[k] for k in ("booked_slot", "video_slot", "open_slot",
+                                                                 "existing_slot", "spare_slot")}
     assert [e["id"] for e in bo_entries] == [world["bo_slot"]]
     assert [c["id"] for c in apis["bo"].get("/therapist/clients").json()] == [world["olle"].pk]
     assert [c["id"] for c in apis["anna"].get("/therapist/clients").json()] == [world["erik"].pk]
@@ -157,5 +172,5 @@ def test_existing_only_slots_are_seen_only_by_her_own_clients(world, apis):
 
 
 def test_a_clients_bookings_are_her_own(world, apis):
-    assert [b["id"] for b in apis["erik"].get("/client/bookings").json()] == [world["booking"]]
+    assert {b["id"] for b in apis["erik"].get("/client/bookings").json()} == {world["booking"], world["video_booking"]}
     assert apis["nora"].get("/client/bookings").json() == []

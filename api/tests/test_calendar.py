@@ -57,9 +57,20 @@ def test_a_first_visit_is_yellow_with_the_client_and_her_personnummer(anna_api, 
         "first_visit": True,
         "client": {"id": erik.pk, "first_name": "Erik", "last_name": "Eriksson", "personnummer": erik.personnummer,
                    "personnummer_verified": False},
+        "video_url": None,  # on site: no call
     }
     assert len(entry["booking"]["client"]["personnummer"]) == 13
     assert entry["booking"]["client"]["personnummer"][8] == "-"
+
+
+def test_a_video_booking_carries_the_therapists_own_link_never_the_clients(anna_api, anna, erik, settings):
+    booking = booked(slot_for(anna, "2027-01-12 09:00"), erik, mode="video")
+
+    response = anna_api.get("/therapist/calendar", **DAY)
+
+    [entry] = response.json()
+    assert entry["booking"]["video_url"] == f"{settings.SITE_URL}/video/{booking.therapist_video_token}"
+    assert booking.video_token not in response.content.decode()
 
 
 def test_a_later_visit_is_red(anna_api, anna, erik):

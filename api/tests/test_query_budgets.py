@@ -118,6 +118,7 @@ BUDGETS = {
     "therapist_book": 10,
     "client_book": 15,  # with her therapist's note (R30): its outbox row and its task
     "cancel": 17,  # the client's row lock, whether she stays on the list (hoarding), her therapist's note (R30)
+    "video_link": 7,  # the booking through its owner, its row lock, the new key, the audit entry
     "token": 12,  # the throttle's two counters, counted before the check and cleared after (R28)
     "signup": 7,
     "logout": 2,
@@ -150,6 +151,9 @@ def test_single_object_endpoints_stay_within_their_budgets(anna, anna_api, erik,
                                                    {"client_id": erik.pk, "mode": "video"}))
     s2 = slot_for(anna, "2027-01-14 09:00")
     booking = within("client_book", lambda: nora_api.post(f"/slots/{s2.pk}/book", {"mode": "video"}))
+    s3 = slot_for(anna, "2027-01-15 09:00")
+    video = nora_api.post(f"/slots/{s3.pk}/book", {"mode": "video"}).json()
+    within("video_link", lambda: nora_api.post(f"/bookings/{video['id']}/video-link"))
     within("cancel", lambda: nora_api.post(f"/bookings/{booking.json()['id']}/cancel"))
     within("token", lambda: anon_api.post("/auth/token", {"email": "anna@example.se",
                                                           "password": "correct horse battery"}))
@@ -173,6 +177,7 @@ def test_every_endpoint_of_the_openapi_document_has_a_budget(client, db):
         ("delete", "/therapist/slots/{}"), ("get", "/therapist/clients"), ("post", "/therapist/clients"),
         ("post", "/therapist/slots/{}/booking"), ("get", "/therapists"), ("get", "/therapists/{}/slots"),
         ("post", "/slots/{}/book"), ("get", "/client/bookings"), ("post", "/bookings/{}/cancel"),
+        ("post", "/bookings/{}/video-link"),
         ("post", "/auth/token"), ("post", "/auth/signup"), ("delete", "/auth/token"), ("get", "/auth/tokens"),
         ("delete", "/auth/tokens/{}"),
     }

@@ -31,7 +31,7 @@ def days_ahead(days: int, hour: int, minute: int = 0) -> datetime:
 @pytest.fixture
 def site(live_server, settings):
     settings.SITE_URL = live_server.url
-    settings.VIDEO_BASE_URL = f"{live_server.url}/rum/"
+    settings.VIDEO_BASE_URL = f"{live_server.url}/videorum/"  # the practice room: "in the room" is a page
     return live_server.url
 
 
@@ -297,7 +297,7 @@ def test_an_invited_own_client_sets_a_password_and_sees_the_booking_the_therapis
     expect(upcoming).to_contain_text("På plats")
 
 
-def test_the_video_page_counts_down_then_opens_the_room_and_closes_after_the_end(anna, erik, site, page, login_as):
+def test_the_video_page_counts_down_then_opens_the_room_and_closes_after_the_end(anna, erik, site, page):
     problems = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     def booked_at(start):
@@ -309,15 +309,14 @@ def test_the_video_page_counts_down_then_opens_the_room_and_closes_after_the_end
     booking = booked_at(timezone.now() + timedelta(minutes=15, seconds=4))  # its link opens in 4 seconds
     ended = booked_at(timezone.now() - timedelta(hours=2))
 
-    page.goto(f"{site}/video/{booking.video_token}")  # without a login: when it opens, and to log in first
-    expect(page.locator("main")).to_contain_text("Logga in som bokningens klient eller terapeut")
-    expect(page.locator("main")).not_to_contain_text("Anna")
-    login_as(erik.user)
-    page.goto(f"{site}/video/{booking.video_token}")
+    page.goto(f"{site}/video/{booking.video_token}")  # without a login: the link is the key (R29)
     expect(page.get_by_role("heading", name="Videosamtal")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Ditt videosamtal med Anna Andersson börjar")
+    expect(page.locator("main")).not_to_contain_text("Erik")  # a link may be forwarded: never the client
     expect(page.get_by_role("timer")).to_have_text(re.compile(r"^00:00:0[1-4]$"))
-    page.wait_for_url(re.compile(re.escape(f"{site}/rum/tidbok-")), timeout=15_000)  # opened by itself
+    page.wait_for_url(re.compile(re.escape(f"{site}/videorum/tidbok-")), timeout=15_000)  # opened by itself
     assert page.url == booking.video_room_url
+    expect(page.get_by_role("heading", name="Övningsrum för video")).to_be_visible()
 
     response = page.goto(f"{site}/video/{ended.video_token}")
     assert response.status == 410

@@ -43,6 +43,7 @@ from .slots import (
     slot_update,
 )
 from .therapists import therapist_feed_token_regenerate, therapist_settings_update
+from .video_links import booking_video_link_renew
 
 __all__ = [
     "UNSET",
@@ -58,6 +59,7 @@ __all__ = [
     "booking_create_by_client",
     "booking_create_by_therapist",
     "booking_reminders_queue",
+    "booking_video_link_renew",
     "client_add",
     "client_booster_set",
     "client_invitation_accept",

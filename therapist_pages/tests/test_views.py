@@ -416,3 +416,122 @@ def test_the_calendar_opened_on_a_date_outside_the_years_opens_on_today(anna_web
     config = json.loads(re.search(r'id="calendar-config" type="application/json">(.*?)</script>',
                                   response.content.decode(), re.S).group(1))
     assert config["initialDate"] is None
+
+
+# R29: her own link to a video booking's call ---------------------------------------------
+
+
+@pytest.fixture
+def video_booking(anna, slot, erik):
+    return booking_create_by_therapist(therapist=anna, slot=slot, client=erik, mode="video", actor=anna.user)
+
+
+def test_the_booking_view_of_a_video_booking_gives_her_own_link_and_when_it_opens(anna_web, slot, video_booking):
+    body = anna_web.get(f"/kalender/tider/{slot.pk}/").content.decode()
+
+    link = re.search(r'<a href="([^"]+)">Öppna videosamtalet</a>', body)
+    assert link and link.group(1) == video_booking.therapist_video_url
+    assert "öppnas kl. 08:45, 15 minuter före start" in body  # 09:00 in her zone
+    assert video_booking.video_token not in body  # never the client's key
+    assert "Ny videolänk" in body
+
+
+def test_an_onsite_booking_view_has_no_video_link(anna, anna_web, slot, erik):
+    booking_create_by_therapist(therapist=anna, slot=slot, client=erik, mode="onsite", actor=anna.user)
+
+    body = anna_web.get(f"/kalender/tider/{slot.pk}/").content.decode()
+
+    assert "Öppna videosamtalet" not in body and "Ny videolänk" not in body
+
+
+def test_the_booking_view_says_when_the_call_has_ended(anna_web, slot, video_booking, now):
+    now.move_to(at("2027-01-12 09:45"))
+
+    body = anna_web.get(f"/kalender/tider/{slot.pk}/").content.decode()
+
+    assert "Samtalet är avslutat." in body
+    assert "Öppna videosamtalet" not in body and "Ny videolänk" not in body
+
+
+def test_she_renews_her_link_and_only_hers(anna, anna_web, slot, video_booking):
+    old, clients = video_booking.therapist_video_token, video_booking.video_token
+
+    response = anna_web.post(f"/kalender/bokningar/{video_booking.pk}/ny-videolank/")
+
+    assert response.status_code == 200
+    assert response.json()["message"] == ("Du har fått en ny videolänk. Den gamla fungerar inte längre; "
+                                          "klientens länk är oförändrad.")
+    video_booking.refresh_from_db()
+    assert video_booking.therapist_video_token != old
+    assert video_booking.video_token == clients
+    body = anna_web.get(f"/kalender/tider/{slot.pk}/").content.decode()
+    assert video_booking.therapist_video_url in body and old not in body
+    assert "Ny videolänk till terapeuten; den gamla slutade fungera." in body  # the slot's history
+
+
+def test_renewing_the_link_of_an_onsite_booking_says_why_not(anna, anna_web, slot, erik):
+    booking = booking_create_by_therapist(therapist=anna, slot=slot, client=erik, mode="onsite", actor=anna.user)
+
+    response = anna_web.post(f"/kalender/bokningar/{booking.pk}/ny-videolank/")
+
+    assert response.status_code == 409
+    assert response.json() == {"code": "not_a_video_booking",
+                               "detail": "Bokningen är inget videosamtal och har därför ingen videolänk."}
+
+
+def test_another_therapist_cannot_renew_her_link(slot, video_booking, bo, erik, browser_of):
+    old = video_booking.therapist_video_token
+
+    assert browser_of(bo.user).post(f"/kalender/bokningar/{video_booking.pk}/ny-videolank/").status_code == 404
+    assert browser_of(erik.user).post(f"/kalender/bokningar/{video_booking.pk}/ny-videolank/").status_code == 403
+    video_booking.refresh_from_db()
+    assert video_booking.therapist_video_token == old
+
+
+def test_the_client_page_gives_her_link_to_an_upcoming_video_booking(anna_web, erik, video_booking):
+    body = anna_web.get(f"/kalender/klienter/{erik.pk}/").content.decode()
+
+    link = re.search(r'<a href="([^"]+)">Öppna videosamtalet</a>', body)
+    assert link and link.group(1) == video_booking.therapist_video_url
+    assert "öppnas kl. 08:45" in body
+    assert video_booking.video_token not in body
+
+
+def feed_events(body: bytes) -> list[dict]:
+    """The feed's events as Mozilla's ical.js (Thunderbird's parser) reads them."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    from django.conf import settings
+
+    script = """
+    const ICAL = require("ical.js");
+    let text = "";
+    process.stdin.on("data", d => text += d).on("end", () => {
+      const events = new ICAL.Component(ICAL.parse(text)).getAllSubcomponents("vevent");
+      console.log(JSON.stringify(events.map(e => ({
+        uid: e.getFirstPropertyValue("uid"), summary: e.getFirstPropertyValue("summary"),
+        url: e.getFirstPropertyValue("url"), description: e.getFirstPropertyValue("description"),
+      }))));
+    });"""
+    done = subprocess.run(["node", "-e", script], input=body, capture_output=True, cwd=Path(settings.BASE_DIR),
+                          timeout=60, check=True)
+    return json.loads(done.stdout)
+
+
+def test_the_feed_carries_her_own_video_link_never_the_clients(anna, slot, erik, video_booking):
+    onsite = booking_create_by_therapist(
+        therapist=anna, slot=slot_create(therapist=anna, actor=anna.user, start=at("2027-01-12 11:00")),
+        client=erik, mode="onsite", actor=anna.user,
+    )
+
+    body = HttpClient().get(f"/kalender/feed/{anna.calendar_feed_token}.ics").content
+
+    events = {e["uid"]: e for e in feed_events(body)}
+    video = events[f"slot-{video_booking.slot_id}@tidbok"]
+    assert video["url"] == video_booking.therapist_video_url
+    assert video["description"] == ("Din länk till videosamtalet (den öppnas 15 minuter före start): "
+                                    f"{video_booking.therapist_video_url}")
+    assert events[f"slot-{onsite.slot_id}@tidbok"]["url"].endswith("/kalender/?datum=2027-01-12")
+    assert video_booking.video_token.encode() not in body.replace(b"\r\n ", b"")  # unfolded (RFC 5545 3.1)

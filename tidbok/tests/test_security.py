@@ -186,6 +186,7 @@ API_WRITES = [
     ("post", "/therapist/slots/{slot}/booking", {"client_id": 1, "mode": "video"}),
     ("post", "/slots/{slot}/book", {"mode": "video"}),
     ("post", "/bookings/{booking}/cancel", {}),
+    ("post", "/bookings/{booking}/video-link", {}),
 ]
 
 
