@@ -182,6 +182,7 @@ def fill(name: str, chain, world) -> dict:
         "token_id": ApiToken.objects.filter(user=erik.user).first().pk, "app_label": "domain",
         "url": "finns-inte/",  # the admin's catch-all
         "id": erik.user.pk,  # a user's password in the admin
+        "room": booking.video_room,  # the practice room (404 unless VIDEO_BASE_URL is Tidbok)
     }
     tokens = {
         "video": booking.video_token,
