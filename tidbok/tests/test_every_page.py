@@ -334,6 +334,7 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(walk, page, view
 
     visited = walk(viewport, check)
 
-    print("axe-core visited:", *visited, sep="\n  ")
+    pages = "\n  ".join(visited)
+    print(f"axe-core visited {len(visited)} pages:\n  {pages}")
     assert len(visited) == len(PAGES)
-    assert found == [], "\n".join(found)
+    assert found == [], "\n".join(found) + f"\n\naxe-core visited {len(visited)} pages:\n  {pages}"
