@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import get_language, get_language_info, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from domain import selectors, services
 from domain import video as video_rooms
@@ -234,10 +234,15 @@ def booking_detail(request, booking_id: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def booking_cancel(request, booking_id: int):
+    """R18: "Avboka" asks first. GET is the question (the booking, what cancelling means, or
+    why it is too late and whom to contact); its form POSTs the cancellation. A page, not a
+    script's confirm(), so it works under the CSP and without JavaScript."""
     client = _client_or_home(request)
     booking = get_object_or_404(selectors.bookings_for_client(client), pk=booking_id)
+    if request.method == "GET":
+        return render(request, "client_pages/cancel.html", {"b": booking, "now": timezone.now()})
     try:
         services.booking_cancel(booking=booking, actor=request.user)
     except DomainError as e:

@@ -86,12 +86,13 @@ class SlotForm(LocalStartMixin, forms.Form):
 
 class NewSlotForm(SlotForm):
     """Ny tid: a slot as in Ändra, and if `weeks` is given, copies of it at the same time in
-    each of the next `weeks` weeks (what the booking view's "Repeat weekly" does afterwards).
-    Empty or 0: the one slot."""
+    each of the next `weeks` weeks (what the booking view's "Repeat weekly" does afterwards):
+    2 makes 3 slots, and the label and help say so. Empty or 0: the one slot."""
 
     weeks = forms.IntegerField(
-        label=_("Repeat weekly for (weeks)"), min_value=0, max_value=MAX_REPEAT_WEEKS, required=False,
-        help_text=_("Leave empty for this slot only. Weeks where the time is taken are skipped."),
+        label=_("Also the following weeks (how many)"), min_value=0, max_value=MAX_REPEAT_WEEKS, required=False,
+        help_text=_("Empty: this slot only. 2 gives this slot and the same time in each of the 2 following weeks, "
+                    "3 slots in all. Weeks where the time is taken are skipped."),
     )
 
 
@@ -103,7 +104,12 @@ class RangeForm(forms.Form):
 
 
 class RepeatForm(forms.Form):
-    weeks = forms.IntegerField(label=_("Repeat weekly for (weeks)"), min_value=1, max_value=MAX_REPEAT_WEEKS, initial=4)
+    """Copies of a slot in the following weeks. `weeks` counts the copies, not the slot: the
+    words say so ("the following weeks"), in both forms, as `slot_repeat_weekly` does."""
+
+    weeks = forms.IntegerField(
+        label=_("Also the following weeks (how many)"), min_value=1, max_value=MAX_REPEAT_WEEKS, initial=4
+    )
 
 
 class BookForm(forms.Form):
@@ -130,6 +136,17 @@ class ClientForm(forms.Form):
     email = forms.CharField(label=_("E-mail address"), max_length=254, widget=forms.EmailInput)
     phone = forms.CharField(label=_("Phone (optional)"), max_length=40, required=False,
                             widget=forms.TextInput(attrs={"type": "tel"}))
+
+
+class DialogClientForm(ClientForm):
+    """The same fields in the calendar's "Boka med klient", where they sit inside the booking
+    form: each names the form it belongs to (`form_id`, the HTML `form` attribute), since
+    forms cannot nest."""
+
+    def __init__(self, *args, form_id: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["form"] = form_id
 
 
 class SettingsForm(forms.Form):

@@ -115,13 +115,22 @@ def calendar(request):
             "moved": _("Moved to %(time)s."),
             "resized": _("Now %(minutes)s minutes, %(price)s kr."),
             "refused": _("Not changed: %(reason)s"),
+            "notCreated": _("Not created: %(reason)s"),
+            "askChangeBooked": _("%(name)s has booked this time. Change the booking to %(time)s? "
+                                 "%(name)s gets an e-mail about the new time."),
+            "notMoved": _("Not changed: the booking keeps its time."),
+            "movedBooked": _("The booking of %(name)s is moved to %(time)s; %(name)s gets an e-mail about it."),
+            "resizedBooked": _("The booking of %(name)s is now %(minutes)s minutes, %(price)s kr; "
+                               "%(name)s gets an e-mail about it."),
+            "clientAdded": _("%(name)s is on your client list now, and chosen."),
             "failed": _("Something went wrong; nothing was changed. Try again."),
             "loadFailed": _("The calendar could not be loaded. Reload the page to try again."),
-            "noMatches": _("No client on your list has that first name."),
             "chosen": _("Chosen: %(name)s"),
             "week": _("Week"),
             "day": _("Day"),
             "list": _("List"),
+            "today": _("Go to today"),
+            "times": _("Times"),
         },
     }
     context = {"config": config, "new_form": forms.NewSlotForm(initial=new_slot_initial(therapist))}
@@ -221,6 +230,8 @@ def slot(request, slot_id: int):
         "video": video_facts(booking),
         "edit_form": edit_form,
         "repeat_form": forms.RepeatForm(auto_id=f"slot{slot.pk}-%s"),
+        "client_form": forms.DialogClientForm(auto_id=f"slot{slot.pk}-client-%s", form_id="slot-add-client"),
+        "add_client_url": reverse("api-v1:clients"),
         "history": history.lines(selectors.slot_history(slot), therapist),
     }
     return render(request, "therapist_pages/_slot.html", context)

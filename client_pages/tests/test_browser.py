@@ -254,9 +254,10 @@ def test_a_client_cancels_before_the_cut_off_and_the_slot_opens_but_not_after_it
 
     page.goto(f"{site}/mina-bokningar/")
     upcoming = page.get_by_role("region", name="Kommande")
-    expect(upcoming.get_by_role("button", name="Avboka")).to_have_count(1)
+    expect(upcoming.get_by_role("link", name="Avboka")).to_have_count(1)
     expect(upcoming).to_contain_text("Kontakta Anna Andersson")
-    upcoming.get_by_role("button", name="Avboka").click()
+    upcoming.get_by_role("link", name="Avboka").click()
+    page.get_by_role("button", name="Ja, avboka").click()
     expect(page.get_by_role("status").first).to_contain_text("Bokningen är avbokad")
     expect(page.get_by_role("region", name="Avbokad")).to_contain_text("Anna Andersson")
 
@@ -322,3 +323,78 @@ def test_the_video_page_counts_down_then_opens_the_room_and_closes_after_the_end
     assert response.status == 410
     expect(page.locator("main")).to_contain_text("är avslutat")
     assert not [p for p in problems if "Content Security Policy" in p], problems
+
+
+# Issue 10, finding 7 -----------------------------------------------------------------------
+
+
+def test_avboka_asks_first_and_no_keeps_the_booking(anna, erik, site, page, login_as):
+    booking = booking_create_by_therapist(therapist=anna, slot=slot_create(therapist=anna, actor=None,
+                                          start=days_ahead(4, 10)), client=erik, mode="video", actor=anna.user)
+    login_as(erik.user)
+    page.goto(f"{site}/mina-bokningar/")
+
+    page.get_by_role("region", name="Kommande").get_by_role("link", name="Avboka").click()
+
+    expect(page.get_by_role("heading", name="Vill du avboka?")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("10:00–10:45")
+    expect(page.locator("main")).to_contain_text("Tiden blir ledig för andra och Anna Andersson får besked.")
+    in_swedish(page)
+    assert Booking.objects.get(pk=booking.pk).status == "confirmed"  # asking changed nothing
+    page.get_by_role("link", name="Nej, behåll bokningen").click()
+
+    expect(page.get_by_role("heading", name="Din bokning")).to_be_visible()
+    assert Booking.objects.get(pk=booking.pk).status == "confirmed"
+    page.get_by_role("link", name="Avboka").click()
+    page.get_by_role("button", name="Ja, avboka").click()
+
+    expect(page.get_by_role("status").first).to_contain_text("Bokningen är avbokad")
+    assert Booking.objects.get(pk=booking.pk).status == "cancelled"
+
+
+def test_before_booking_she_sees_the_reception_address_and_the_cancellation_policy(anna, site, page):
+    profile(anna, reception_address="Storgatan 1\n111 22 Stockholm", cancellation_cutoff_hours=24)
+    both = slot_create(therapist=anna, actor=None, start=days_ahead(3, 9))
+    video = slot_create(therapist=anna, actor=None, start=days_ahead(3, 11), modes=["video"])
+
+    page.goto(f"{site}/boka/{both.pk}/")
+
+    expect(page.get_by_role("term").filter(has_text="Adress vid besök på plats")).to_be_visible()
+    expect(page.locator("[data-fact=address]")).to_have_text("Storgatan 1\n111 22 Stockholm")
+    expect(page.get_by_role("term").filter(has_text="Avbokning")).to_be_visible()
+    expect(page.locator("[data-fact=cutoff]")).to_have_text("Senast 24 timmar före starten. Därefter kontaktar du terapeuten.")
+    in_swedish(page)
+
+    profile(anna, cancellation_cutoff_hours=1)
+    page.goto(f"{site}/boka/{video.pk}/")
+
+    expect(page.locator("[data-fact=address]")).to_have_count(0)  # a video call has no address
+    expect(page.locator("[data-fact=cutoff]")).to_have_text("Senast 1 timme före starten. Därefter kontaktar du terapeuten.")
+
+
+def test_after_the_cut_off_she_is_shown_how_to_reach_the_therapist(anna, erik, site, page, login_as):
+    profile(anna, contact_email="mottagning@example.se", contact_phone="070-123 45 67")
+    soon = booking_create_by_therapist(
+        therapist=anna, client=erik, mode="video", actor=anna.user,
+        slot=slot_create(therapist=anna, actor=None,
+                         start=(timezone.now() + timedelta(hours=3)).replace(second=0, microsecond=0)),
+    )
+    login_as(erik.user)
+
+    for path in ("/mina-bokningar/", f"/mina-bokningar/{soon.pk}/", f"/mina-bokningar/{soon.pk}/avboka/"):
+        page.goto(f"{site}{path}")
+        main = page.locator("main")
+        expect(main).to_contain_text("Kontakta Anna Andersson om du inte kan komma.")
+        contact = page.get_by_role("list", name="Så når du Anna Andersson")
+        expect(contact.get_by_role("link", name="mottagning@example.se")).to_have_attribute(
+            "href", "mailto:mottagning@example.se")
+        expect(contact.get_by_role("link", name="070-123 45 67")).to_have_attribute("href", "tel:0701234567")
+        expect(main.get_by_role("button", name="Ja, avboka")).to_have_count(0)
+        in_swedish(page)
+
+    profile(anna, contact_email="", contact_phone="")
+    page.goto(f"{site}/mina-bokningar/{soon.pk}/")  # no contact address of her own: her log-in address
+    contact = page.get_by_role("list", name="Så når du Anna Andersson")
+    expect(contact.get_by_role("link")).to_have_count(1)
+    expect(contact.get_by_role("link", name="anna@example.se")).to_have_attribute("href", "mailto:anna@example.se")
+    assert Booking.objects.get(pk=soon.pk).status == "confirmed"

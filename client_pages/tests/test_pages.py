@@ -199,10 +199,17 @@ def test_the_client_cancels_and_is_told_when_it_is_too_late(erik, eriks):
     assert "kontakta din terapeut" in response.content.decode()
 
 
-def test_cancelling_needs_a_post(erik, eriks):
+def test_avboka_asks_first_and_only_a_post_cancels(erik, eriks):
     upcoming, _ = eriks
+    b = browser_for(erik.user)
 
-    assert browser_for(erik.user).get(f"/mina-bokningar/{upcoming.pk}/avboka/").status_code == 405
+    question = b.get(f"/mina-bokningar/{upcoming.pk}/avboka/")
+
+    assert question.status_code == 200
+    page = question.content.decode()
+    assert "Vill du avboka?" in page and "Ja, avboka" in page and "Sveavägen 1" in page
+    assert Booking.objects.get(pk=upcoming.pk).status == "confirmed"
+    assert b.put(f"/mina-bokningar/{upcoming.pk}/avboka/").status_code == 405
 
 
 # Accounts --------------------------------------------------------------------------------------

@@ -278,7 +278,7 @@ def test_repeat_weekly_skips_the_taken_weeks_and_says_which(calendar, anna, mond
     dialog = open_slot(page, slot)
 
     dialog.get_by_role("button", name="Upprepa varje vecka").click()
-    dialog.get_by_label("Upprepa varje vecka i (veckor)").fill("3")
+    dialog.get_by_label("Även de följande veckorna (antal)").fill("3")
     dialog.get_by_role("button", name="Upprepa", exact=True).click()
 
     status = dialog.locator("[data-role=status]")
@@ -300,7 +300,7 @@ def test_ny_tid_makes_a_slot_and_its_weekly_repeats_in_one_step(calendar, anna, 
     new_dialog = page.locator("#new-slot-dialog")
     new_dialog.get_by_label("Datum").fill(tuesday.isoformat())
     new_dialog.get_by_label("Tid", exact=True).fill("10:00")
-    weeks = new_dialog.get_by_label("Upprepa varje vecka i (veckor)")
+    weeks = new_dialog.get_by_label("Även de följande veckorna (antal)")
     weeks.fill("53")
     new_dialog.get_by_role("button", name="Skapa tid").click()
 
@@ -476,7 +476,8 @@ def test_at_phone_width_a_day_and_a_list_view_are_usable(live_server, page, logi
     expect(page.locator("[role=columnheader][data-date]")).to_have_count(1)  # the day view
     expect(event(page, slot)).to_contain_text("09:00–09:45")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    event(page, slot).scroll_into_view_if_needed()
+    # The day scrolls inside the calendar, which opens at the morning: bring the calendar up.
+    page.locator("#calendar").evaluate("el => el.scrollIntoView({block: 'start'})")
     x, y = point(page, monday, "11:00", offset=0.3)
     page.mouse.click(x, y)
     expect(page.locator("#calendar-status")).to_contain_text("Ny tid")
@@ -612,3 +613,172 @@ def test_a_client_is_booked_by_keyboard(calendar, anna, erik, monday):
     expect(dialog.locator("[data-fact=client]")).to_contain_text("Erik Eriksson")
     booking = Booking.objects.get(slot=slot)
     assert (booking.client, booking.mode) == (erik, "onsite")
+
+
+# Issue 10, finding 8 -----------------------------------------------------------------------
+
+
+def test_she_reads_whether_client_booster_is_on_in_the_calendar_and_the_settings(live_server, page, login_as, anna, bo):
+    login_as(anna.user)
+    for path in ("/kalender/", "/kalender/installningar/"):
+        page.goto(f"{live_server.url}{path}")
+        expect(page.locator("main")).to_contain_text(
+            "Client Booster är på. Nya klienter hittar dig under Hitta terapeut och kan boka dina tider som är öppna för alla."
+        )
+
+    page.context.clear_cookies()
+    login_as(bo.user)
+    for path in ("/kalender/", "/kalender/installningar/"):
+        page.goto(f"{live_server.url}{path}")
+        main = page.locator("main")
+        expect(main).to_contain_text("Client Booster är av.")
+        expect(main).to_contain_text("Nya klienter hittar dig inte och ser inga av dina tider, inte ens dem som är öppna "
+                                     "för alla: bara dina befintliga klienter kan boka dem.")
+        expect(main).not_to_contain_text("Client Booster är på")
+
+
+def test_a_client_not_on_her_list_is_added_in_the_booking_view_and_booked(calendar, anna, monday):
+    slot = slot_create(therapist=anna, actor=anna.user, start=local(monday, "09:00"))
+    page = calendar()
+    dialog = open_slot(page, slot)
+    dialog.get_by_role("button", name="Boka med klient").click()
+    dialog.get_by_label("Klientens förnamn").fill("åsa")
+
+    expect(dialog.locator("[data-role=no-match]")).to_contain_text("Ingen klient i din lista har det förnamnet.")
+    dialog.get_by_role("button", name="Lägg till ny klient").click()
+    new_client = dialog.get_by_role("group", name="Ny klient i din lista")
+    expect(new_client.get_by_label("Förnamn", exact=True)).to_have_value("Åsa")  # what she typed, capitalised
+    expect(new_client.get_by_label("Efternamn")).to_be_focused()
+    new_client.get_by_label("Efternamn").fill("Öberg")
+    good = pnr("19850312", "123")
+    new_client.get_by_label("Personnummer").fill(good[:-1] + str((int(good[-1]) + 1) % 10))
+    new_client.get_by_label("E-postadress").fill("asa@example.se")
+    new_client.get_by_role("button", name="Lägg till och välj").click()
+
+    # A wrong check digit: said on the field, nobody added, the form still open.
+    expect(new_client.locator("[data-error-for=personnummer]")).not_to_be_empty()
+    expect(new_client.get_by_label("Personnummer")).to_have_attribute("aria-invalid", "true")
+    assert not Client.objects.filter(email="asa@example.se").exists()
+
+    new_client.get_by_label("Personnummer").fill(good)
+    new_client.get_by_role("button", name="Lägg till och välj").click()
+
+    expect(new_client).to_be_hidden()
+    expect(dialog.locator("[data-role=chosen]")).to_contain_text(f"Åsa Öberg ({good}, asa@example.se)")
+    expect(dialog.locator("[data-role=status]")).to_contain_text("Åsa Öberg finns nu i din klientlista och är vald.")
+    link = ClientLink.objects.get(therapist=anna, client__email="asa@example.se")
+    assert (link.source, link.client.first_name, link.client.personnummer) == ("own", "Åsa", good)
+    dialog.locator("#slot-book").get_by_label("Video").check()
+    dialog.get_by_role("button", name="Slutför bokning").click()
+
+    expect(dialog.locator("[data-fact=client]")).to_contain_text("Åsa Öberg")
+    booking = Booking.objects.get(slot=slot)
+    assert (booking.client, booking.mode, booking.status) == (link.client, "video", "confirmed")
+
+
+def test_the_week_holds_the_whole_day_and_opens_at_the_morning(calendar, anna, monday):
+    early = slot_create(therapist=anna, actor=anna.user, start=local(monday, "05:00"))
+    late = slot_create(therapist=anna, actor=anna.user, start=local(monday + timedelta(days=2), "22:30"))
+    page = calendar()
+
+    expect(page.locator('[data-time="00:00:00"]').first).to_be_attached()
+    expect(page.locator('[data-time="23:45:00"]').first).to_be_attached()
+    # Opened at 07:00: the morning is at the top of the grid, the night hours above it.
+    offset = page.evaluate("""() => {
+        const row = document.querySelector('#calendar [data-time="07:00:00"]');
+        const scrolls = el => el.scrollHeight > el.clientHeight && getComputedStyle(el).overflowY !== 'visible';
+        let scroller = row.parentElement;
+        while (scroller && !scrolls(scroller)) scroller = scroller.parentElement;
+        return row.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
+    }""")
+    assert abs(offset) < 40, offset
+    expect(event(page, early)).not_to_be_in_viewport()
+
+    for slot, text in ((early, "05:00–05:45"), (late, "22:30–23:15")):
+        event(page, slot).scroll_into_view_if_needed()
+        expect(event(page, slot)).to_contain_text(text)
+        dialog = open_slot(page, slot)
+        expect(dialog.locator("h2")).to_contain_text(text)
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+
+
+def test_dragging_a_booked_slot_asks_first_then_moves_the_booking_and_mails_the_client(
+    calendar, anna, erik, monday, smtp
+):
+    from conftest import run_worker
+
+    slot = slot_create(therapist=anna, actor=anna.user, start=local(monday, "09:00"))
+    booking = booking_create_by_therapist(therapist=anna, slot=slot, client=erik, mode="video", actor=anna.user)
+    run_worker()
+    smtp.envelopes.clear()  # the confirmation
+    page = calendar()
+    wednesday = monday + timedelta(days=2)
+
+    def drag_to_wednesday():
+        box = event(page, slot).bounding_box()
+        x, y = point(page, wednesday, "11:00", offset=0.3)
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 8)
+        page.mouse.down()
+        page.mouse.move(x, y + 8, steps=12)
+        page.mouse.up()
+
+    ask = page.locator("#move-dialog")
+    drag_to_wednesday()
+    expect(ask).to_be_visible()
+    expect(ask).to_contain_text("Erik Eriksson har bokat den här tiden. Ändra bokningen till")
+    expect(ask).to_contain_text("11:00–11:45")
+    expect(ask.get_by_role("button", name="Ja, ändra bokningen")).to_be_focused()
+    ask.get_by_role("button", name="Nej, behåll tiden").click()
+
+    expect(ask).to_be_hidden()
+    expect(page.locator("#calendar-status")).to_have_text("Inte ändrad: bokningen behåller sin tid.")
+    expect(event(page, slot)).to_contain_text("09:00–09:45")
+    booking.refresh_from_db()
+    assert shown(booking.start_at) == local(monday, "09:00")
+
+    drag_to_wednesday()
+    ask.get_by_role("button", name="Ja, ändra bokningen").click()
+
+    expect(page.locator("#calendar-status")).to_contain_text("Bokningen för Erik Eriksson är flyttad till")
+    expect(page.locator("#calendar-status")).to_contain_text("Erik Eriksson får ett mejl om det.")
+    settled(page)
+    expect(event(page, slot)).to_contain_text("11:00–11:45")
+    expect(event(page, slot)).to_contain_text("Erik Eriksson")
+    booking.refresh_from_db()
+    assert (shown(booking.start_at), booking.status) == (local(wednesday, "11:00"), "confirmed")
+    run_worker()
+    [mail] = smtp.messages
+    assert mail["To"] == erik.email
+    assert "11:00" in mail.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_click_in_the_past_says_the_slot_was_not_created(calendar, anna, monday):
+    last_week = monday - timedelta(weeks=2)  # wholly past, whatever today is
+    page = calendar(day=last_week)
+    x, y = point(page, last_week + timedelta(days=1), "10:00", offset=0.3)
+
+    page.mouse.click(x, y)
+
+    expect(page.locator("#calendar-alert")).to_have_text("Inte skapad: Tiden har redan passerat.")
+    assert not Slot.objects.filter(therapist=anna).exists()
+
+
+def test_the_repeat_field_says_it_counts_the_following_weeks_and_one_more_slot_is_made(calendar, anna, monday):
+    page = calendar()
+    page.get_by_role("button", name="Ny tid").click()
+    new_dialog = page.locator("#new-slot-dialog")
+    new_dialog.get_by_label("Datum").fill(monday.isoformat())
+    new_dialog.get_by_label("Tid", exact=True).fill("10:00")
+    weeks = new_dialog.get_by_label("Även de följande veckorna (antal)")
+    expect(weeks).to_have_accessible_description(re.compile(
+        "2 ger den här tiden och samma tid de 2 följande veckorna, 3 tider sammanlagt"
+    ))
+
+    weeks.fill("2")
+    new_dialog.get_by_role("button", name="Skapa tid").click()
+
+    expect(page.locator("#slot-dialog [data-role=status]")).to_contain_text("Skapade 2 kopior")
+    assert [shown(s.start_at) for s in Slot.objects.filter(therapist=anna).order_by("start_at")] == [
+        local(monday + timedelta(weeks=week), "10:00") for week in (0, 1, 2)
+    ]

@@ -172,7 +172,7 @@ def test_the_new_slot_form_offers_a_weekly_repeat(anna_web):
     body = anna_web.get("/kalender/").content.decode()
 
     assert 'id="new-slot-dialog"' in body
-    assert '<label for="id_weeks">Upprepa varje vecka i (veckor)</label>' in body
+    assert '<label for="id_weeks">Även de följande veckorna (antal)</label>' in body
     assert 'aria-describedby="id_weeks_helptext"' in body and 'id="id_weeks_helptext"' in body
 
 

@@ -12,6 +12,7 @@
   const slotDialog = document.getElementById("slot-dialog");
   const slotBody = document.getElementById("slot-dialog-body");
   const newDialog = document.getElementById("new-slot-dialog");
+  const moveDialog = document.getElementById("move-dialog");
   const calendarEl = document.getElementById("calendar");
 
   // Colour (R2, R7, R14, R15) plus a shape and words, so colour is never the only signal.
@@ -60,9 +61,9 @@
       color: colors[0],
       contrastColor: colors[1],
       className: "slot slot-" + entry.color,
-      // A booked slot is moved from its booking view, where the therapist sees that the
-      // client will be told (R18); a slot that has begun cannot change at all.
-      editable: !entry.booking && !begun,
+      // A booked slot moves too, once she has said yes to telling the client (R18, `change`);
+      // a slot that has begun cannot change at all.
+      editable: !begun,
       extendedProps: { entry: entry },
     };
   }
@@ -85,14 +86,20 @@
     buttons: { timeGridWeek: { text: S.week }, timeGridDay: { text: S.day }, listWeek: { text: S.list } },
     listText: S.list,
     viewHint: function (buttonText) { return buttonText; },
-    height: narrow() ? "auto" : "max(32rem, calc(100vh - 8rem))",
+    // The locale's hint ("Denna vecka") would name the button otherwise than its word
+    // ("Idag"); a name must contain what the button shows (WCAG 2.5.3).
+    todayHint: S.today,
+    timedText: S.times,
+    // A fixed height at every width: the grid scrolls inside itself, so that it can open at
+    // the morning (scrollTime) and still hold the whole day, night hours included.
+    height: narrow() ? "max(28rem, calc(100vh - 6rem))" : "max(32rem, calc(100vh - 8rem))",
     allDaySlot: false,
     nowIndicator: true,
     slotDuration: "00:15:00",
     slotHeaderInterval: "01:00",
-    slotMinTime: "06:00:00",
-    slotMaxTime: "22:00:00",
-    scrollTime: "07:30:00",
+    slotMinTime: "00:00:00",
+    slotMaxTime: "24:00:00",
+    scrollTime: "07:00:00",
     eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
     slotHeaderFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
     selectable: true,
@@ -142,6 +149,27 @@
       if (!entry) return;
       arg.el.dataset.slotId = String(entry.id);
       arg.el.dataset.color = entry.color;
+      // The list view puts the slots (buttons) straight into a role=list, which may hold
+      // list items only: a group of buttons is what it is.
+      const parent = arg.el.parentElement;
+      if (parent && parent.getAttribute("role") === "list") parent.setAttribute("role", "group");
+    },
+    datesSet: function () {
+      // The time grid's row header is named (aria-label) but empty: give assistive technology
+      // its words as text too, hidden from the eye. After the view has been drawn.
+      requestAnimationFrame(function () {
+        calendarEl.querySelectorAll("[role=rowheader][aria-label]:empty").forEach(function (el) {
+          const words = document.createElement("span");
+          words.className = "visually-hidden";
+          words.textContent = el.getAttribute("aria-label");
+          el.append(words);
+        });
+      });
+    },
+    dayHeaderDidMount: function (arg) {
+      // The day's words are hidden from assistive technology, which leaves the column
+      // header empty to it; its name (the full date) stays in aria-label.
+      arg.el.querySelectorAll("[aria-hidden=true]").forEach(function (el) { el.removeAttribute("aria-hidden"); });
     },
     dateClick: function (info) {
       if (!info.allDay) createAt(info.dateStr);
@@ -155,14 +183,15 @@
       openSlot(info.event.id, info.el);
     },
     eventDrop: function (info) {
-      change(info, { start: info.event.startStr }, function (entry) {
-        return T.format(S.moved, { time: when(entry.start) });
+      change(info, { start: info.event.startStr }, function (entry, client) {
+        return T.format(client ? S.movedBooked : S.moved, { time: when(entry.start), name: client });
       });
     },
     eventResize: function (info) {
       const minutes = Math.round((info.event.end - info.event.start) / 60000);
-      change(info, { duration_minutes: minutes }, function (entry) {
-        return T.format(S.resized, { minutes: entry.duration_minutes, price: entry.price });
+      change(info, { duration_minutes: minutes }, function (entry, client) {
+        return T.format(client ? S.resizedBooked : S.resized,
+          { minutes: entry.duration_minutes, price: entry.price, name: client });
       });
     },
   });
@@ -182,7 +211,7 @@
       refresh();
       say(T.format(S.created, { time: when(result.data.start) }));
     } else {
-      warn(T.format(S.refused, { reason: T.reasonOf(result, S.failed) }));
+      warn(T.format(S.notCreated, { reason: T.reasonOf(result, S.failed) }));
     }
   }
 
@@ -195,20 +224,65 @@
       refresh();
       say(result.data.message);
     } else {
-      warn(T.format(S.refused, { reason: T.reasonOf(result, S.failed) }));
+      warn(T.format(S.notCreated, { reason: T.reasonOf(result, S.failed) }));
     }
   }
 
-  /* A drag or a resize, saved at once; refused, it snaps back (info.revert) and says why. */
+  /* A drag or a resize, saved at once; refused, it snaps back (info.revert) and says why.
+     A booked slot is the client's time too: moving it reschedules her booking and mails
+     her (R18), so she is asked first, and "no" snaps it back. */
   async function change(info, body, describe) {
+    const booking = info.event.extendedProps.entry.booking;
+    const client = booking ? booking.client.first_name + " " + booking.client.last_name : "";
+    if (booking) {
+      // The ISO strings carry her zone's offset; the Date objects may not (FullCalendar).
+      const question = T.format(S.askChangeBooked, {
+        name: client, time: when(info.event.startStr) + "–" + clock(new Date(info.event.endStr)),
+      });
+      if (!(await ask(question, info.el))) {
+        info.revert();
+        say(S.notMoved);
+        return;
+      }
+    }
     const result = await T.request(config.urls.apiSlots + "/" + info.event.id, { method: "PATCH", json: body });
     if (result.ok) {
       refresh();
-      say(describe(result.data));
+      say(describe(result.data, client));
     } else {
       info.revert();
       warn(T.format(S.refused, { reason: T.reasonOf(result, S.failed) }));
     }
+  }
+
+  const clockFormat = new Intl.DateTimeFormat(config.locale, {
+    timeZone: config.timeZone, hour: "2-digit", minute: "2-digit",
+  });
+
+  function clock(date) {
+    return clockFormat.format(date);
+  }
+
+  /* Yes or no in a modal dialog of our own (no window.confirm: it cannot be styled, read
+     well or tested, and it blocks the page). Escape or "no" is no. */
+  function ask(question, opener) {
+    return new Promise(function (resolve) {
+      let answer = false;
+      moveDialog.querySelector("[data-role=question]").textContent = question;
+      function onClick(e) {
+        const button = e.target.closest("[data-answer]");
+        if (!button) return;
+        answer = button.dataset.answer === "yes";
+        T.closeDialog(moveDialog);
+      }
+      moveDialog.addEventListener("click", onClick);
+      moveDialog.addEventListener("close", function () {
+        moveDialog.removeEventListener("click", onClick);
+        resolve(answer);
+      }, { once: true });
+      T.openDialog(moveDialog, opener);
+      moveDialog.querySelector("[data-answer=yes]").focus();
+    });
   }
 
   /* The booking view: a fragment rendered by the server, in the modal dialog. */
@@ -299,13 +373,24 @@
   }
 
   /* Boka med klient (R13): first-name suggestions from her client list, each with the
-     personnummer so namesakes can be told apart; arrows and Enter, or the mouse, to choose. */
+     personnummer so namesakes can be told apart; arrows and Enter, or the mouse, to choose.
+     No match: she may add the client right here (R12), who is then the one chosen. */
   function wireCombobox(root) {
     const input = root.querySelector("[role=combobox]");
     const list = root.querySelector("[role=listbox]");
     const hidden = root.querySelector("input[name=client]");
     const chosen = root.querySelector("[data-role=chosen]");
+    const noMatch = root.querySelector("[data-role=no-match]");
     let clients = [];
+
+    /* "Nobody by that name" is not an option to choose: it is said beside the list, with the
+       way to add her. */
+    function nobody(shown) {
+      if (!noMatch) return;
+      const text = noMatch.querySelector("[data-role=no-match-text]");
+      text.textContent = shown ? text.dataset.text : "";
+      noMatch.querySelector("[data-role=add-client-open]").hidden = !shown;
+    }
     let active = -1;
     let timer = null;
     let asked = 0;
@@ -340,11 +425,10 @@
 
     function render() {
       list.replaceChildren();
+      nobody(!clients.length);
       if (!clients.length) {
-        const li = document.createElement("li");
-        li.className = "no-match";
-        li.textContent = S.noMatches;
-        list.append(li);
+        close();
+        return;
       }
       clients.forEach(function (c, i) {
         const li = document.createElement("li");
@@ -376,7 +460,11 @@
     async function search() {
       const q = input.value.trim();
       const mine = ++asked;
-      if (!q) { close(); return; }
+      if (!q) {
+        close();
+        nobody(false);
+        return;
+      }
       const result = await T.request(config.urls.apiClients + "?q=" + encodeURIComponent(q));
       if (mine !== asked || !result.ok) return;
       clients = result.data;
@@ -411,5 +499,88 @@
     });
 
     input.addEventListener("blur", function () { setTimeout(close, 150); });
+
+    if (noMatch) wireAddClient(root.closest("form"), input, function (client) {
+      clients = [client];
+      nobody(false);
+      choose(0);
+    });
+  }
+
+  /* The small form for a new client inside "Boka med klient": its fields belong to a form of
+     their own (forms cannot nest), posted as JSON to the API (POST /therapist/clients); 422
+     errors are shown per field, any other refusal in words. */
+  function wireAddClient(bookForm, search, chosen) {
+    const box = bookForm.querySelector("[data-role=add-client]");
+    const opener = bookForm.querySelector("[data-role=add-client-open]");
+    const form = document.getElementById(box.querySelector("[form]").getAttribute("form"));
+    const message = box.querySelector("[data-role=add-client-message]");
+
+    function show(open) {
+      box.hidden = !open;
+      opener.setAttribute("aria-expanded", String(open));
+    }
+
+    function clear() {
+      message.textContent = "";
+      box.querySelectorAll("[data-error-for]").forEach(function (el) { el.textContent = ""; });
+      box.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    }
+
+    opener.addEventListener("click", function () {
+      const first = form.elements.namedItem("first_name");
+      const typed = search.value.trim();
+      if (!first.value && typed) first.value = typed.charAt(0).toLocaleUpperCase(config.locale) + typed.slice(1);
+      clear();
+      show(true);
+      const empty = Array.from(form.elements).find(function (el) { return el.matches("input") && !el.value; });
+      (empty || first).focus();
+    });
+
+    box.querySelector("[data-role=add-client-close]").addEventListener("click", function () {
+      show(false);
+      opener.focus();
+    });
+
+    form.addEventListener("submit", async function (e) {
+      e.preventDefault();
+      if (form.dataset.busy) return;
+      form.dataset.busy = "1";
+      clear();
+      const body = {};
+      new FormData(form).forEach(function (value, key) { body[key] = value; });
+      const result = await T.request(form.action, { method: "POST", json: body });
+      delete form.dataset.busy;
+      if (result.ok) {
+        const c = result.data;
+        form.reset();
+        show(false);
+        chosen(c);
+        const status = T.statusBox(bookForm);
+        if (status) status.textContent = T.format(S.clientAdded, { name: c.first_name + " " + c.last_name });
+        const mode = bookForm.querySelector("[name=mode]:checked") ? null : bookForm.querySelector("[name=mode]");
+        (mode || bookForm.querySelector("button[type=submit]:not([form])")).focus();
+        return;
+      }
+      const detail = result.data && result.data.detail;
+      if (result.status === 422 && Array.isArray(detail)) {
+        let first = null;
+        const loose = [];
+        detail.forEach(function (error) {
+          const field = (error.loc || []).slice(-1)[0];
+          const input = form.elements.namedItem(field);
+          const where = input && box.querySelector("[data-error-for='" + field + "']");
+          if (!where) { loose.push(error.msg); return; }
+          where.textContent = (where.textContent + " " + error.msg).trim();
+          input.setAttribute("aria-invalid", "true");
+          input.setAttribute("aria-describedby", where.id);
+          if (!first) first = input;
+        });
+        message.textContent = loose.join(" ");
+        if (first) first.focus();
+      } else {
+        message.textContent = T.reasonOf(result, S.failed);
+      }
+    });
   }
 })();
