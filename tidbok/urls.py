@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from api.api import api
@@ -21,6 +24,9 @@ urlpatterns = [
     path("", include("client_pages.urls")),
     path("video/<str:token>", client_views.video, name="video"),
     path("videorum/<str:room>", client_views.practice_room, name="practice_room"),
+    # Pages that do not name an icon (the admin, the API's docs): browsers ask for this one.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("tidbok/favicon-32.png"), permanent=True),
+         name="favicon"),
 ]
 
 if settings.OIDC_ISSUER:

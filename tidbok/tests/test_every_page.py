@@ -121,6 +121,8 @@ PAGES = [
          url_name="client_pages:cancel"),
     Page("a booking past the cut-off", "client", lambda w: f"/mina-bokningar/{w['soon'].pk}/"),
     Page("the video page before the call", "client", lambda w: f"/video/{w['booking'].video_token}", url_name="video"),
+    Page("the practice room (make run's video rooms)", "anonymous",
+         lambda w: f"/videorum/tidbok-{w['booking'].video_room}", url_name="practice_room"),
     Page("account, client", "client", lambda w: "/konto/"),
     # A visitor.
     Page("find a therapist, visitor", "anonymous", lambda w: "/hitta-terapeut/"),
@@ -150,6 +152,8 @@ NOT_PAGES = {
     "therapist_pages:booking_cancel": "POST only", "therapist_pages:client_invite": "POST only",
     "therapist_pages:feed_regenerate": "POST only",
     "therapist_pages:feed": "an iCalendar file",
+    "therapist_pages:booking_video_link": "POST only", "client_pages:video_link": "POST only",
+    "favicon": "a redirect to the icon's static file",
 }
 
 
@@ -190,6 +194,7 @@ def world(anna, erik, make_client, settings, live_server):
     profile filled in, Erik's bookings (one far off, one past the cut-off), and the links a
     visitor follows from her mail: a sign-up's, a reset's and an own client's invitation."""
     settings.SITE_URL = live_server.url
+    settings.VIDEO_BASE_URL = f"{live_server.url}/videorum/"  # as `make run` does: the practice room
     for name, value in {
         "title": "Leg. psykolog", "city": "Stockholm", "languages": ["sv", "en"], "areas": ["stress", "sömn"],
         "presentation": "Jag arbetar med KBT.", "reception_address": "Storgatan 1\n111 22 Stockholm",

@@ -91,3 +91,16 @@ def test_the_current_link_is_styled_by_the_shared_stylesheet():
 
     assert '.main-nav a[aria-current="page"]' in css
     assert '.header-tools a[aria-current="page"]' in css
+
+
+def test_a_browser_asking_for_favicon_ico_gets_our_icon(client):
+    """The admin and the API's docs name no icon; a browser then asks for /favicon.ico."""
+    response = client.get("/favicon.ico")
+
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+
+    assert response.status_code == 301
+    assert response["Location"] == static("tidbok/favicon-32.png")
+    with open(finders.find("tidbok/favicon-32.png"), "rb") as icon:
+        assert icon.read(8) == b"\x89PNG\r\n\x1a\n"
