@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Router, Status
+from ninja import NinjaAPI, Query, Router, Status
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.schema import OpenAPISchema
@@ -22,13 +22,14 @@ from ninja.parser import Parser
 from domain import selectors, services
 from domain.backends import source_address
 from domain.errors import DomainError
-from domain.models import Booking, Client, Slot, Therapist, modes_list
+from domain.models import AccessRecord, Booking, Client, Slot, Therapist, modes_list
+from domain.services.access_log import record_reads
 from domain.services.therapists import therapist_settings_snapshot
 from domain.timezones import EARLIEST, LATEST, in_range
 from domain.video import link_of, party_of
 
 from . import schemas as s
-from .auth import ANYONE, LOGGED_IN, BearerAuth, allow_anonymous, client_of, therapist_of, viewer_client
+from .auth import ANYONE, LOGGED_IN, BearerAuth, allow_anonymous, client_of, read_surface, therapist_of, viewer_client
 from .messages import http_error_detail, status_detail, validation_errors
 from .renderers import ORJSONRenderer
 from .serializers import booking_out, client_out, entry_out, open_slot_out
@@ -311,22 +312,34 @@ def calendar(request, start: datetime | None = None, end: datetime | None = None
     therapist = therapist_of(request)
     start, end = window(start, end, therapist.tz)
     slots = selectors.calendar_for_therapist(therapist, start, end)
+    _log_reads(request, [slot.live_booking.client for slot in slots if slot.live_booking], What.CALENDAR)
     return unvalidated(request, [entry_out(slot, therapist) for slot in slots])
+
+
+What = AccessRecord.What
+
+
+def _log_reads(request, clients, what: str) -> None:
+    """R39: the answer carries these clients' personal data to the caller (one INSERT)."""
+    record_reads(actor=request.auth, clients=clients, what=what, surface=read_surface(request))
 
 
 def _own_slot(therapist: Therapist, slot_id: int) -> Slot:
     return get_object_or_404(Slot, pk=slot_id, therapist=therapist)
 
 
-def _entry(slot_id: int, therapist: Therapist) -> dict:
-    return entry_out(Slot.objects.with_live_booking().get(pk=slot_id), therapist)
+def _entry(request, slot_id: int, therapist: Therapist) -> dict:
+    slot = Slot.objects.with_live_booking().get(pk=slot_id)
+    if slot.live_booking:  # a booked slot's entry names its client (R39)
+        _log_reads(request, [slot.live_booking.client], What.CALENDAR)
+    return entry_out(slot, therapist)
 
 
 @therapist_router.post("/slots", response={201: s.Entry, 409: s.Conflict, 422: dict})
 def slot_create(request, payload: s.SlotIn):
     therapist = therapist_of(request)
     slot = services.slot_create(therapist=therapist, actor=request.auth, **payload.dict())
-    return Status(201, _entry(slot.pk, therapist))
+    return Status(201, _entry(request, slot.pk, therapist))
 
 
 @therapist_router.patch("/slots/{slot_id}", response={200: s.Entry, 404: s.Error, 409: s.Conflict, 422: dict})
@@ -335,7 +348,7 @@ def slot_patch(request, slot_id: int, payload: s.SlotPatch):
     slot = _own_slot(therapist, slot_id)
     changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
     services.slot_update(slot=slot, actor=request.auth, **changes)
-    return Status(200, _entry(slot.pk, therapist))
+    return Status(200, _entry(request, slot.pk, therapist))
 
 
 @therapist_router.delete("/slots/{slot_id}", response={204: None, 404: s.Error, 409: s.Conflict})
@@ -348,7 +361,9 @@ def slot_delete(request, slot_id: int):
 @therapist_router.get("/clients", response=list[s.ClientOut])
 def clients(request, q: str = ""):
     therapist = therapist_of(request)
-    return [client_out(c, c.source) for c in selectors.client_search(therapist, q[:150])]
+    found = list(selectors.client_search(therapist, q[:150]))
+    _log_reads(request, found, What.SEARCH if q.strip() else What.CLIENT_LIST)
+    return [client_out(c, c.source) for c in found]
 
 
 @therapist_router.post("/clients", response={201: s.ClientOut, 422: dict, 429: s.Error})
@@ -376,6 +391,7 @@ def therapist_book(request, slot_id: int, payload: s.TherapistBookingIn):
     booking = services.booking_create_by_therapist(
         therapist=therapist, slot=slot_id, client=client, mode=payload.mode, actor=request.auth
     )
+    _log_reads(request, [booking.client], What.BOOKING)
     return Status(201, booking_out(booking))
 
 
@@ -432,11 +448,29 @@ def client_bookings(request):
     return [booking_out(b) for b in selectors.bookings_for_client(client)]
 
 
+@public.get(
+    "/client/access-log", response={200: list[s.AccessOut], 422: dict},
+    description="R39: who read the caller's personal data, newest first (therapists by name, staff as "
+    "\"Tidbok staff\"); `what` in the caller's language (Accept-Language). `limit` (1–1000, default 200) "
+    "and `offset` page through it.",
+)
+def client_access_log(request, limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)):
+    client = client_of(request)
+    records = selectors.access_log_of(client)[offset : offset + limit]
+    return [
+        {"at": line["at"], "who": {"role": line["role"], "name": line["name"]}, "what": line["what"]}
+        for line in selectors.access_log_lines(records)
+    ]
+
+
 @public.post("/bookings/{booking_id}/cancel", response={200: s.BookingOut, 404: s.Error, 409: s.Conflict})
 def booking_cancel(request, booking_id: int):
     booking = get_object_or_404(selectors.bookings_visible_to(request.auth), pk=booking_id)
     services.booking_cancel(booking=booking, actor=request.auth)
-    return Status(200, booking_out(_booking(booking.pk)))
+    booking = _booking(booking.pk)
+    if booking.therapist.user_id == request.auth.pk:  # her therapist reads the client's name (R39)
+        _log_reads(request, [booking.client], What.BOOKING)
+    return Status(200, booking_out(booking))
 
 
 @public.post(

@@ -5,13 +5,16 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 
-from domain.models import Client, Therapist, User
+from domain.models import AccessRecord, Client, Therapist, User
 from domain.services import token_user
 
 
 class BearerAuth(HttpBearer):
     def authenticate(self, request, token: str) -> User | None:
-        return token_user(token)
+        user = token_user(token)
+        if user is not None:
+            request.by_token = True  # R39: the access log says which surface read (API, not page)
+        return user
 
 
 class Anonymous:
@@ -72,3 +75,9 @@ def viewer_client(request) -> Client | None:
     """The client looking at a public page, if the caller is one."""
     user = request.auth
     return getattr(user, "client", None) if isinstance(user, User) else None
+
+
+def read_surface(request) -> str:
+    """R39: the surface a read went through: an app or program with a bearer token is the
+    API; the browser's session (the calendar's script, the booking view) is the web pages."""
+    return AccessRecord.Surface.API if getattr(request, "by_token", False) else AccessRecord.Surface.PAGE

@@ -209,3 +209,16 @@ class OpenSlotOut(Schema):
     price: int
     modes: list[ModeName]
     audience: AudienceName
+
+
+class AccessReader(Schema):
+    role: Literal["therapist", "staff"]
+    name: str = Field(description="The therapist's name; staff read as \"Tidbok staff\" (in the caller's language)")
+
+
+class AccessOut(Schema):
+    """R39: one read of the caller's personal data by someone else."""
+
+    at: datetime
+    who: AccessReader
+    what: str = Field(description="What was read and through which surface, in words of the caller's language")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("boka/<int:slot_id>/", views.book, name="book"),
     path("mina-bokningar/", views.bookings, name="bookings"),
     path("mina-bokningar/<int:booking_id>/", views.booking_detail, name="booking"),
+    path("vem-har-last-mina-uppgifter/", views.access_log, name="access_log"),
     path("mina-bokningar/<int:booking_id>/avboka/", views.booking_cancel, name="cancel"),
     path("mina-bokningar/<int:booking_id>/ny-videolank/", views.video_link_renew, name="video_link"),
     path("skapa-konto/", views.signup, name="signup"),

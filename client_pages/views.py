@@ -13,6 +13,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
@@ -223,6 +224,20 @@ def bookings(request):
     upcoming, past = selectors.upcoming_and_past((b for b in bookings if b.is_confirmed), now)
     return render(request, "client_pages/bookings.html", {
         "upcoming": upcoming, "past": past, "cancelled": cancelled, "now": now,
+    })
+
+
+ACCESS_LOG_PAGE_SIZE = 50
+
+
+@login_required
+def access_log(request):
+    """R39: "Vem har läst mina uppgifter": every read of her personal data by a therapist or
+    staff, newest first, a page at a time (`?sida=`; a page out of range shows the last)."""
+    client = _client_or_home(request)
+    page = Paginator(selectors.access_log_of(client), ACCESS_LOG_PAGE_SIZE).get_page(request.GET.get("sida"))
+    return render(request, "client_pages/access_log.html", {
+        "page": page, "lines": selectors.access_log_lines(page.object_list),
     })
 
 

@@ -11,8 +11,20 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import ApiToken, AuditEntry, Booking, Client, ClientLink, OutboundEmail, Slot, Therapist, User
+from .models import (
+    AccessRecord,
+    ApiToken,
+    AuditEntry,
+    Booking,
+    Client,
+    ClientLink,
+    OutboundEmail,
+    Slot,
+    Therapist,
+    User,
+)
 from .services import LoginThrottled, client_booster_set
+from .services.access_log import record_reads
 
 
 class ThrottledAdminLoginForm(AdminAuthenticationForm):
@@ -64,6 +76,55 @@ class PermissionsInWords:
         return field
 
 
+class LogsClientReads:
+    """R39: staff reading a client's personal data in the admin is logged, like any other
+    reader's: the change list logs the clients on the page shown, and a record's change,
+    history and delete pages the clients that record shows. `clients_shown(obj)` names them
+    (instances, or ids)."""
+
+    list_shows_clients = True
+
+    def clients_shown(self, obj) -> list:
+        raise NotImplementedError
+
+    def _log(self, request, objects, what: str) -> None:
+        clients = [c for obj in objects if obj is not None for c in self.clients_shown(obj) if c is not None]
+        record_reads(actor=request.user, clients=clients, what=what, surface=AccessRecord.Surface.ADMIN)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None and self.list_shows_clients:
+            self._log(request, changelist.result_list, AccessRecord.What.ADMIN_LIST)
+        return response
+
+    def _log_record(self, request, response, key: str):
+        obj = (getattr(response, "context_data", None) or {}).get(key)
+        if obj is not None:
+            self._log(request, [obj], AccessRecord.What.ADMIN_PAGE)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        return self._log_record(request, response, "original")
+
+    def history_view(self, request, object_id, extra_context=None):
+        response = super().history_view(request, object_id, extra_context)
+        return self._log_record(request, response, "object")
+
+    def delete_view(self, request, object_id, extra_context=None):
+        response = super().delete_view(request, object_id, extra_context)
+        return self._log_record(request, response, "object")
+
+
+def client_of_user(user) -> list:
+    """The client profile of a user, if she has one (select_related("client") saves a query)."""
+    try:
+        return [user.client] if user is not None else []
+    except Client.DoesNotExist:
+        return []
+
+
 admin.site.unregister(Group)
 
 
@@ -73,8 +134,9 @@ class GroupAdmin(PermissionsInWords, BaseGroupAdmin):
 
 
 @admin.register(User)
-class UserAdmin(PermissionsInWords, BaseUserAdmin):
+class UserAdmin(LogsClientReads, PermissionsInWords, BaseUserAdmin):
     ordering = ["email"]
+    list_select_related = ["client"]
     list_display = ["email", "first_name", "last_name", "email_verified", "is_staff", "is_active"]
     list_filter = ["email_verified", "is_staff", "is_active"]
     search_fields = ["email", "first_name", "last_name"]
@@ -85,6 +147,9 @@ class UserAdmin(PermissionsInWords, BaseUserAdmin):
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+    def clients_shown(self, obj):
+        return client_of_user(obj)
 
 
 @admin.register(Therapist)
@@ -113,18 +178,26 @@ class TherapistAdmin(admin.ModelAdmin):
 
 
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(LogsClientReads, admin.ModelAdmin):
     list_display = ["__str__", "email", "user", "personnummer_verified", "created_at"]
     list_filter = ["personnummer_verified"]
     search_fields = ["first_name", "last_name", "email"]
     exclude = ["search_name"]
+    list_select_related = ["user"]
+
+    def clients_shown(self, obj):
+        return [obj]
 
 
 @admin.register(ClientLink)
-class ClientLinkAdmin(admin.ModelAdmin):
+class ClientLinkAdmin(LogsClientReads, admin.ModelAdmin):
     list_display = ["therapist", "client", "source", "created_at"]
     list_filter = ["source"]
     raw_id_fields = ["therapist", "client"]
+    list_select_related = ["therapist__user", "client"]
+
+    def clients_shown(self, obj):
+        return [obj.client]
 
 
 @admin.register(Slot)
@@ -136,16 +209,33 @@ class SlotAdmin(admin.ModelAdmin):
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(LogsClientReads, admin.ModelAdmin):
     list_display = ["client", "therapist", "start_at", "mode", "status"]
     list_filter = ["status", "mode"]
     raw_id_fields = ["slot", "therapist", "client", "created_by", "cancelled_by"]
     exclude = ["video_token", "video_room"]
+    list_select_related = ["client", "therapist__user"]
+
+    def clients_shown(self, obj):
+        return [obj.client]
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(LogsClientReads, admin.ModelAdmin):
     list_display = ["at", "actor", "action", "target_type", "target_id", "slot_id"]
+    list_select_related = ["actor__client"]
+
+    def clients_shown(self, obj):
+        """The list shows the actor (her address); an entry's page also its snapshots, which
+        name a booking's client, and the client it is about."""
+        shown = client_of_user(obj.actor)
+        for snapshot in (obj.before or {}, obj.after or {}):
+            if isinstance(snapshot, dict) and isinstance(snapshot.get("client_id"), int):
+                shown.append(snapshot["client_id"])
+        if obj.target_type == "client":
+            shown.append(obj.target_id)
+        return shown
+
     list_filter = ["action", "target_type"]
     search_fields = ["action"]
     date_hierarchy = "at"
@@ -161,26 +251,59 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
+class OutboundEmailAdmin(LogsClientReads, admin.ModelAdmin):
     # A failed mail (the server refused it for good, or it could not be built) stays here with
     # its reason for staff to see: filter by status "failed".
     list_display = ["created_at", "kind", "status", "attempts", "last_error", "sent_at"]
     list_filter = ["status", "kind"]
     readonly_fields = [f.name for f in OutboundEmail._meta.fields]
+    list_shows_clients = False  # the list shows no addressee, subject or text
+
+    def clients_shown(self, obj):
+        """A mail's page shows its addressee and text: the booking's client, or the clients
+        whose address it was sent to."""
+        shown = [obj.booking.client_id] if obj.booking_id else []
+        return shown + list(Client.objects.filter(email__iexact=obj.to).values_list("pk", flat=True))
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(LogsClientReads, admin.ModelAdmin):
     """Staff see whose tokens exist and when each was last used, and revoke one by deleting
     it (a lost phone, a leaked script). Only the hash is stored, so nothing here logs in."""
 
     list_display = ["user", "label", "created_at", "last_used_at"]
     search_fields = ["user__email"]
     readonly_fields = ["user", "label", "key_hash", "created_at", "last_used_at"]
-    list_select_related = ["user"]
+    list_select_related = ["user__client"]
+
+    def clients_shown(self, obj):
+        return client_of_user(obj.user)  # her address is the token's owner
 
     def has_add_permission(self, request):
         return False  # tokens come from logging in: POST /api/v1/auth/token
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessRecord)
+class AccessRecordAdmin(admin.ModelAdmin):
+    """R39: the whole access log, for staff: read only (no add, change or delete here; the
+    database refuses the last two on PostgreSQL anyway). Search by a client's or a reader's
+    id: the log keeps ids only."""
+
+    list_display = ["at", "role", "actor_id", "client_id", "what", "surface"]
+    list_filter = ["role", "what", "surface", ("at", admin.DateFieldListFilter)]
+    search_fields = ["=client_id", "=actor_id"]
+    search_help_text = _("A client id or a reader's user id.")
+    date_hierarchy = "at"
+    show_full_result_count = False  # counting a large log on every page costs more than it tells
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -10,6 +10,7 @@ import zoneinfo
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -609,3 +610,55 @@ class OutboundEmail(models.Model):
 
     def __str__(self):
         return _("%(kind)s to %(to)s (%(status)s)") % {"kind": self.kind, "to": self.to, "status": self.get_status_display()}
+
+
+class AccessRecord(models.Model):
+    """R39: one read of a client's personal data by someone other than herself — when, who (a
+    user id and the role she read in), whose (a client id), what and through which surface.
+
+    Ids only, as plain integers, never foreign keys: nothing ever cascades into this table or
+    sets a column to NULL, so the log never needs an UPDATE, and a person erased from the
+    other tables leaves nothing personal here. Append-only: on PostgreSQL a trigger refuses
+    every UPDATE and DELETE (django-pgtrigger's `Protect`); only `access_log_prune`, the
+    retention job's, deletes old rows, through pgtrigger's documented `ignore`. Written by
+    `domain.services.access_log.record_reads` only."""
+
+    class Role(models.TextChoices):
+        THERAPIST = "therapist", _("Therapist")
+        STAFF = "staff", _("Staff")
+
+    # The labels are what the client reads on "Who has read my data" (and staff in the admin).
+    class Surface(models.TextChoices):
+        PAGE = "page", _("the web pages")
+        API = "api", _("an app or program (the API)")
+        ADMIN = "admin", _("the administration")
+        FEED = "feed", _("a calendar subscription")
+
+    class What(models.TextChoices):
+        CLIENT_PAGE = "client_page", _("Your page in the client list")
+        CLIENT_LIST = "client_list", _("The client list")
+        SEARCH = "search", _("A search of the client list")
+        CALENDAR = "calendar", _("The calendar")
+        BOOKING = "booking", _("A booking")
+        EXPORT = "export", _("An export of clients and bookings")
+        ADMIN_LIST = "admin_list", _("A list in the administration")
+        ADMIN_PAGE = "admin_page", _("A record in the administration")
+
+    at = models.DateTimeField(_("when"), default=now)
+    actor_id = models.BigIntegerField(_("read by (user id)"))
+    role = models.CharField(_("role"), max_length=10, choices=Role)
+    client_id = models.BigIntegerField(_("whose (client id)"))
+    what = models.CharField(_("what"), max_length=20, choices=What)
+    surface = models.CharField(_("surface"), max_length=8, choices=Surface)
+
+    class Meta:
+        verbose_name = _("access record")
+        verbose_name_plural = _("access log")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["client_id", "-at"], name="access_client_at")]
+        triggers = [
+            pgtrigger.Protect(name="access_record_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.role} #{self.actor_id} → client #{self.client_id} ({self.what})"

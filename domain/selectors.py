@@ -7,6 +7,7 @@ from functools import cache
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import video
 from .models import (
@@ -14,6 +15,7 @@ from .models import (
     EXISTING,
     MAX_DURATION_MINUTES,
     VIDEO,
+    AccessRecord,
     AuditEntry,
     Booking,
     Client,
@@ -315,3 +317,33 @@ def listing_choices() -> dict[str, list[str]]:
             areas.setdefault(fold(str(a)), str(a))
     return {key: sorted(d.values(), key=fold) for key, d in
             (("cities", cities), ("languages", languages), ("areas", areas))}
+
+
+def access_log_of(client: Client) -> QuerySet[AccessRecord]:
+    """R39: every read of her personal data by someone else, newest first (the index
+    `access_client_at`)."""
+    return AccessRecord.objects.filter(client_id=client.pk).order_by("-at", "-id")
+
+
+def access_log_lines(records) -> list[dict]:
+    """The records as the client reads them, in the active language: when, who (her role and
+    name) and what, through which surface. A therapist is named (the log is there so that she
+    knows who read); staff are "Tidbok staff": they read as the service, not as persons, and a
+    staff member's name would expose an employee to the clients she serves, while the admin
+    keeps the id for an inquiry. A therapist whose account is gone has no name left to give.
+    One query for the names of a page's readers."""
+    records = list(records)
+    therapist_ids = {r.actor_id for r in records if r.role == AccessRecord.Role.THERAPIST}
+    names = {
+        pk: f"{first} {last}".strip()
+        for pk, first, last in User.objects.filter(pk__in=therapist_ids).values_list("pk", "first_name", "last_name")
+    }
+    lines = []
+    for r in records:
+        if r.role == AccessRecord.Role.STAFF:
+            name = _("Tidbok staff")
+        else:
+            name = names.get(r.actor_id) or _("A therapist whose account is closed")
+        what = _("%(what)s, through %(surface)s") % {"what": r.get_what_display(), "surface": r.get_surface_display()}
+        lines.append({"at": r.at, "role": r.role, "name": name, "what": what})
+    return lines

@@ -75,3 +75,18 @@ def lines(entries, therapist: Therapist) -> list[dict]:
             who = entry.actor.get_full_name() if entry.actor else _("Tidbok")
             out.append({"at": entry.at, "who": who or entry.actor.email, "text": text})
     return out
+
+
+# The entries whose line says the client's name (`describe`).
+NAMES_THE_CLIENT = {"booking.created", "booking.cancelled", "booking.rescheduled"}
+
+
+def client_ids(entries) -> set[int]:
+    """The clients whose names the history shows (a booking's snapshot holds her id)."""
+    ids = set()
+    for entry in entries:
+        if entry.action in NAMES_THE_CLIENT:
+            for snapshot in (entry.before or {}, entry.after or {}):
+                if snapshot.get("client_id") is not None:
+                    ids.add(snapshot["client_id"])
+    return ids

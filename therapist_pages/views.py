@@ -25,7 +25,8 @@ from django.views.decorators.http import require_GET, require_POST
 from domain import selectors, services
 from domain import video as video_rooms
 from domain.errors import MESSAGES, DomainError
-from domain.models import VIDEO, Booking, Slot, Therapist
+from domain.models import VIDEO, AccessRecord, Booking, Slot, Therapist
+from domain.services.access_log import record_reads
 from domain.services.slots import validate_duration
 from domain.timezones import date_from_text
 
@@ -52,6 +53,14 @@ def therapist_required(view):
 
 def own_slot(request, slot_id: int) -> Slot:
     return get_object_or_404(Slot.objects.select_related("therapist__user"), pk=slot_id, therapist=request.therapist)
+
+
+What, Surface = AccessRecord.What, AccessRecord.Surface
+
+
+def log_reads(request, clients, what: str) -> None:
+    """R39: this page shows these clients' personal data to her (one INSERT)."""
+    record_reads(actor=request.user, clients=clients, what=what, surface=Surface.PAGE)
 
 
 def done(message: str, **extra) -> JsonResponse:
@@ -213,6 +222,7 @@ def slot(request, slot_id: int):
     therapist = request.therapist
     slot = own_slot(request, slot_id)
     booking = slot.live_booking
+    entries = list(selectors.slot_history(slot))
     start = local(slot.start_at, therapist)
     edit_form = forms.SlotForm(
         initial={
@@ -232,8 +242,11 @@ def slot(request, slot_id: int):
         "repeat_form": forms.RepeatForm(auto_id=f"slot{slot.pk}-%s"),
         "client_form": forms.DialogClientForm(auto_id=f"slot{slot.pk}-client-%s", form_id="slot-add-client"),
         "add_client_url": reverse("api-v1:clients"),
-        "history": history.lines(selectors.slot_history(slot), therapist),
+        "history": history.lines(entries, therapist),
     }
+    # Her booking view names the booked client (and the personnummer), and its history the
+    # clients of earlier, cancelled bookings of the slot (R39).
+    log_reads(request, [*([booking.client] if booking else []), *history.client_ids(entries)], What.BOOKING)
     return render(request, "therapist_pages/_slot.html", context)
 
 
@@ -335,6 +348,7 @@ def slot_book(request, slot_id: int):
         )
     except DomainError as e:
         return refused(e)
+    log_reads(request, [client], What.BOOKING)
     return done(_("Booked: %(name)s, %(time)s. A confirmation was sent.") % {
         "name": f"{client.first_name} {client.last_name}", "time": when(booking.start_at, therapist),
     })
@@ -349,6 +363,7 @@ def booking_cancel(request, booking_id: int):
         services.booking_cancel(booking=booking, actor=request.user)
     except DomainError as e:
         return refused(e)
+    log_reads(request, [booking.client], What.BOOKING)
     return done(_("The booking was cancelled and %(name)s was told. The slot is open again.") % {
         "name": booking.client.first_name,
     })
@@ -391,7 +406,8 @@ def clients(request):
                                             "that address today. Send it again from her page tomorrow.") % {"name": name})
             return redirect("therapist_pages:clients")
     q = request.GET.get("q", "")[:150]
-    found = selectors.client_search(therapist, q)
+    found = list(selectors.client_search(therapist, q))
+    log_reads(request, found, What.SEARCH if q.strip() else What.CLIENT_LIST)
     status = 422 if form.errors else 200
     return render(request, "therapist_pages/clients.html", {"form": form, "q": q, "clients": found}, status=status)
 
@@ -403,6 +419,7 @@ def client(request, client_id: int):
     therapist = request.therapist
     person = get_object_or_404(selectors.client_search(therapist), pk=client_id)
     upcoming, past = selectors.upcoming_and_past(selectors.bookings_of_client_with(therapist, person), timezone.now())
+    log_reads(request, [person], What.CLIENT_PAGE)
     return render(request, "therapist_pages/client.html", {"client": person, "upcoming": upcoming, "past": past})
 
 
@@ -470,6 +487,9 @@ def feed(request, token: str):
     slots = selectors.calendar_for_therapist(therapist, now - timedelta(days=30), now + timedelta(days=366))
     with translation.override(therapist.user.language or "sv"):
         body = calendar_feed(therapist, slots)
+    # The feed names booked clients (first name and initial): read by her, through her phone.
+    record_reads(actor=therapist.user, clients=[s.live_booking.client for s in slots if s.live_booking],
+                 what=What.CALENDAR, surface=Surface.FEED)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex"

@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks_db",
     "ninja",
+    # Database triggers from models' Meta (the access log is append-only on PostgreSQL, R39);
+    # before `domain`, whose models name them.
+    "pgtrigger",
     "domain",
     "api",
     "therapist_pages",

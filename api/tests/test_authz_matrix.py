@@ -83,6 +83,7 @@ MATRIX = [
      {**C403, "erik": 201, "nora": 404}),
     ("book bo's slot", "post", "/slots/{bo_slot}/book", {"mode": "video"}, {**C403, "erik": 404, "nora": 404}),
     ("my bookings", "get", "/client/bookings", None, {**C403, "erik": 200, "nora": 200}),
+    ("who read my data", "get", "/client/access-log", None, {**C403, "erik": 200, "nora": 200}),
     ("cancel", "post", "/bookings/{booking}/cancel", None,
      {"anon": 401, "erik": 200, "nora": 404, "anna": 200, "bo": 404}),
     ("cancel the video booking", "post", "/bookings/{video_booking}/cancel", None,

@@ -115,7 +115,7 @@ BUDGETS = {
     "slot_patch": 14,
     "slot_delete": 9,
     "client_add": 21,  # with the invitation mail; her row lock serialises her adds (R26)
-    "therapist_book": 10,
+    "therapist_book": 11,  # R39: the answer names the client, so one access record (one INSERT)
     "client_book": 15,  # with her therapist's note (R30): its outbox row and its task
     "cancel": 17,  # the client's row lock, whether she stays on the list (hoarding), her therapist's note (R30)
     "video_link": 7,  # the booking through its owner, its row lock, the new key, the audit entry
@@ -177,7 +177,7 @@ def test_every_endpoint_of_the_openapi_document_has_a_budget(client, db):
         ("delete", "/therapist/slots/{}"), ("get", "/therapist/clients"), ("post", "/therapist/clients"),
         ("post", "/therapist/slots/{}/booking"), ("get", "/therapists"), ("get", "/therapists/{}/slots"),
         ("post", "/slots/{}/book"), ("get", "/client/bookings"), ("post", "/bookings/{}/cancel"),
-        ("post", "/bookings/{}/video-link"),
+        ("post", "/bookings/{}/video-link"), ("get", "/client/access-log"),
         ("post", "/auth/token"), ("post", "/auth/signup"), ("delete", "/auth/token"), ("get", "/auth/tokens"),
         ("delete", "/auth/tokens/{}"),
     }

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from .. import personnummer as pnr
 from ..models import Booking, Client, ClientLink, OutboundEmail, Therapist, User
 from ..text import clean_text, has_control_characters
+from .access_log import access_log_carry
 from .audit import audit_write, client_snapshot
 from .throttle import Rate, rate_hit
 
@@ -261,6 +262,8 @@ def client_merge(*, record: Client, into: Client, actor: User | None) -> Client:
         Client.objects.filter(pk=into.pk).update(**fill)
         for field, value in fill.items():
             setattr(into, field, value)
+    # R39: the reads of the record are hers to see now (copied: the log is never updated).
+    access_log_carry(from_client_id=record.pk, to_client_id=into.pk)
     record.delete()
     return into
 
