@@ -451,14 +451,14 @@ def client_bookings(request):
 @public.get(
     "/client/access-log", response={200: list[s.AccessOut], 422: dict},
     description="R39: who read the caller's personal data, newest first (therapists by name, staff as "
-    "\"Tidbok staff\"); `what` in the caller's language (Accept-Language). `limit` (1–1000, default 200) "
+    "\"Tidbok staff\"); `at` in Swedish time; `what` in the caller's language (Accept-Language). `limit` (1–1000, default 200) "
     "and `offset` page through it.",
 )
 def client_access_log(request, limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9)):
     client = client_of(request)
     records = selectors.access_log_of(client)[offset : offset + limit]
     return [
-        {"at": line["at"], "who": {"role": line["role"], "name": line["name"]}, "what": line["what"]}
+        {"at": timezone.localtime(line["at"]), "who": {"role": line["role"], "name": line["name"]}, "what": line["what"]}
         for line in selectors.access_log_lines(records)
     ]
 

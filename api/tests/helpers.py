@@ -2,7 +2,10 @@
 slots and bookings made through the services (the API under test is never used to set up)."""
 
 import json
+from contextlib import contextmanager
 from datetime import timedelta
+
+from django.db import connection
 
 from conftest import at
 from domain import services
@@ -77,3 +80,17 @@ def self_booked(slot, client, mode="video"):
 def local_iso(text: str) -> str:
     """'2027-01-11 09:00' as the API answers it in Stockholm's winter: 2027-01-11T09:00:00+01:00."""
     return at(text).isoformat()
+
+
+@contextmanager
+def statements():
+    """Every SQL statement the default connection runs inside the block (a list filled as
+    they run). Unlike CaptureQueriesContext it survives a request's `reset_queries`."""
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(str(sql))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        yield seen
