@@ -35,6 +35,7 @@ from domain.services import (
     password_reset_request,
     slot_create,
 )
+from domain.services.access_log import record_reads
 
 AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
@@ -117,6 +118,8 @@ PAGES = [
     Page("book", "client", lambda w: f"/boka/{w['open_slot'].pk}/", url_name="client_pages:book"),
     Page("Mina bokningar", "client", lambda w: "/mina-bokningar/", url_name="client_pages:bookings"),
     Page("a booking", "client", lambda w: f"/mina-bokningar/{w['booking'].pk}/", url_name="client_pages:booking"),
+    Page("who has read my data", "client", lambda w: "/vem-har-last-mina-uppgifter/",
+         url_name="client_pages:access_log"),
     Page("cancel, the question", "client", lambda w: f"/mina-bokningar/{w['booking'].pk}/avboka/",
          url_name="client_pages:cancel"),
     Page("a booking past the cut-off", "client", lambda w: f"/mina-bokningar/{w['soon'].pk}/"),
@@ -225,6 +228,10 @@ def world(anna, erik, make_client, settings, live_server):
     process_account_requests()
     client_add(therapist=anna, actor=anna.user, first_name="Ulla", last_name="Ek",
                personnummer=pnr("19700303", "468"), email="ulla@example.se")
+    # R39: a long access log for Erik, so that his page shows its pages too.
+    for minutes in range(60):
+        record_reads(actor=anna.user, clients=[erik], what="calendar", surface="api",
+                     at=timezone.now() - timedelta(minutes=minutes))
     return {
         "anna": anna, "erik": erik, "day": day, "open_slot": open_slot, "booked_slot": booked_slot,
         "booking": booking, "soon": soon,

@@ -27,6 +27,7 @@ from api.tests.helpers import booked, slot_for
 from client_pages.tests.test_browser import english_texts
 from conftest import api_for
 from domain.models import ApiToken, User
+from domain.services.access_log import record_reads
 from domain.services.accounts import email_verification_token
 from domain.services.clients import invitation_token
 from tidbok.middleware import api_errors_as_json
@@ -167,6 +168,9 @@ def world(anna, bo, erik, nora, make_client):
     staff = User.objects.create_superuser(email="staff@example.se", password="a long staff passphrase")
     api_for(erik.user)
     Group.objects.create(name="Personal")
+    # R39: something in Erik's access log (her page) and behind the admin's access record pages.
+    record_reads(actor=anna.user, clients=[erik], what="client_page", surface="page")
+    record_reads(actor=staff, clients=[erik], what="admin_page", surface="admin")
     return {
         "anna": anna, "erik": erik, "nora": nora, "staff": staff, "slot": open_slot, "booking": booking,
         "olle": olle, "waiting": waiting,
@@ -236,6 +240,8 @@ def test_every_url_pattern_answers_in_swedish_to_everyone(world):
     # The walk met real pages, not only log-in redirects and refusals.
     assert seen[("therapist_pages:calendar", "get", "therapist")] == 200
     assert seen[("client_pages:bookings", "get", "client")] == 200
+    assert seen[("client_pages:access_log", "get", "client")] == 200
+    assert seen[("admin:domain_accessrecord_changelist", "get", "staff")] == 200
     assert seen[("admin:domain_booking_change", "get", "staff")] == 200
     assert seen[("therapist_pages:slot", "get", "therapist")] == 200
     assert {code for (_n, _m, _w), code in seen.items()} >= {200, 400, 401, 403, 404, 405}
