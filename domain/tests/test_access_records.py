@@ -223,3 +223,31 @@ def test_a_booked_week_read_through_the_calendar_selector_names_each_client_once
     readers = [s.live_booking.client for s in slots if s.live_booking]
 
     assert record_reads(actor=anna.user, clients=readers, what=What.CALENDAR, surface=Surface.API) == 3
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_record_commits_without_waiting_and_the_setting_ends_with_it(make_therapist,
+                                                                                             make_client):
+    """A read outside any transaction (every page's and answer's case) writes its records in a
+    statement that relaxes `synchronous_commit` for its own transaction only: the rows are
+    there, and the connection's next statement is back to the server's setting."""
+    anna = make_therapist()
+    clients = [make_client(first=f"K{i}", therapist=anna) for i in range(3)]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        [(before,)] = cursor.fetchall()
+    assert not connection.in_atomic_block
+
+    with CaptureQueriesContext(connection) as queries:
+        assert record_reads(actor=anna.user, clients=clients, what=What.CALENDAR, surface=Surface.API) == 3
+
+    assert "set_config('synchronous_commit', 'off', true)" in queries.captured_queries[0]["sql"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchall() == [(before,)]
+    assert sorted(AccessRecord.objects.values_list("client_id", flat=True)) == sorted(c.pk for c in clients)
+    # and in a transaction (a booking's) the plain statement, so its commit stays durable
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        record_reads(actor=anna.user, clients=clients[:1], what=What.BOOKING, surface=Surface.API)
+    assert "set_config" not in queries.captured_queries[0]["sql"]
