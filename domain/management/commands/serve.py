@@ -10,11 +10,15 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from domain.services import booking_reminders_queue
+from domain.services import booking_reminders_queue, daily_jobs
 from domain.services.throttle import rate_counters_sweep
 from domain.tasks import requeue_stale_emails
 
 SWEEP_EVERY_SECONDS = 60
+# R41's retention and the pruning of growing tables (`domain.services.erasure.daily_jobs`):
+# once a day, the first time a minute after the start.
+DAILY_EVERY_SECONDS = 24 * 3600
+DAILY_FIRST_AFTER_SECONDS = 60
 
 
 class Command(BaseCommand):
@@ -49,6 +53,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Tidbok is running at http://{host}:{port}/  (API docs: /api/v1/docs). Ctrl-C stops it.")
 
         next_sweep = 0.0
+        next_daily = time.monotonic() + DAILY_FIRST_AFTER_SECONDS
         try:
             while not stopping and all(child.poll() is None for child in children):
                 if time.monotonic() >= next_sweep:
@@ -59,6 +64,15 @@ class Command(BaseCommand):
                     except Exception:  # a busy or restarting database must not stop the site
                         logging.getLogger(__name__).exception("the periodic sweep failed; the next one retries")
                     next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
+                if time.monotonic() >= next_daily:
+                    try:
+                        done = daily_jobs()
+                        logging.getLogger(__name__).info("the daily jobs: %s", done)
+                    except Exception:  # as above; tried again in an hour, not a day
+                        logging.getLogger(__name__).exception("the daily jobs failed; retrying in an hour")
+                        next_daily = time.monotonic() + 3600
+                    else:
+                        next_daily = time.monotonic() + DAILY_EVERY_SECONDS
                 time.sleep(0.5)
         finally:
             for child in children:
