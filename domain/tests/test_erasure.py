@@ -9,6 +9,7 @@ Time is frozen on Monday 2027-01-11 08:00 in Stockholm (`now`) and moved on by t
 import re
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.db import connection, transaction
 from django.test import Client as HttpClient
 
@@ -124,6 +125,7 @@ def test_an_erased_client_leaves_no_trace_and_her_therapists_keep_their_past_boo
 
     assert traces() == []
     assert not User.objects.filter(pk=user.pk).exists()
+    assert not [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(user.pk)]
     assert her_api.get("/me").status_code == 401
     assert browser.get("/mina-bokningar/").status_code == 302  # her session is gone: to the log-in
     # Both therapists keep their past booking, confirmed, with an anonymous client; the future
