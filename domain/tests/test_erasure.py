@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.test import Client as HttpClient
 
 from api.tests.helpers import booked, past_slot, slot_for
-from conftest import Api, at, mailed_link, pnr, process_account_requests, run_worker
+from conftest import Api, at, mailed_link, pnr, run_worker
 from domain import services
 from domain.models import AuditEntry, Booking, Client, ClientLink, OutboundEmail, User
 from domain.privacy import POLICY_VERSION

@@ -131,3 +131,14 @@ def test_in_the_browser_a_therapist_downloads_her_csv(live_server, page, login_a
     content = open(download.value.path(), "rb").read()
     assert content.startswith(b"\xef\xbb\xbfclient_id;first_name;")
     assert erik.personnummer.encode() in content
+
+
+@pytest.mark.django_db
+def test_an_eid_sign_up_stores_the_consent_its_page_asked_for():
+    from conftest import pnr
+    from domain.services.eid import eid_account_request
+
+    eid_account_request(email="saga@example.se", personnummer=pnr("19900101", "234"), first_name="Saga",
+                        last_name="Sund", source="10.0.0.1", accept_privacy_policy=POLICY_VERSION)
+    saga = User.objects.get(email="saga@example.se")
+    assert saga.privacy_policy_version == POLICY_VERSION and saga.privacy_policy_accepted_at is not None
