@@ -477,6 +477,10 @@ def client_export(request):
     description="R40: her clients and bookings. `format=json` (default) or `csv`: UTF-8 with BOM, `;`-separated, "
     "one row per booking with its client's columns, then her clients without a booking; cells that a spreadsheet "
     "would read as a formula are prefixed with `'`.",
+    openapi_extra={"responses": {200: {"description": "OK", "content": {
+        "application/json": {"schema": {"type": "object"}},
+        "text/csv": {"schema": {"type": "string"}},
+    }}}},
 )
 def therapist_export(request, format: Literal["json", "csv"] = "json"):
     therapist = therapist_of(request)
