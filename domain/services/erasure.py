@@ -73,6 +73,10 @@ def client_erase(*, client: Client, keep_own_records: bool, now: datetime | None
         client = Client.objects.select_for_update(of=("self",)).select_related("user").get(pk=client.pk)
         user = client.user
         addresses = {a.lower() for a in (client.email, user.email if user else "") if a}
+        if user is None:
+            # A therapist's record (the retention's case): its address may be a living
+            # person's too, whose mail is none of this record's business.
+            addresses = {a for a in addresses if not _address_in_use(a, client)}
         # Records that were merged into her profile (their own-client data, their audit entries).
         merged_ids = _merged_record_ids(client)
         own_records = _what_each_therapist_recorded(client, merged_ids) if keep_own_records else {}
@@ -100,6 +104,11 @@ def client_erase(*, client: Client, keep_own_records: bool, now: datetime | None
         if user is not None:
             _account_scrub(user=user, addresses=addresses)
             user.delete()  # her API tokens go with it
+
+
+def _address_in_use(address: str, client: Client) -> bool:
+    return (User.objects.filter(email__iexact=address).exists()
+            or Client.objects.filter(email__iexact=address, erased_at__isnull=True).exclude(pk=client.pk).exists())
 
 
 def placeholder_create(*, now: datetime) -> Client:

@@ -125,3 +125,19 @@ def test_the_daily_jobs_answer_what_they_did(now):
     done = services.daily_jobs()
     assert set(done) == {"erased", "pruned"}
     assert Booking.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_an_expired_record_does_not_take_a_living_persons_mail_with_it(anna, make_client):
+    """A therapist's record of long ago may carry an address a living account uses now: the
+    record goes, her mail stays."""
+    with time_machine.travel(at("2016-12-01 08:00"), tick=False):
+        record = make_client(first="Journal", last="Post", email="delad@example.se", therapist=anna, login=False)
+    old_visit(anna, record)
+    living = make_client(first="Levande", last="Person", email="delad@example.se".replace("delad", "ny"))
+    User.objects.filter(pk=living.user_id).update(email="delad@example.se")
+    waiting = OutboundEmail.objects.create(kind="x", to="delad@example.se", subject="s", body="b")
+    with time_machine.travel(at("2027-01-13 08:00"), tick=False):
+        assert services.personal_data_erase_expired()["clients"] == 1
+    assert not Client.objects.filter(pk=record.pk).exists()
+    assert OutboundEmail.objects.filter(pk=waiting.pk).exists()
