@@ -140,6 +140,10 @@ def test_an_erased_client_leaves_no_trace_and_her_therapists_keep_their_past_boo
         [entry] = [e for e in entries if e["booking"] and e["booking"]["id"] == past.pk]
         assert entry["booking"]["client"]["first_name"] == "Raderad"
         assert not ClientLink.objects.filter(therapist=therapist, client=past.client).exists()
+        view = HttpClient()
+        view.force_login(therapist.user)
+        page = view.get(f"/kalender/tider/{past.slot_id}/").content.decode()
+        assert "Raderad klient" in page and FIRST not in page
     assert anna.bookings.get(pk=bookings[(anna, "past")]).client_id != bo.bookings.get(pk=bookings[(bo, "past")]).client_id
     # Each therapist was mailed about her cancelled future booking, by time and without a name.
     for therapist, when in ((anna, "onsdag 20 januari 2027 kl. 09:00"), (bo, "onsdag 20 januari 2027 kl. 11:00")):
