@@ -115,9 +115,34 @@ def test_the_periods_are_settings(now, settings):
     assert not OutboundEmail.objects.filter(pk=mail.pk).exists()
 
 
-def test_the_scheduler_runs_the_daily_jobs_once_a_day():
-    assert serve.DAILY_EVERY_SECONDS == 24 * 3600
-    assert serve.daily_jobs is services.daily_jobs
+def test_the_scheduler_runs_the_daily_jobs_once_a_day_and_the_sweep_every_minute():
+    """`serve`'s loop, ticking every half second for three days on a clock of the test's."""
+    clock = [0.0]
+    runs = {"sweep": [], "daily": []}
+    schedule = serve.Schedule(clock=lambda: clock[0])
+    while clock[0] < 3 * 24 * 3600:
+        schedule.tick(lambda: runs["sweep"].append(clock[0]), lambda: runs["daily"].append(clock[0]))
+        clock[0] += 0.5
+    assert runs["daily"] == [60.0, 60.0 + 86400, 60.0 + 2 * 86400]
+    assert len(runs["sweep"]) == 3 * 24 * 60 and runs["sweep"][:2] == [0.0, 60.0]
+    assert serve.daily_jobs is services.daily_jobs  # what `serve` hands it
+
+
+def test_a_failing_daily_job_is_tried_again_in_an_hour_and_the_sweep_goes_on():
+    clock = [0.0]
+    tries, sweeps = [], []
+
+    def daily():
+        tries.append(clock[0])
+        if len(tries) == 1:
+            raise RuntimeError("the database is restarting")
+
+    schedule = serve.Schedule(clock=lambda: clock[0])
+    while clock[0] < 2 * 3600:
+        schedule.tick(lambda: sweeps.append(clock[0]), daily)
+        clock[0] += 0.5
+    assert tries == [60.0, 60.0 + 3600]
+    assert len(sweeps) == 120
 
 
 @pytest.mark.django_db
