@@ -4,13 +4,15 @@ through the owner (a foreign id is 404), calls one service, and answers."""
 import logging
 import zoneinfo
 from datetime import datetime, timedelta
+from typing import Literal
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Router, Status
@@ -19,11 +21,12 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.schema import OpenAPISchema
 from ninja.parser import Parser
 
-from domain import selectors, services
+from domain import exports, selectors, services
 from domain.backends import source_address
 from domain.errors import DomainError
 from domain.models import AccessRecord, Booking, Client, Slot, Therapist, modes_list
 from domain.services.access_log import record_reads
+from domain.privacy import POLICY_DATE, POLICY_VERSION
 from domain.services.therapists import therapist_settings_snapshot
 from domain.timezones import EARLIEST, LATEST, in_range
 from domain.video import link_of, party_of
@@ -276,6 +279,29 @@ def token_revoke(request):
     return Status(204, None)
 
 
+@accounts.get("/privacy-policy", auth=None, response=s.PrivacyPolicyOut)
+def privacy_policy(request):
+    """The privacy policy's current version: what `accept_privacy_policy` at sign-up names."""
+    return {"version": POLICY_VERSION, "date": POLICY_DATE.isoformat(),
+            "url": f"{settings.SITE_URL}{reverse('privacy')}"}
+
+
+@accounts.delete(
+    "/me", response={204: None, 400: s.Error, 409: s.Conflict, 429: s.Error},
+    description="R41: erase the caller's account, proven with her password. Future bookings are cancelled "
+    "(each therapist is mailed, without the client's name); past bookings stay with her therapists without her "
+    "identity. 400 `wrong_password`; 409 `account_not_erasable` for a therapist's or staff account.",
+)
+def me_erase(request, payload: s.EraseIn):
+    try:
+        services.account_erase(user=request.auth, password=payload.password, source=source_address(request))
+    except services.LoginThrottled:
+        return throttled(request, services.LoginThrottled.message(), settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    except services.LoginFailed:
+        return Status(400, {"code": "wrong_password", "detail": _("Wrong password.")})
+    return Status(204, None)
+
+
 @accounts.get("/me", response=s.MeOut)
 def me(request):
     user = request.auth
@@ -461,6 +487,38 @@ def client_access_log(request, limit: int = Query(200, ge=1, le=1000), offset: i
         {"at": timezone.localtime(line["at"]), "who": {"role": line["role"], "name": line["name"]}, "what": line["what"]}
         for line in selectors.access_log_lines(records)
     ]
+def attachment(response: HttpResponse, filename: str) -> HttpResponse:
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@public.get("/client/export", response={200: dict}, description="R40: everything Tidbok holds about the caller, "
+            "as a JSON file (Content-Disposition: attachment).")
+def client_export(request):
+    data = exports.client_export(client_of(request))
+    response = api.create_response(request, data, status=200)
+    return attachment(response, "tidbok-mina-uppgifter.json")
+
+
+@therapist_router.get(
+    "/export", response={200: dict},
+    description="R40: her clients and bookings. `format=json` (default) or `csv`: UTF-8 with BOM, `;`-separated, "
+    "one row per booking with its client's columns, then her clients without a booking; cells that a spreadsheet "
+    "would read as a formula are prefixed with `'`.",
+    openapi_extra={"responses": {200: {"description": "OK", "content": {
+        "application/json": {"schema": {"type": "object"}},
+        "text/csv": {"schema": {"type": "string"}},
+    }}}},
+)
+def therapist_export(request, format: Literal["json", "csv"] = "json"):
+    therapist = therapist_of(request)
+    _log_reads(request, exports.therapist_export_client_ids(therapist), What.EXPORT)
+    if format == "csv":
+        response = HttpResponse(exports.therapist_export_csv(therapist), content_type="text/csv; charset=utf-8")
+        return attachment(response, "tidbok-klienter.csv")
+    return attachment(api.create_response(request, exports.therapist_export(therapist), status=200),
+                      "tidbok-klienter.json")
 
 
 @public.post("/bookings/{booking_id}/cancel", response={200: s.BookingOut, 404: s.Error, 409: s.Conflict})

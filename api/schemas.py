@@ -19,7 +19,7 @@ class Conflict(Schema):
     code: Literal[
         "slot_overlap", "slot_taken", "slot_booked", "slot_in_past",
         "client_not_on_list", "mode_not_offered", "already_cancelled", "cancellation_closed",
-        "booking_limit", "not_a_video_booking",
+        "booking_limit", "not_a_video_booking", "account_not_erasable",
     ]
     detail: str
 
@@ -36,6 +36,21 @@ class SignupIn(Schema):
     last_name: str = Field(max_length=150)
     personnummer: str | None = Field(None, max_length=20)
     language: Literal["sv", "en"] = "sv"
+    accept_privacy_policy: str | None = Field(
+        None, max_length=20,
+        description="The version of the privacy policy the person accepted (GET /privacy-policy: `version`). "
+        "Optional, so that older programs still sign up; without it the account records no consent.",
+    )
+
+
+class EraseIn(Schema):
+    password: str = Field(max_length=256)
+
+
+class PrivacyPolicyOut(Schema):
+    version: str
+    date: str
+    url: str
 
 
 class Accepted(Schema):

@@ -51,6 +51,10 @@ class SignupForm(DescribedErrors, forms.Form):
     password = forms.CharField(label=_("Password"), max_length=256, strip=False,
                                help_text=_("At least 8 characters, not only digits, not a common password."),
                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    accept_privacy_policy = forms.BooleanField(
+        label=_("I have read the privacy policy and agree that Tidbok stores my data as it says."),
+        error_messages={"required": _("To create an account, accept the privacy policy.")},
+    )
 
 
 def choices_with_any(values, any_label, label=None):

@@ -29,6 +29,7 @@ from domain.backends import source_address
 from domain.errors import DomainError
 from domain.matching import Wish, therapists_matching
 from domain.models import Slot, Therapist, User
+from domain.privacy import POLICY_VERSION
 from domain.timezones import date_from_text
 
 from .forms import BookForm, ChoosePasswordForm, FindForm, MatchForm, OutboxPasswordResetForm, SignupForm
@@ -349,7 +350,7 @@ def signup(request):
                 services.account_signup_request(
                     role="client", email=f["email"], password=f["password"], first_name=f["first_name"],
                     last_name=f["last_name"], personnummer=f["personnummer"], language=get_language()[:2],
-                    next_url=next_url, source=source_address(request),
+                    next_url=next_url, source=source_address(request), accept_privacy_policy=POLICY_VERSION,
                 )
             except services.AccountRequestsThrottled:
                 form.add_error(None, _("Too many sign-ups from your address. Try again in an hour."))
@@ -359,7 +360,8 @@ def signup(request):
                     form.add_error(field if field in form.fields else None, errors)
             else:
                 return render(request, "client_pages/signup_sent.html", {"email": f["email"]})
-    return render(request, "client_pages/signup.html", {"form": form, "next": next_url}, status=status)
+    return render(request, "client_pages/signup.html",
+                  {"form": form, "next": next_url, "policy_version": POLICY_VERSION}, status=status)
 
 
 class ConfirmForm(forms.Form):

@@ -17,6 +17,10 @@ MESSAGES = {
         "You already have as many upcoming bookings with this therapist as can be booked here. "
         "Cancel one, or ask the therapist to book you."
     ),
+    "account_not_erasable": _(
+        "A therapist's or staff account cannot be erased here: a practice's records must be kept. "
+        "Contact Tidbok's staff."
+    ),
 }
 
 

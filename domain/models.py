@@ -80,6 +80,11 @@ class User(AbstractUser):
     # R27: an address is trusted, and the account may log in with its password, only once a
     # mailed link to it was followed (a verification, an invitation or a set-password link).
     email_verified = models.BooleanField(_("e-mail verified"), default=False)
+    # Consent: the version of the privacy policy (`domain.privacy.POLICY_VERSION`) she accepted
+    # at sign-up, and when. Empty for an account made before the policy or by an API sign-up
+    # that did not state it (docs/privacy.md).
+    privacy_policy_version = models.CharField(_("privacy policy accepted (version)"), max_length=20, blank=True)
+    privacy_policy_accepted_at = models.DateTimeField(_("privacy policy accepted"), null=True, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -216,6 +221,9 @@ class Client(models.Model):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     language = models.CharField(_("language"), max_length=2, choices=Language, default=Language.SV)
     created_at = models.DateTimeField(_("created"), default=now)
+    # R41: set on a placeholder that stands for an erased person's past bookings (or a record
+    # whose retention period ended): no name, personnummer or address is left in it.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("client")
@@ -567,6 +575,8 @@ class AccountRequest(models.Model):
     language = models.CharField(_("language"), max_length=2, default=Language.SV)
     # Where the browser was going (a slot she wanted): the verification link returns there.
     next_url = models.CharField(_("next address"), max_length=300, blank=True)
+    # The privacy policy version the sign-up accepted (its time is `created_at`).
+    privacy_policy_version = models.CharField(_("privacy policy accepted (version)"), max_length=20, blank=True)
     # The caller's address (the throttle's key, as `domain.backends.source_address` gives it),
     # so that one caller's sign-ups cannot use up the verification mails of another's.
     source = models.CharField(_("source address"), max_length=64, blank=True)

@@ -41,6 +41,7 @@ from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from domain.backends import source_address
+from domain.privacy import POLICY_VERSION
 from domain.services import AccountRequestsThrottled
 from domain.services.eid import (
     EID_PROOF_SESSION_KEY,
@@ -391,6 +392,10 @@ def forget_on_login(sender, request, user, **kwargs):
 class EidSignupForm(forms.Form):
     email = forms.EmailField(label=gettext_lazy("E-mail address"), max_length=254,
                              widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    accept_privacy_policy = forms.BooleanField(
+        label=gettext_lazy("I have read the privacy policy and agree that Tidbok stores my data as it says."),
+        error_messages={"required": gettext_lazy("To create an account, accept the privacy policy.")},
+    )
 
     def __init__(self, *args, need_names: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -437,7 +442,7 @@ def eid_signup(request):
                     first_name=f.get("first_name") or pending["given_name"],
                     last_name=f.get("last_name") or pending["family_name"],
                     language=(get_language() or "sv")[:2], next_url=pending.get("next", ""),
-                    source=source_address(request),
+                    source=source_address(request), accept_privacy_policy=POLICY_VERSION,
                 )
             except AccountRequestsThrottled:
                 form.add_error(None, _("Too many sign-ups from your address. Try again in an hour."))
@@ -451,5 +456,5 @@ def eid_signup(request):
                 del request.session[PENDING_KEY]
                 return render(request, "tidbok/eid_sent.html", {"email": f["email"]})
     context = {"form": form, "given_name": pending["given_name"], "family_name": pending["family_name"],
-               "need_names": need_names}
+               "need_names": need_names, "policy_version": POLICY_VERSION}
     return render(request, "tidbok/eid_signup.html", context, status=status)

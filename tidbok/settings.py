@@ -171,6 +171,17 @@ INVITATIONS_PER_THERAPIST_PER_DAY = envint("INVITATIONS_PER_THERAPIST_PER_DAY", 
 MAX_OPEN_BOOKINGS_PER_THERAPIST = envint("MAX_OPEN_BOOKINGS_PER_THERAPIST", "2")
 # A bearer token that has not been used for this many days stops working (docs/security.md).
 API_TOKEN_IDLE_DAYS = envint("API_TOKEN_IDLE_DAYS", "90")
+# R41 retention (docs/privacy.md): personal data of bookings that ended this many years ago is
+# erased by `manage.py erase_expired` (daily under `make run`). 10: Swedish patient records are
+# kept at least ten years after the last entry (patientdatalagen 3 kap. 17 §).
+RETENTION_YEARS = envint("RETENTION_YEARS", "10")
+# The daily pruning: sent and failed mails, and finished background-task results, after this
+# many days (their content is what the change or the recipient already has).
+OUTBOX_KEEP_DAYS = envint("OUTBOX_KEEP_DAYS", "30")
+TASK_RESULTS_KEEP_DAYS = envint("TASK_RESULTS_KEEP_DAYS", "7")
+for _name in ("RETENTION_YEARS", "OUTBOX_KEEP_DAYS", "TASK_RESULTS_KEEP_DAYS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1.")
 
 # eID log-in (R27), optional: BankID/Freja through an OpenID Connect broker (tidbok/eid.py,
 # docs/security.md "eID log-in"). Off while OIDC_ISSUER is empty: then there is no eID URL, no

@@ -14,7 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from domain.backends import source_address
+from domain.errors import DomainError
+from domain.privacy import POLICY_DATE, POLICY_VERSION
 from domain.services import LoginFailed, LoginThrottled, login_check, token_delete, tokens_of
+from domain.services import account_erase as erase
+from domain.services.erasure import ACCOUNT_REQUEST_KEEP
 
 
 def home(request):
@@ -107,3 +111,50 @@ def account_token_delete(request, token_id: int):
         raise Http404
     messages.success(request, _("The key no longer works."))
     return redirect("account")
+
+
+def privacy(request):
+    """The privacy policy ("Personuppgiftspolicy"): what is stored, why, how long, who reads
+    it, and her rights. Linked from every page's footer and from sign-up."""
+    from django.conf import settings
+
+    return render(request, "tidbok/privacy.html", {
+        "version": POLICY_VERSION, "date": POLICY_DATE, "retention_years": settings.RETENTION_YEARS,
+        "outbox_days": settings.OUTBOX_KEEP_DAYS, "request_days": ACCOUNT_REQUEST_KEEP.days,
+    })
+
+
+class EraseForm(forms.Form):
+    password = forms.CharField(label=_("Your password"), max_length=256, strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    confirm = forms.BooleanField(label=_("I understand that my account and my data are erased for good."))
+
+
+@login_required
+def account_erase(request):
+    """R41: what erasing her account means, then the password and a confirmation; erased,
+    logged out, and on to a page that says so. A therapist or staff account is told why not."""
+    user = request.user
+    erasable = user.role == "client" and not user.is_staff
+    form = EraseForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and erasable and form.is_valid():
+        try:
+            erase(user=user, password=form.cleaned_data["password"], source=source_address(request))
+        except LoginThrottled:
+            form.add_error("password", LoginThrottled.message())
+            status = 429
+        except LoginFailed:
+            form.add_error("password", _("Wrong password."))
+        except DomainError as e:
+            form.add_error(None, e.detail)
+        else:
+            logout(request)
+            return redirect("account_erased")
+    if form.errors and status == 200:
+        status = 400
+    return render(request, "tidbok/account_erase.html", {"form": form, "erasable": erasable}, status=status)
+
+
+def account_erased(request):
+    return render(request, "tidbok/account_erased.html")

@@ -98,6 +98,12 @@ MATRIX = [
     ("my tokens", "get", "/auth/tokens", None, {"anon": 401, "erik": 200, "nora": 200, "anna": 200, "bo": 200}),
     ("end anna's token", "delete", "/auth/tokens/{anna_token}", None,
      {"anon": 401, "erik": 404, "nora": 404, "anna": 204, "bo": 404}),
+    ("my data (R40)", "get", "/client/export", None, {**C403, "erik": 200, "nora": 200}),
+    ("her clients and bookings (R40)", "get", "/therapist/export", None, {**T403, "anna": 200, "bo": 200}),
+    ("erase me with a wrong password (R41)", "delete", "/me", {"password": "wrong"},
+     {"anon": 401, "erik": 400, "nora": 400, "anna": 409, "bo": 409}),
+    ("the privacy policy's version", "get", "/privacy-policy", None,
+     {"anon": 200, "erik": 200, "nora": 200, "anna": 200, "bo": 200}),
 ]
 
 CELLS = [(row[0], persona) for row in MATRIX for persona in PERSONAS]
@@ -112,10 +118,11 @@ def secrets_of(w) -> dict[str, tuple[str, set[str]]]:
         # `booking` answers of both parties (API.md: `booking.video_url` is the client's).
         "erik's video key": (video.video_token, {"erik", "anna"}),
         "anna's video key": (video.therapist_video_token, {"anna"}),
-        "erik's personnummer": (w["erik"].personnummer, {"anna"}),
-        "erik's personnummer (10 digits)": (w["erik"].personnummer[2:].replace("-", ""), {"anna"}),
+        # Her own therapist, and herself (her export, R40).
+        "erik's personnummer": (w["erik"].personnummer, {"anna", "erik"}),
+        "erik's personnummer (10 digits)": (w["erik"].personnummer[2:].replace("-", ""), {"anna", "erik"}),
         "erik's e-mail": (w["erik"].email, {"anna", "erik"}),
-        "nora's personnummer": (w["nora"].personnummer, set()),
+        "nora's personnummer": (w["nora"].personnummer, {"nora"}),  # herself: her export (R40)
         "nora's e-mail": (w["nora"].email, {"nora"}),
         "olle's personnummer": (w["olle"].personnummer, {"bo"}),
         "olle's name": ("Hemligsson", {"bo"}),
@@ -139,7 +146,7 @@ def test_the_cell(row, persona, world, apis):
     if method == "get":
         response = api.get(path)
     elif method == "delete":
-        response = api.delete(path)
+        response = api.delete(path) if body is None else api._call("delete", path, body)
     else:
         response = getattr(api, method)(path, body if body is not None else {})
 

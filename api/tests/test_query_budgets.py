@@ -124,6 +124,9 @@ BUDGETS = {
     "logout": 2,
     "tokens": 2,
     "token_delete": 4,
+    "privacy_policy": 0,
+    "client_export": 7,  # account, profile, lists, bookings, mails, tokens: one query each, whatever the rows
+    "erase_refused": 4,  # a wrong password: the throttle's count before the check
 }
 
 
@@ -166,6 +169,28 @@ def test_single_object_endpoints_stay_within_their_budgets(anna, anna_api, erik,
     spare = ApiToken.objects.create(user=anna.user, key_hash="s" * 64)
     within("token_delete", lambda: anna_api.delete(f"/auth/tokens/{spare.pk}"))
     within("logout", lambda: nora_api.delete("/auth/token"))
+    within("privacy_policy", lambda: anon_api.get("/privacy-policy"))
+    within("client_export", lambda: erik_api.get("/client/export"))
+    with CaptureQueriesContext(connection) as queries:
+        response = erik_api._call("delete", "/me", {"password": "wrong"})
+    assert response.status_code == 400 and len(queries) <= BUDGETS["erase_refused"], len(queries)
+
+
+def test_the_exports_cost_the_same_for_one_booking_and_twenty(anna, anna_api, make_client):
+    from domain.models import Client
+
+    booked(slots_in_week(anna, 1)[0], make_client(therapist=anna))
+    counts = {}
+    for fmt in ("json", "csv"):
+        anna_api.get("/therapist/export", format=fmt)
+        counts[fmt, 1] = count(lambda fmt=fmt: anna_api.get("/therapist/export", format=fmt))[0]
+    for i, s in enumerate(slots_in_week(anna, 20, start_day=13)):
+        booked(s, make_client(first=f"K{i}", therapist=anna))
+    make_client(first="Utan", therapist=anna)  # a client without a booking: a row of her own
+    for fmt in ("json", "csv"):
+        counts[fmt, 21] = count(lambda fmt=fmt: anna_api.get("/therapist/export", format=fmt))[0]
+    assert counts["json", 1] == counts["json", 21] and counts["csv", 1] == counts["csv", 21], counts
+    assert Client.objects.count() == 22
 
 
 def test_every_endpoint_of_the_openapi_document_has_a_budget(client, db):
@@ -180,6 +205,7 @@ def test_every_endpoint_of_the_openapi_document_has_a_budget(client, db):
         ("post", "/bookings/{}/video-link"), ("get", "/client/access-log"),
         ("post", "/auth/token"), ("post", "/auth/signup"), ("delete", "/auth/token"), ("get", "/auth/tokens"),
         ("delete", "/auth/tokens/{}"),
+        ("get", "/privacy-policy"), ("get", "/client/export"), ("get", "/therapist/export"), ("delete", "/me"),
     }
     served = {
         (method, re.sub(r"\{[^}]+\}", "{}", path.removeprefix("/api/v1")))

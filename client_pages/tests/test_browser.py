@@ -114,6 +114,7 @@ def test_a_new_visitor_finds_signs_up_books_a_video_slot_gets_the_mail_and_sees_
     page.get_by_label("Personnummer").fill(pnr("19880808", "357"))
     page.get_by_label("E-postadress").fill("nils@example.se")
     page.get_by_label("Lösenord").fill("lingon-sylt-1987")
+    page.get_by_label("Jag har läst personuppgiftspolicyn").check()
     page.get_by_role("button", name="Skapa konto").click()
 
     expect(page.get_by_role("heading", name="Kolla din e-post")).to_be_visible()

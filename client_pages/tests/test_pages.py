@@ -216,7 +216,7 @@ def test_avboka_asks_first_and_only_a_post_cancels(erik, eriks):
 
 
 SIGNUP = {"first_name": "Åse", "last_name": "Larsson", "personnummer": pnr("19800505", "246"),
-          "email": "ase@example.se", "password": "lingon-sylt-1987"}
+          "email": "ase@example.se", "password": "lingon-sylt-1987", "accept_privacy_policy": "on"}
 
 
 def test_a_visitor_signs_up_confirms_her_address_and_is_back_where_she_was(db):

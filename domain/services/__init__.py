@@ -31,6 +31,7 @@ from .clients import (
     invitation_account,
     invitation_record,
 )
+from .erasure import account_erase, client_erase, daily_jobs, personal_data_erase_expired, tables_prune
 from .reminders import booking_reminders_queue
 from .slots import (
     UNSET,
@@ -53,6 +54,7 @@ __all__ = [
     "LoginFailed",
     "LoginThrottled",
     "account_create",
+    "account_erase",
     "account_request_process",
     "account_signup_request",
     "booking_cancel",
@@ -62,6 +64,8 @@ __all__ = [
     "booking_video_link_renew",
     "client_add",
     "client_booster_set",
+    "client_erase",
+    "daily_jobs",
     "client_invitation_accept",
     "client_invitation_send",
     "client_merge",
@@ -74,12 +78,14 @@ __all__ = [
     "invitation_record",
     "login_check",
     "password_reset_request",
+    "personal_data_erase_expired",
     "slot_create",
     "slot_create_many",
     "slot_create_repeating",
     "slot_delete",
     "slot_repeat_weekly",
     "slot_update",
+    "tables_prune",
     "therapist_feed_token_regenerate",
     "therapist_settings_update",
     "token_create",

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ..models import AccountRequest, ApiToken, Client, OutboundEmail, Therapist, User
+from ..privacy import POLICY_VERSION
 from ..rows import Columns, fetch, instances
 from ..text import clean_text
 from .audit import audit_write
@@ -123,11 +124,15 @@ def account_signup_request(
     language: str = "sv",
     next_url: str = "",
     source: str,
+    accept_privacy_policy: str | None = None,
 ) -> None:
     """R26, R27: take a sign-up. Refuses bad input naming the field; then the same for every
     well-formed request: the password hashed, the request stored and enqueued for
     `account_request_process`. A client's personnummer is optional and, when given, only
     typed (unverified): it never joins her to anything someone else created.
+    `accept_privacy_policy` is the version of the privacy policy she accepted (the sign-up
+    page always sends it; an API sign-up may leave it out, and its account then records no
+    consent); another version than the current one is refused naming the field.
     `source` is the caller's address: at most ACCOUNT_REQUESTS_PER_HOUR from one."""
     if not rate_hit(account_request_rate(), source):
         raise AccountRequestsThrottled
@@ -142,6 +147,10 @@ def account_signup_request(
     if role == "client" and str(personnummer or "").strip():
         number = errors.check(clean_personnummer, personnummer)
     next_url = clean_next_url(next_url)
+    consent = str(accept_privacy_policy or "").strip()
+    if consent and consent != POLICY_VERSION:
+        errors.add({"accept_privacy_policy": _("The current privacy policy is version %(version)s.")
+                    % {"version": POLICY_VERSION}})
     password = str(password or "")
     candidate = User(email=email or "", first_name=first_name or "", last_name=last_name or "", language=language)
     try:
@@ -153,7 +162,7 @@ def account_signup_request(
         request = AccountRequest.objects.create(
             kind=AccountRequest.Kind.SIGNUP, email=email, role=role, password=make_password(password),
             first_name=first_name, last_name=last_name, personnummer=number, language=language, next_url=next_url,
-            source=source[:64],
+            source=source[:64], privacy_policy_version=consent,
         )
         _enqueue(request)
 
@@ -238,6 +247,8 @@ def _signup_complete(request: AccountRequest) -> str:
     user = _account_create(
         role=request.role, email=request.email, password_hash=request.password, first_name=request.first_name,
         last_name=request.last_name, personnummer=request.personnummer, language=request.language, email_verified=False,
+        privacy_policy_version=request.privacy_policy_version,
+        privacy_policy_accepted_at=request.created_at if request.privacy_policy_version else None,
     )
     if mail_allowed("email_verification", user.email) and rate_hit(verification_mail_rate(), user.email, request.source):
         email_verification(user=user, next_url=request.next_url)
@@ -261,11 +272,12 @@ def account_create(
 
 def _account_create(
     *, role: str, email: str, password_hash: str, first_name: str, last_name: str, personnummer: str,
-    language: str, email_verified: bool,
+    language: str, email_verified: bool, privacy_policy_version: str = "", privacy_policy_accepted_at=None,
 ) -> User:
     user = User(
         email=email, password=password_hash, first_name=first_name, last_name=last_name, language=language,
-        email_verified=email_verified,
+        email_verified=email_verified, privacy_policy_version=privacy_policy_version,
+        privacy_policy_accepted_at=privacy_policy_accepted_at,
     )
     user.save()
     if role == "therapist":

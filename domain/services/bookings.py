@@ -22,6 +22,7 @@ from .emails import (
     email_booking_confirmed,
     email_therapist_booking_cancelled,
     email_therapist_booking_created,
+    email_therapist_booking_erased,
 )
 
 
@@ -112,9 +113,14 @@ def _link_platform_client(*, therapist: Therapist, client: Client, actor: User |
     )
 
 
-def booking_cancel(*, booking: Booking, actor: User | None) -> Booking:
+def booking_cancel(*, booking: Booking, actor: User | None, erasing: bool = False) -> Booking:
     """R18: either side cancels; the slot is open again and the client is told. A client
-    cancelling herself must do so before her therapist's cut-off (`cancellation_closed`)."""
+    cancelling herself must do so before her therapist's cut-off (`cancellation_closed`).
+
+    `erasing` (R41, `domain.services.erasure`): the client is erasing her account. Her
+    cut-off does not hold (the account goes whatever the time), she is not mailed (she
+    asked for it, and nothing addressed to her may stay in the outbox), and the therapist's
+    mail names no client (`email_therapist_booking_erased`)."""
     with transaction.atomic():
         if booking.slot_id:
             Slot.objects.select_for_update().filter(pk=booking.slot_id).first()
@@ -126,7 +132,8 @@ def booking_cancel(*, booking: Booking, actor: User | None) -> Booking:
         if booking.start_at <= now:
             raise DomainError("slot_in_past")
         # The cut-off binds the client only; her therapist may still cancel (and tells her).
-        if actor is not None and actor.pk and actor.pk == booking.client.user_id and not booking.client_may_cancel(now):
+        if (not erasing and actor is not None and actor.pk and actor.pk == booking.client.user_id
+                and not booking.client_may_cancel(now)):
             raise DomainError("cancellation_closed")
         before = booking_snapshot(booking)
         booking.status = Booking.Status.CANCELLED
@@ -139,8 +146,11 @@ def booking_cancel(*, booking: Booking, actor: User | None) -> Booking:
             actor=actor, action="booking.cancelled", target=booking, therapist_id=booking.therapist_id,
             slot_id=booking.slot_id, before=before, after=booking_snapshot(booking),
         )
-        email_booking_cancelled(booking=booking)
-        email_therapist_booking_cancelled(booking=booking, actor=actor)
+        if erasing:
+            email_therapist_booking_erased(booking=booking, actor=actor)
+        else:
+            email_booking_cancelled(booking=booking)
+            email_therapist_booking_cancelled(booking=booking, actor=actor)
         _unlink_platform_client(booking=booking, actor=actor)
     return booking
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from .. import personnummer as pnr
 from ..models import Client, OutboundEmail, User
+from ..privacy import POLICY_VERSION
 from .accounts import (
     AccountRequestsThrottled,
     account_request_rate,
@@ -82,6 +83,7 @@ def eid_account_request(
     language: str = "sv",
     next_url: str = "",
     source: str,
+    accept_privacy_policy: str = "",
 ) -> str:
     """Someone proved `personnummer` with an eID, no account carries it verified, and she
     gives an e-mail address for a new account. The caller answers the same page either way
@@ -118,6 +120,8 @@ def eid_account_request(
             Client.objects.filter(user=user).delete()
             user.delete()
         user = User(email=email, first_name=first_name, last_name=last_name, language=language, email_verified=False)
+        if accept_privacy_policy == POLICY_VERSION:  # the page's consent (docs/privacy.md)
+            user.privacy_policy_version, user.privacy_policy_accepted_at = POLICY_VERSION, timezone.now()
         user.set_unusable_password()  # she logs in with the eID, or chooses a password by a reset
         user.save()
         client = Client.objects.create(

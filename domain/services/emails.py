@@ -32,12 +32,14 @@ def _language(code: str | None) -> str:
     return code if code in ("sv", "en") else "sv"
 
 
-def booking_ics(booking: Booking, *, for_therapist: bool = False) -> str:
+def booking_ics(booking: Booking, *, for_therapist: bool = False, anonymous: bool = False) -> str:
     """The booking as an iTIP message (RFC 5546) for iMIP (RFC 6047): METHOD:REQUEST while it
     stands, METHOD:CANCEL once cancelled, with the therapist as ORGANIZER and the client as
     ATTENDEE. The UID is the booking's and SEQUENCE is `booking.sequence`, which every move
     and the cancellation raise: calendar programs replace an event only by a higher one.
-    Each party's copy carries her own link to the call; everything else is the same."""
+    Each party's copy carries her own link to the call; everything else is the same.
+    `anonymous` (R41: the client erased her account) names no client: no summary of her, no
+    ATTENDEE, so the mail kept in the outbox holds nothing of her."""
     therapist, client = booking.therapist, booking.client
     cancelled = not booking.is_confirmed
     cal = Calendar()
@@ -55,7 +57,7 @@ def booking_ics(booking: Booking, *, for_therapist: bool = False) -> str:
     # Her copy names the client as her feed does (first name and initial): a calendar event
     # is copied to the calendar provider's servers; the mail itself gives the whole name.
     summary = f"{client.first_name} {client.last_name[:1]}.".strip() if for_therapist else therapist.full_name
-    event.add("summary", f"Tidbok: {summary}")
+    event.add("summary", "Tidbok" if anonymous else f"Tidbok: {summary}")
     if booking.mode == VIDEO:
         link = booking.therapist_video_url if for_therapist else booking.video_url
         event.add("location", link)
@@ -72,13 +74,14 @@ def booking_ics(booking: Booking, *, for_therapist: bool = False) -> str:
     event.add("organizer", organizer)
     # Booked, so accepted: nobody is asked to answer (RSVP=FALSE), and an answer would reach
     # the therapist's mailbox, not Tidbok.
-    attendee = vCalAddress(f"mailto:{client.email}")
-    attendee.params["cn"] = vText(f"{client.first_name} {client.last_name}".strip())
-    attendee.params["cutype"] = "INDIVIDUAL"
-    attendee.params["role"] = "REQ-PARTICIPANT"
-    attendee.params["partstat"] = "ACCEPTED"
-    attendee.params["rsvp"] = "FALSE"
-    event.add("attendee", attendee)
+    if not anonymous:
+        attendee = vCalAddress(f"mailto:{client.email}")
+        attendee.params["cn"] = vText(f"{client.first_name} {client.last_name}".strip())
+        attendee.params["cutype"] = "INDIVIDUAL"
+        attendee.params["role"] = "REQ-PARTICIPANT"
+        attendee.params["partstat"] = "ACCEPTED"
+        attendee.params["rsvp"] = "FALSE"
+        event.add("attendee", attendee)
     cal.add_component(event)
     return cal.to_ical().decode()
 
@@ -153,7 +156,7 @@ def therapist_is_told(*, booking: Booking, actor: User | None) -> bool:
 
 
 def _therapist_outbox(
-    *, kind: str, booking: Booking, actor: User | None, old_start: datetime | None = None
+    *, kind: str, booking: Booking, actor: User | None, old_start: datetime | None = None, anonymous: bool = False
 ) -> OutboundEmail | None:
     """Her mail goes to her log-in address, the one that was proven hers (R27); her contact
     address is what clients see. Her language, her zone, the client's name (never the
@@ -165,11 +168,13 @@ def _therapist_outbox(
     context = {
         "calendar_url": f"{settings.SITE_URL}{reverse('therapist_pages:calendar')}?datum={day}",
         "settings_url": f"{settings.SITE_URL}{reverse('therapist_pages:settings')}",
-        "client_short": f"{booking.client.first_name} {booking.client.last_name[:1]}.".strip(),
+        "client_short": "" if anonymous else f"{booking.client.first_name} {booking.client.last_name[:1]}.".strip(),
     }
+    if anonymous:
+        context["client"] = None
     return _booking_outbox(
         kind=kind, booking=booking, to=therapist.user.email, lang=_language(therapist.user.language),
-        ics=booking_ics(booking, for_therapist=True), old_start=old_start, context=context,
+        ics=booking_ics(booking, for_therapist=True, anonymous=anonymous), old_start=old_start, context=context,
     )
 
 
@@ -181,6 +186,13 @@ def email_therapist_booking_created(*, booking: Booking, actor: User | None) -> 
 def email_therapist_booking_cancelled(*, booking: Booking, actor: User | None) -> OutboundEmail | None:
     """A booking of hers was cancelled by someone else (her client)."""
     return _therapist_outbox(kind="therapist_booking_cancelled", booking=booking, actor=actor)
+
+
+def email_therapist_booking_erased(*, booking: Booking, actor: User | None) -> OutboundEmail | None:
+    """R41: a booking of hers was cancelled because its client erased her account. The mail
+    stays in the outbox after the erasure, so it names no client (no name, address or
+    personnummer, not in the invitation either): she knows the visit by its time."""
+    return _therapist_outbox(kind="therapist_booking_erased", booking=booking, actor=actor, anonymous=True)
 
 
 def email_therapist_booking_moved(

@@ -185,7 +185,8 @@ def test_a_second_eid_login_logs_into_the_same_account(style, start_provider, se
         first = session_client()
         back = eid_round_trip(first, "saga", start="/login/eid/?next=/mina-bokningar/")
         assert back["Location"] == "/login/eid/nytt-konto/"
-        assert first.post("/login/eid/nytt-konto/", {"email": "saga@example.se"}).status_code == 200
+        signup = {"email": "saga@example.se", "accept_privacy_policy": "on"}
+        assert first.post("/login/eid/nytt-konto/", signup).status_code == 200
         saga = User.objects.get(email="saga@example.se")
         assert saga.email_verified is False  # she has not opened the link yet
 
@@ -222,7 +223,7 @@ def test_a_new_person_gets_the_same_page_whether_or_not_the_address_has_an_accou
         assert f"{person['given_name']} {person['family_name']}" in form.content.decode()
         assert person["number"] not in form.content.decode()
         assert person["number"].replace("-", "") not in form.content.decode()
-        answer = http.post("/login/eid/nytt-konto/", {"email": email})
+        answer = http.post("/login/eid/nytt-konto/", {"email": email, "accept_privacy_policy": "on"})
         assert answer.status_code == 200
         pages.append(re.sub(r'name="csrfmiddlewaretoken" value="\w+"', "", answer.content.decode()).replace(email, "ADDRESS"))
         # One account request per eID log-in.
@@ -249,7 +250,7 @@ def test_the_proven_personnummer_waits_in_the_session_for_ten_minutes_only(provi
     assert http.get("/login/eid/nytt-konto/").status_code == 200
 
     with time_machine.travel(timezone.now() + timedelta(minutes=10, seconds=5)):
-        late = http.post("/login/eid/nytt-konto/", {"email": "nils.sen@example.se"})
+        late = http.post("/login/eid/nytt-konto/", {"email": "nils.sen@example.se", "accept_privacy_policy": "on"})
 
     assert late.status_code == 400
     assert "Logga in med BankID igen" in late.content.decode()
@@ -291,7 +292,7 @@ def test_logging_in_another_way_drops_the_waiting_personnummer(provider, erik):
 def test_the_link_in_the_mail_confirms_the_address_and_logs_her_in_where_she_proved_it(provider, settings):
     http = session_client()
     eid_round_trip(http, "nils")
-    http.post("/login/eid/nytt-konto/", {"email": "nils.ny@example.se"})
+    http.post("/login/eid/nytt-konto/", {"email": "nils.ny@example.se", "accept_privacy_policy": "on"})
     mail = OutboundEmail.objects.get(to="nils.ny@example.se", kind="email_verification")
     link = next(line for line in mail.body.splitlines() if line.startswith(settings.SITE_URL))
 
@@ -308,7 +309,7 @@ def test_the_link_opened_in_another_browser_confirms_the_address_but_does_not_lo
     her a link that logs her in to his account (where her bookings would be his to read)."""
     http = session_client()
     eid_round_trip(http, "nils")
-    http.post("/login/eid/nytt-konto/", {"email": "nils.ny@example.se"})
+    http.post("/login/eid/nytt-konto/", {"email": "nils.ny@example.se", "accept_privacy_policy": "on"})
     mail = OutboundEmail.objects.get(to="nils.ny@example.se", kind="email_verification")
     link = next(line for line in mail.body.splitlines() if line.startswith(settings.SITE_URL))
 
@@ -422,7 +423,7 @@ def test_an_eid_round_trip_logs_no_personnummer(provider, caplog, settings):
     with caplog.at_level(logging.DEBUG):
         http = session_client()
         eid_round_trip(http, "nils")
-        http.post("/login/eid/nytt-konto/", {"email": "nils.ny@example.se"})
+        http.post("/login/eid/nytt-konto/", {"email": "nils.ny@example.se", "accept_privacy_policy": "on"})
         eid_round_trip(session_client(), "nils")
     text = caplog.text
     digits = NILS.replace("-", "")
@@ -443,5 +444,5 @@ def test_an_issuer_that_is_not_the_one_its_discovery_document_names_is_refused(s
 def test_the_e_mail_step_needs_the_csrf_token(provider):
     http = HttpClient(enforce_csrf_checks=True)
     eid_round_trip(http, "nils")
-    assert http.post("/login/eid/nytt-konto/", {"email": "nils.ny@example.se"}).status_code == 403
+    assert http.post("/login/eid/nytt-konto/", {"email": "nils.ny@example.se", "accept_privacy_policy": "on"}).status_code == 403
     assert not User.objects.filter(email="nils.ny@example.se").exists()

@@ -40,6 +40,7 @@ def test_someone_new_logs_in_with_bankid_confirms_her_address_and_is_in(site, sm
     expect(page.locator("main")).to_contain_text("Nils Nyström")
     assert PEOPLE["nils"]["number"].replace("-", "")[2:] not in page.url  # R24: not in a URL
     page.get_by_label("E-postadress").fill("nils@example.se")
+    page.get_by_label("Jag har läst personuppgiftspolicyn").check()
     page.get_by_role("button", name="Skapa konto").click()
     expect(page.get_by_role("heading", name="Kolla din e-post")).to_be_visible()
     expect(page.get_by_role("status").first).to_contain_text("nils@example.se")

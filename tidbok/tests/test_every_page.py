@@ -127,6 +127,8 @@ PAGES = [
     Page("the practice room (make run's video rooms)", "anonymous",
          lambda w: f"/videorum/tidbok-{w['booking'].video_room}", url_name="practice_room"),
     Page("account, client", "client", lambda w: "/konto/"),
+    Page("erase my account", "client", lambda w: "/konto/radera/", url_name="account_erase"),
+    Page("erase my account, therapist", "therapist", lambda w: "/konto/radera/"),
     # A visitor.
     Page("find a therapist, visitor", "anonymous", lambda w: "/hitta-terapeut/"),
     Page("a therapist's profile, visitor", "anonymous", lambda w: f"/terapeut/{w['anna'].pk}/"),
@@ -140,6 +142,8 @@ PAGES = [
     Page("choose a password", "anonymous", lambda w: w["reset_link"], url_name="client_pages:password_set"),
     Page("password chosen", "anonymous", lambda w: "/losenord/klart/", url_name="client_pages:password_set_done"),
     Page("an invitation", "anonymous", lambda w: w["invitation_link"], url_name="client_pages:invitation"),
+    Page("privacy policy", "anonymous", lambda w: "/personuppgiftspolicy/", url_name="privacy"),
+    Page("account erased", "anonymous", lambda w: "/konto/raderat/", url_name="account_erased"),
 ]
 
 # What our URL patterns serve that is not a page to walk, and why.

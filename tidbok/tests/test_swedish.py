@@ -244,6 +244,10 @@ def test_every_url_pattern_answers_in_swedish_to_everyone(world):
     assert seen[("admin:domain_accessrecord_changelist", "get", "staff")] == 200
     assert seen[("admin:domain_booking_change", "get", "staff")] == 200
     assert seen[("therapist_pages:slot", "get", "therapist")] == 200
+    assert seen[("privacy", "get", "anonymous")] == 200
+    assert seen[("account_erase", "get", "client")] == seen[("account_erase", "get", "therapist")] == 200
+    assert User.objects.filter(pk=world["erik"].user_id).exists()  # an empty form erased nobody
+    assert seen[("api-v1:client_export", "get", "client")] == 200
     assert {code for (_n, _m, _w), code in seen.items()} >= {200, 400, 401, 403, 404, 405}
 
 

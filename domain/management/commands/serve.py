@@ -10,11 +10,51 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from domain.services import booking_reminders_queue
+from domain.services import booking_reminders_queue, daily_jobs
 from domain.services.throttle import rate_counters_sweep
 from domain.tasks import requeue_stale_emails
 
 SWEEP_EVERY_SECONDS = 60
+# R41's retention and the pruning of growing tables (`domain.services.erasure.daily_jobs`):
+# once a day, the first time a minute after the start.
+DAILY_EVERY_SECONDS = 24 * 3600
+DAILY_FIRST_AFTER_SECONDS = 60
+DAILY_RETRY_SECONDS = 3600
+
+
+class Schedule:
+    """When the loop's jobs are due, on a monotonic clock (a test gives its own)."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.next_sweep = clock()
+        self.next_daily = clock() + DAILY_FIRST_AFTER_SECONDS
+
+    def tick(self, sweep, daily) -> None:
+        """Run what is due: `sweep` every SWEEP_EVERY_SECONDS, `daily` once a day (a failure
+        is logged and tried again in an hour: a busy or restarting database must not stop
+        the site)."""
+        log = logging.getLogger(__name__)
+        if self.clock() >= self.next_sweep:
+            try:
+                sweep()
+            except Exception:
+                log.exception("the periodic sweep failed; the next one retries")
+            self.next_sweep = self.clock() + SWEEP_EVERY_SECONDS
+        if self.clock() >= self.next_daily:
+            try:
+                log.info("the daily jobs: %s", daily())
+            except Exception:
+                log.exception("the daily jobs failed; retrying in an hour")
+                self.next_daily = self.clock() + DAILY_RETRY_SECONDS
+            else:
+                self.next_daily = self.clock() + DAILY_EVERY_SECONDS
+
+
+def sweep() -> None:
+    requeue_stale_emails()
+    booking_reminders_queue()
+    rate_counters_sweep()
 
 
 class Command(BaseCommand):
@@ -48,17 +88,10 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         self.stdout.write(f"Tidbok is running at http://{host}:{port}/  (API docs: /api/v1/docs). Ctrl-C stops it.")
 
-        next_sweep = 0.0
+        schedule = Schedule()
         try:
             while not stopping and all(child.poll() is None for child in children):
-                if time.monotonic() >= next_sweep:
-                    try:
-                        requeue_stale_emails()
-                        booking_reminders_queue()
-                        rate_counters_sweep()
-                    except Exception:  # a busy or restarting database must not stop the site
-                        logging.getLogger(__name__).exception("the periodic sweep failed; the next one retries")
-                    next_sweep = time.monotonic() + SWEEP_EVERY_SECONDS
+                schedule.tick(sweep, daily_jobs)
                 time.sleep(0.5)
         finally:
             for child in children:
