@@ -25,8 +25,8 @@ from domain import exports, selectors, services
 from domain.backends import source_address
 from domain.errors import DomainError
 from domain.models import AccessRecord, Booking, Client, Slot, Therapist, modes_list
-from domain.services.access_log import record_reads
 from domain.privacy import POLICY_DATE, POLICY_VERSION
+from domain.services.access_log import record_reads
 from domain.services.therapists import therapist_settings_snapshot
 from domain.timezones import EARLIEST, LATEST, in_range
 from domain.video import link_of, party_of

@@ -19,8 +19,8 @@ from conftest import at, run_worker
 from domain import services
 from domain.management.commands import serve
 from domain.models import AccessRecord, AccountRequest, AuditEntry, Booking, Client, ClientLink, OutboundEmail, RateCounter, User
-from domain.services.erasure import retention_cutoff, tables_prune
 from domain.services.access_log import record_reads
+from domain.services.erasure import retention_cutoff, tables_prune
 from domain.services.throttle import Rate, rate_hit
 
 
