@@ -9,7 +9,7 @@ from django.views.i18n import set_language
 from api.api import api
 from client_pages import views as client_views
 
-from . import views
+from . import two_factor, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +17,16 @@ urlpatterns = [
     path("logga-ut/", views.logout_view, name="logout"),
     path("konto/", views.account, name="account"),
     path("konto/nycklar/<int:token_id>/ta-bort/", views.account_token_delete, name="account_token_delete"),
+    # The second factor (R42): the step after the password, and its page under Konto.
+    path("logga-in/kod/", two_factor.login_otp, name="login_otp"),
+    path("konto/tvastegsverifiering/", two_factor.two_factor, name="two_factor"),
+    path("konto/tvastegsverifiering/app/", two_factor.two_factor_totp, name="two_factor_totp"),
+    path("konto/tvastegsverifiering/reservkoder/", two_factor.two_factor_recovery, name="two_factor_recovery"),
+    path("konto/tvastegsverifiering/nyckel/<int:passkey_id>/ta-bort/", two_factor.two_factor_passkey_delete,
+         name="two_factor_passkey_delete"),
+    path("konto/tvastegsverifiering/stang-av/", two_factor.two_factor_off, name="two_factor_off"),
+    # django-otp-webauthn's JSON endpoints (passkey registration and log-in).
+    path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

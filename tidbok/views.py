@@ -16,6 +16,8 @@ from django.views.decorators.http import require_POST
 from domain.backends import source_address
 from domain.services import LoginFailed, LoginThrottled, login_check, token_delete, tokens_of
 
+from .two_factor import after_password
+
 
 def home(request):
     """R1: a therapist's first view is her week calendar; a client's, her bookings."""
@@ -55,7 +57,8 @@ def login_view(request):
             login(request, user, backend="domain.backends.EmailBackend")
             if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
                 next_url = reverse("home")
-            return redirect(next_url or "home")
+            # R42: with a second factor the session counts for nothing until the next step.
+            return after_password(request, next_url)
     if form.errors and status == 200:
         status = 400
     return render(request, "tidbok/login.html", {"form": form, "next": next_url}, status=status)
