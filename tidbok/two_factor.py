@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -55,7 +55,7 @@ def safe_next(request, value: str | None) -> str:
 def after_password(request, next_url: str):
     """Where a password log-in goes: the second step, the set-up, or on."""
     state = owed(request)
-    query = f"?next={next_url}" if next_url else ""
+    query = f"?{urlencode({'next': next_url})}" if next_url and next_url != reverse("home") else ""
     if state == VERIFY:
         return redirect(reverse("login_otp") + query)
     if state == SETUP:
