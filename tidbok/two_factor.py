@@ -224,6 +224,8 @@ def two_factor_off(request):
     if tf.second_factor_required(user):
         messages.error(request, _("Your account must have a second factor; it cannot be turned off."))
         return redirect("two_factor")
+    if not tf.has_second_factor(user):
+        return redirect("two_factor")
     form = TurnOffForm(request.POST or None, user=user, source=source_address(request))
     if request.method == "POST" and form.is_valid():
         tf.second_factor_off(user=user)

@@ -441,3 +441,19 @@ def test_the_idle_stamp_is_not_written_on_every_request(client, anna, clock):
     clock.shift(timedelta(seconds=31))
     client.get(reverse("therapist_pages:calendar"))
     assert client.session["tidbok_seen"] == pytest.approx(time.time())
+
+
+def test_staff_turn_it_off_for_someone_who_lost_her_phone(client, staff, anna, clock):
+    with_app(anna.user)
+    passkey_for(anna.user)
+    tf.recovery_codes_create(user=anna.user)
+    client.force_login(staff)
+    answer = client.post(reverse("admin:domain_user_changelist"),
+                         {"action": "second_factor_off", "_selected_action": [anna.user.pk]}, follow=True)
+    assert answer.status_code == 200
+    assert not tf.has_second_factor(anna.user) and tf.recovery_codes_left(anna.user) == 0
+    entry = AuditEntry.objects.get(action="second_factor_removed")
+    assert entry.actor_id == staff.pk and entry.target_id == anna.user.pk
+    assert sorted(entry.before["kinds"]) == ["passkey", "recovery", "totp"]
+    # The libraries' own English pages, where a removal would bypass the audit trail, are not there.
+    assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
