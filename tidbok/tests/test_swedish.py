@@ -30,8 +30,8 @@ from client_pages.tests.test_browser import english_texts
 from conftest import api_for
 from domain.models import ApiToken, User
 from domain.services.accounts import email_verification_token
-from domain.services.two_factor import recovery_codes_create
 from domain.services.clients import invitation_token
+from domain.services.two_factor import recovery_codes_create
 from tidbok.middleware import api_errors_as_json
 
 pytestmark = pytest.mark.usefixtures("now")
