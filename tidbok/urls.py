@@ -4,12 +4,20 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
-from django.views.i18n import set_language
+from django.views.i18n import JavaScriptCatalog, set_language
+from django_otp_webauthn import urls as otp_webauthn_urls
 
 from api.api import api
 from client_pages import views as client_views
 
 from . import two_factor, views
+
+# django-otp-webauthn's JSON views, with its script's catalog served together with our Swedish
+# for it (tidbok/webauthn_messages.py): the library ships no Swedish.
+webauthn_urls = [
+    *[p for p in otp_webauthn_urls.urlpatterns if p.name != "js-i18n-catalog"],
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["django_otp_webauthn", "tidbok"]), name="js-i18n-catalog"),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -26,7 +34,7 @@ urlpatterns = [
          name="two_factor_passkey_delete"),
     path("konto/tvastegsverifiering/stang-av/", two_factor.two_factor_off, name="two_factor_off"),
     # django-otp-webauthn's JSON endpoints (passkey registration and log-in).
-    path("webauthn/", include("django_otp_webauthn.urls", namespace="otp_webauthn")),
+    path("webauthn/", include((webauthn_urls, "otp_webauthn"))),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

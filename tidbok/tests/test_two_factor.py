@@ -457,3 +457,10 @@ def test_staff_turn_it_off_for_someone_who_lost_her_phone(client, staff, anna, c
     assert sorted(entry.before["kinds"]) == ["passkey", "recovery", "totp"]
     # The libraries' own English pages, where a removal would bypass the audit trail, are not there.
     assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
+
+
+def test_the_passkey_script_and_its_answers_speak_swedish(client, db):
+    catalog = client.get(reverse("otp_webauthn:js-i18n-catalog")).content.decode()
+    assert "Registrerar" in catalog and "Verifieringen lyckades!" in catalog
+    refused = client.post(reverse("otp_webauthn:credential-registration-begin"), content_type="application/json")
+    assert refused.status_code in (401, 403) and refused.json()["detail"] == "Du behöver logga in."
