@@ -113,7 +113,7 @@ def test_a_passkey_registers_and_logs_in(live_server, page, anna, settings, erro
     page.get_by_role("button", name="Logga ut").click()
     expect(page).to_have_url(re.compile(r"/logga-in/$"))
     # No e-mail, no password: the passkey alone (the device and its user verification).
-    page.get_by_role("button", name="Logga in med nyckel (passkey)").click()
+    page.get_by_role("button", name="Använd passkey").click()
     expect(page).to_have_url(re.compile(r"/kalender/"))
     expect(page.get_by_role("link", name="Klienter")).to_be_visible()
     passkey.refresh_from_db()
