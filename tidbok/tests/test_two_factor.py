@@ -464,3 +464,20 @@ def test_the_passkey_script_and_its_answers_speak_swedish(client, db):
     assert "Registrerar" in catalog and "Verifieringen lyckades!" in catalog
     refused = client.post(reverse("otp_webauthn:credential-registration-begin"), content_type="application/json")
     assert refused.status_code in (401, 403) and refused.json()["detail"] == "Du behöver logga in."
+
+
+def test_make_runs_demo_staff_has_an_app_whose_key_is_printed(db, clock):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from domain.management.commands.demo_data import STAFF_EMAIL
+
+    out = StringIO()
+    call_command("demo_data", stdout=out)
+    device = TOTPDevice.objects.get(user__email=STAFF_EMAIL, confirmed=True)
+    assert secret_of(device) in out.getvalue() and "otpauth://totp/" in out.getvalue()
+    again = StringIO()
+    call_command("demo_data", stdout=again)  # every start prints it, the data loaded once
+    assert secret_of(device) in again.getvalue()
+    assert TOTPDevice.objects.filter(user__email=STAFF_EMAIL).count() == 1
