@@ -26,6 +26,7 @@ from domain.backends import source_address
 from domain.errors import DomainError
 from domain.models import AccessRecord, Booking, Client, Slot, Therapist, modes_list
 from domain.privacy import POLICY_DATE, POLICY_VERSION
+from domain.services import two_factor
 from domain.services.access_log import record_reads
 from domain.services.therapists import therapist_settings_snapshot
 from domain.timezones import EARLIEST, LATEST, in_range
@@ -244,13 +245,22 @@ def throttled(request, detail: str, retry_after: int):
 def token(request, payload: s.TokenIn):
     """A bearer token for an address whose account is verified (R27); an address not
     verified yet answers like a wrong password and is mailed a fresh link. Throttled per
-    account and source address (R28)."""
+    account and source address (R28). An account with a second factor also sends `otp`
+    (R42): without it 401 `otp_required`, a wrong one 401 `otp_invalid`; an account that must
+    have a second factor and has none 401 `otp_setup_required` (set it up on the web page)."""
     try:
         user = services.login_check(email=payload.email, password=payload.password, source=source_address(request))
     except services.LoginThrottled:
         return throttled(request, services.LoginThrottled.message(), settings.LOGIN_FAILURE_WINDOW_SECONDS)
     except services.LoginFailed:
         return Status(401, {"detail": _("Wrong e-mail address or password.")})
+    # R42: an account with a second factor gets a token only with a good code.
+    try:
+        two_factor.second_factor_check(user=user, code=payload.otp, source=source_address(request))
+    except services.LoginThrottled:
+        return throttled(request, services.LoginThrottled.message(), settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    except (two_factor.OtpRequired, two_factor.OtpInvalid, two_factor.OtpSetupRequired) as e:
+        return Status(401, {"code": e.code, "detail": str(e.message)})
     label = payload.label or request.headers.get("User-Agent", "")
     return Status(200, {"token": services.token_create(user=user, label=label), "role": user.role})
 

@@ -61,6 +61,10 @@ class TokenIn(Schema):
     email: str = Field(max_length=254)
     password: str = Field(max_length=256)
     label: str | None = Field(None, max_length=100, description="Names the token in GET /auth/tokens")
+    otp: str | None = Field(
+        None, max_length=32,
+        description="For an account with a second factor (R42): a code from its authenticator app, or a recovery code",
+    )
 
 
 class TokenInfo(Schema):

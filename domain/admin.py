@@ -10,6 +10,9 @@ from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from .models import (
     AccessRecord,
@@ -23,7 +26,7 @@ from .models import (
     Therapist,
     User,
 )
-from .services import LoginThrottled, client_booster_set
+from .services import LoginThrottled, client_booster_set, two_factor
 from .services.access_log import record_reads
 
 
@@ -147,6 +150,25 @@ class UserAdmin(LogsClientReads, PermissionsInWords, BaseUserAdmin):
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+    actions = ["second_factor_off"]
+
+    @admin.action(description=_("Turn two-step verification off (lost phone)"))
+    def second_factor_off(self, request, queryset):
+        """For someone who lost her phone and her recovery codes, once staff know it is her:
+        her devices go, written to the audit trail with the staff member as actor (R42)."""
+        for user in queryset:
+            two_factor.second_factor_off(user=user, actor=request.user)
+        count = queryset.count()
+        messages.success(request, ngettext("Two-step verification is off for %(count)d account.",
+                                           "Two-step verification is off for %(count)d accounts.", count)
+                         % {"count": count})
+
+
+# django-otp's and django-otp-webauthn's own admin pages (English only, and a removal there
+# would bypass the audit trail): staff turn a person's second factor off from her user instead.
+for _model in (TOTPDevice, StaticDevice, WebAuthnCredential):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
     def clients_shown(self, obj):
         return client_of_user(obj)

@@ -52,6 +52,8 @@ from domain.services.eid import (
     eid_proof,
 )
 
+from .two_factor import EID_SESSION_KEY
+
 log = logging.getLogger(__name__)
 
 # The session a log-in ends in is an ordinary one: the request's user is loaded through the
@@ -357,6 +359,9 @@ class EidCallback(OIDCAuthenticationCallbackView):
             return redirect("account")
         if account is not None:  # b: the account that carries it
             login(request, account, backend=SESSION_BACKEND)
+            # BankID is two factors in itself (the card or phone, and its PIN or face): the
+            # session owes no second step (R42; docs/security.md, "Second factor").
+            request.session[EID_SESSION_KEY] = "eid"
             messages.success(request, _("You are logged in with BankID."))
             return redirect(next_url or "home")
         # c: nobody carries it; she may create an account. What was proven waits in the

@@ -50,3 +50,87 @@ def api_errors_as_json(get_response):
         return response
 
     return middleware
+
+
+IDLE_KEY = "tidbok_seen"
+# The last-seen stamp is written at most this often (seconds), not on every request: a write
+# per request would be a session UPDATE per calendar view. The idle limit is therefore kept
+# to within a minute, deliberately.
+IDLE_STAMP_EVERY = 60
+
+
+def idle_sessions(get_response):
+    """R42: a therapist's or staff member's session ends after SESSION_IDLE_MINUTES without a
+    request; the next request goes to the log-in page (and back after it), with a message.
+    Under /api/ the session simply no longer logs anyone in (401). Clients keep the ordinary
+    session. Bearer tokens have their own idle limit (API_TOKEN_IDLE_DAYS)."""
+    import time
+
+    from django.conf import settings
+    from django.contrib import messages
+    from django.contrib.auth import logout
+    from django.shortcuts import redirect
+    from django.urls import reverse
+    from django.utils.http import urlencode
+    from django.utils.translation import ngettext
+
+    def middleware(request):
+        user = request.user
+        if user.is_authenticated and (user.is_staff or getattr(user, "role", None) == "therapist"):
+            now = time.time()
+            seen = request.session.get(IDLE_KEY)
+            if seen is not None and now - seen > settings.SESSION_IDLE_MINUTES * 60:
+                logout(request)
+                if not request.path.startswith(API_PREFIX):
+                    minutes = settings.SESSION_IDLE_MINUTES
+                    messages.info(request, ngettext(
+                        "You were logged out after %(minutes)d minute without activity. Log in again.",
+                        "You were logged out after %(minutes)d minutes without activity. Log in again.",
+                        minutes) % {"minutes": minutes})
+                    target = request.get_full_path() if request.method == "GET" else ""
+                    query = f"?{urlencode({'next': target})}" if target else ""
+                    return redirect(reverse("login") + query)
+            elif seen is None or now - seen >= IDLE_STAMP_EVERY:
+                request.session[IDLE_KEY] = now
+        return get_response(request)
+
+    return middleware
+
+
+def second_factor(get_response):
+    """R42: a session logged in by password that still owes its second factor (or, for staff
+    and, with THERAPISTS_REQUIRE_2FA, therapists, a second factor not set up yet) reaches only
+    the second step (or the set-up), log-out, static files and the language switch: every
+    other page sends her there, and the API takes the session for no one (401). So a password
+    alone opens nothing, the admin included."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.shortcuts import redirect
+    from django.urls import reverse
+    from django.utils.http import urlencode
+
+    from . import two_factor
+
+    def allowed(path: str, state: str) -> set[str]:
+        common = {reverse("logout"), reverse("admin:logout"), reverse("set_language"), reverse("favicon"),
+                  reverse("otp_webauthn:js-i18n-catalog")}
+        if state == two_factor.VERIFY:
+            return common | {reverse("login_otp"), reverse("otp_webauthn:credential-authentication-begin"),
+                             reverse("otp_webauthn:credential-authentication-complete")}
+        return common | {reverse("two_factor"), reverse("two_factor_totp"),
+                         reverse("otp_webauthn:credential-registration-begin"),
+                         reverse("otp_webauthn:credential-registration-complete")}
+
+    def middleware(request):
+        if request.user.is_authenticated and not request.path.startswith("/static/"):
+            state = two_factor.owed(request)
+            if state and request.path not in allowed(request.path, state):
+                if request.path.startswith(API_PREFIX):
+                    request.user = AnonymousUser()
+                else:
+                    target = request.get_full_path() if request.method == "GET" else ""
+                    query = f"?{urlencode({'next': target})}" if target else ""
+                    page = "login_otp" if state == two_factor.VERIFY else "two_factor"
+                    return redirect(reverse(page) + query)
+        return get_response(request)
+
+    return middleware

@@ -60,6 +60,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "ninja",
     # Database triggers from models' Meta (the access log is append-only on PostgreSQL, R39);
     # before `domain`, whose models name them.
@@ -79,8 +83,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     "tidbok.middleware.no_store",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages (its redirects carry one): idle sessions end, then a log-in that
+    # still owes its second factor reaches nothing but the second step (R42).
+    "tidbok.middleware.idle_sessions",
+    "tidbok.middleware.second_factor",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Last, so that the headers the others add (CSP, X-Frame-Options, no-store) reach its JSON.
@@ -149,7 +159,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Every password log-in, the admin's too, goes through Tidbok's throttle (domain/backends.py).
-AUTHENTICATION_BACKENDS = ["domain.backends.EmailBackend"]
+AUTHENTICATION_BACKENDS = ["domain.backends.EmailBackend", "django_otp_webauthn.backends.WebAuthnBackend"]
 # Log-in throttling (R28), counted atomically before the password is checked: this many tries
 # per account *and* source address within the window (a success starts again), and this many
 # failures from one source address over all accounts; then 429 until the window has passed.
@@ -182,6 +192,35 @@ TASK_RESULTS_KEEP_DAYS = envint("TASK_RESULTS_KEEP_DAYS", "7")
 for _name in ("RETENTION_YEARS", "OUTBOX_KEEP_DAYS", "TASK_RESULTS_KEEP_DAYS"):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1.")
+
+# The second factor (R42; docs/security.md, "Second factor"). Staff must have one before the
+# admin (or anything else) opens; therapists must when THERAPISTS_REQUIRE_2FA is on; anyone may.
+STAFF_REQUIRE_2FA = envbool("STAFF_REQUIRE_2FA", "false" if DEBUG else "true")
+THERAPISTS_REQUIRE_2FA = envbool("THERAPISTS_REQUIRE_2FA", "false")
+# A therapist's or staff member's session ends after this many minutes without a request;
+# clients keep Django's ordinary session (SESSION_COOKIE_AGE).
+SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", "60")
+if SESSION_IDLE_MINUTES <= 0:
+    raise ImproperlyConfigured("SESSION_IDLE_MINUTES must be a positive number of minutes.")
+# django-otp: the issuer an authenticator app shows beside the code; a code is good for the
+# 30-second step it was made in and one step either side (a phone's clock may be a little off).
+OTP_TOTP_ISSUER = "Tidbok"
+OTP_TOTP_TOLERANCE = 1
+# django-otp-webauthn (passkeys). A passkey is bound to a domain (the RP ID) and needs a secure
+# context: https://, or http://localhost. So with an https SITE_URL passkeys belong to its host;
+# otherwise (`make run`: SITE_URL http://127.0.0.1:8000) they work at http://localhost:PORT/,
+# which is in ALLOWED_HOSTS too.
+_site = urlsplit(SITE_URL)
+if _site.scheme == "https":
+    OTP_WEBAUTHN_RP_ID = (_site.hostname or "").lower()
+    OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"https://{_site.netloc}"]
+else:
+    OTP_WEBAUTHN_RP_ID = "localhost"
+    OTP_WEBAUTHN_ALLOWED_ORIGINS = ["http://localhost" + (f":{_site.port}" if _site.port else "")]
+OTP_WEBAUTHN_RP_NAME = "Tidbok"
+# A passkey alone logs in (it is a second factor in itself: the device and its PIN or face).
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = True
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = "django_otp_webauthn"
 
 # eID log-in (R27), optional: BankID/Freja through an OpenID Connect broker (tidbok/eid.py,
 # docs/security.md "eID log-in"). Off while OIDC_ISSUER is empty: then there is no eID URL, no

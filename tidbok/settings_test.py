@@ -21,3 +21,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not SQLite's shared in-memory database: threads in the concurrency tests then
     # lock it the way separate server processes do.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+
+# The admin's own tests log staff in with force_login and test what the admin does; the
+# second factor in front of it (R42, on by default outside DEBUG) is tested with it turned on
+# in tidbok/tests/test_two_factor*.py, which also check the default.
+STAFF_REQUIRE_2FA = False

@@ -4,12 +4,20 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
-from django.views.i18n import set_language
+from django.views.i18n import JavaScriptCatalog, set_language
+from django_otp_webauthn import urls as otp_webauthn_urls
 
 from api.api import api
 from client_pages import views as client_views
 
-from . import views
+from . import two_factor, views
+
+# django-otp-webauthn's JSON views, with its script's catalog served together with our Swedish
+# for it (tidbok/webauthn_messages.py): the library ships no Swedish.
+webauthn_urls = [
+    *[p for p in otp_webauthn_urls.urlpatterns if p.name != "js-i18n-catalog"],
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["django_otp_webauthn", "tidbok"]), name="js-i18n-catalog"),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,6 +28,16 @@ urlpatterns = [
     path("konto/radera/", views.account_erase, name="account_erase"),
     path("konto/raderat/", views.account_erased, name="account_erased"),
     path("personuppgiftspolicy/", views.privacy, name="privacy"),
+    # The second factor (R42): the step after the password, and its page under Konto.
+    path("logga-in/kod/", two_factor.login_otp, name="login_otp"),
+    path("konto/tvastegsverifiering/", two_factor.two_factor, name="two_factor"),
+    path("konto/tvastegsverifiering/app/", two_factor.two_factor_totp, name="two_factor_totp"),
+    path("konto/tvastegsverifiering/reservkoder/", two_factor.two_factor_recovery, name="two_factor_recovery"),
+    path("konto/tvastegsverifiering/nyckel/<int:passkey_id>/ta-bort/", two_factor.two_factor_passkey_delete,
+         name="two_factor_passkey_delete"),
+    path("konto/tvastegsverifiering/stang-av/", two_factor.two_factor_off, name="two_factor_off"),
+    # django-otp-webauthn's JSON endpoints (passkey registration and log-in).
+    path("webauthn/", include((webauthn_urls, "otp_webauthn"))),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -20,6 +20,8 @@ from domain.services import LoginFailed, LoginThrottled, login_check, token_dele
 from domain.services import account_erase as erase
 from domain.services.erasure import ACCOUNT_REQUEST_KEEP
 
+from .two_factor import after_password
+
 
 def home(request):
     """R1: a therapist's first view is her week calendar; a client's, her bookings."""
@@ -59,7 +61,8 @@ def login_view(request):
             login(request, user, backend="domain.backends.EmailBackend")
             if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
                 next_url = reverse("home")
-            return redirect(next_url or "home")
+            # R42: with a second factor the session counts for nothing until the next step.
+            return after_password(request, next_url)
     if form.errors and status == 200:
         status = 400
     return render(request, "tidbok/login.html", {"form": form, "next": next_url}, status=status)

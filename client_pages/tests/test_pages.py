@@ -14,7 +14,9 @@ pytestmark = pytest.mark.usefixtures("now")
 
 
 def without_tokens(page: str) -> str:
-    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+    """The page without its CSRF tokens (the forms', and the one the passkey script is given)."""
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+    return re.sub(r'"csrfToken": "[^"]+"', "", page)
 
 
 def browser_for(user=None) -> Browser:

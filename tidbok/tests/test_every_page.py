@@ -23,6 +23,7 @@ import pytest
 from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
 from conftest import STOCKHOLM, mailed_link, pnr, process_account_requests
@@ -50,7 +51,7 @@ class Page:
     """One page as a person reaches it: who she is, where she goes, what she does there."""
 
     name: str
-    who: str  # "therapist", "client" or "anonymous"
+    who: str  # "therapist", "client", "anonymous"; "pending" / "verified": Bo, who has an authenticator app
     path: Callable[[dict], str]
     then: Callable[["object", dict], None] | None = None
     url_name: str = field(default="")
@@ -93,6 +94,11 @@ def new_slot_dialog(page, w):
     expect(page.locator("#new-slot-dialog")).to_be_visible()
 
 
+def make_recovery_codes(page, w):
+    page.get_by_role("button", name="Skapa reservkoder").click()
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+
+
 def calendar_path(w):
     return f"/kalender/?datum={w['day'].isoformat()}"
 
@@ -129,6 +135,15 @@ PAGES = [
     Page("account, client", "client", lambda w: "/konto/"),
     Page("erase my account", "client", lambda w: "/konto/radera/", url_name="account_erase"),
     Page("erase my account, therapist", "therapist", lambda w: "/konto/radera/"),
+    # The second factor (R42): set-up without one, the step after the password, and with one.
+    Page("two-step verification, off", "therapist", lambda w: "/konto/tvastegsverifiering/", url_name="two_factor"),
+    Page("set up an authenticator app", "therapist", lambda w: "/konto/tvastegsverifiering/app/",
+         url_name="two_factor_totp"),
+    Page("the step after the password", "pending", lambda w: "/logga-in/kod/", url_name="login_otp"),
+    Page("two-step verification, on", "verified", lambda w: "/konto/tvastegsverifiering/"),
+    Page("recovery codes, shown once", "verified", lambda w: "/konto/tvastegsverifiering/", make_recovery_codes),
+    Page("turn two-step verification off", "verified", lambda w: "/konto/tvastegsverifiering/stang-av/",
+         url_name="two_factor_off"),
     # A visitor.
     Page("find a therapist, visitor", "anonymous", lambda w: "/hitta-terapeut/"),
     Page("a therapist's profile, visitor", "anonymous", lambda w: f"/terapeut/{w['anna'].pk}/"),
@@ -161,6 +176,13 @@ NOT_PAGES = {
     "therapist_pages:feed": "an iCalendar file",
     "therapist_pages:booking_video_link": "POST only", "client_pages:video_link": "POST only",
     "favicon": "a redirect to the icon's static file",
+    "two_factor_recovery": "POST only (its answer, the codes, is walked)",
+    "two_factor_passkey_delete": "POST only",
+    "otp_webauthn:credential-registration-begin": "JSON for the passkey script (django-otp-webauthn)",
+    "otp_webauthn:credential-registration-complete": "JSON for the passkey script (django-otp-webauthn)",
+    "otp_webauthn:credential-authentication-begin": "JSON for the passkey script (django-otp-webauthn)",
+    "otp_webauthn:credential-authentication-complete": "JSON for the passkey script (django-otp-webauthn)",
+    "otp_webauthn:js-i18n-catalog": "the passkey script's messages (JavaScript)",
 }
 
 
@@ -196,7 +218,7 @@ def local(days: int, hour: int, minute: int = 0) -> datetime:
 
 
 @pytest.fixture
-def world(anna, erik, make_client, settings, live_server):
+def world(anna, erik, make_client, make_therapist, settings, live_server):
     """Anna with a full week (open, existing-only, booked, first visit, a cancellation), her
     profile filled in, Erik's bookings (one far off, one past the cut-off), and the links a
     visitor follows from her mail: a sign-up's, a reset's and an own client's invitation."""
@@ -230,6 +252,8 @@ def world(anna, erik, make_client, settings, live_server):
                            last_name="Klient", source="127.0.0.1")
     password_reset_request(email=erik.email, source="127.0.0.1")
     process_account_requests()
+    bo = make_therapist(email="bo@example.se", first="Bo", last="Berg")
+    bo_device = TOTPDevice.objects.create(user=bo.user, name="app", confirmed=True)
     client_add(therapist=anna, actor=anna.user, first_name="Ulla", last_name="Ek",
                personnummer=pnr("19700303", "468"), email="ulla@example.se")
     # R39: a long access log for Erik, so that his page shows its pages too.
@@ -238,11 +262,24 @@ def world(anna, erik, make_client, settings, live_server):
                      at=timezone.now() - timedelta(minutes=minutes))
     return {
         "anna": anna, "erik": erik, "day": day, "open_slot": open_slot, "booked_slot": booked_slot,
-        "booking": booking, "soon": soon,
+        "booking": booking, "soon": soon, "bo": bo, "bo_device": bo_device,
         "verify_link": mailed_link("email_verification", to="ny@example.se"),
         "reset_link": mailed_link("password_reset", to=erik.email),
         "invitation_link": mailed_link("client_invitation", to="ulla@example.se"),
     }
+
+
+def prove_second_factor(context, live_server, device):
+    """Mark the browser's session as having passed its second factor (what django_otp.login
+    does after a good code), so that the walk reaches the pages of an account with one."""
+    from importlib import import_module
+
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    key = next(c["value"] for c in context.cookies(live_server.url) if c["name"] == settings.SESSION_COOKIE_NAME)
+    session = import_module(settings.SESSION_ENGINE).SessionStore(key)
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
 
 @pytest.fixture
@@ -250,7 +287,8 @@ def walk(world, live_server, page, login_as):
     """Visit every page of PAGES as its person, call `check(page, name)` on each; answers the
     names visited. Any failed request (a 4xx/5xx for a file the page asks for, such as a
     missing favicon) or script error on any page fails the walk, naming the page."""
-    people = {"therapist": world["anna"].user, "client": world["erik"].user, "anonymous": None}
+    people = {"therapist": world["anna"].user, "client": world["erik"].user, "anonymous": None,
+              "pending": world["bo"].user, "verified": world["bo"].user}
     problems: list[str] = []
     current = {"name": ""}
     page.on("response", lambda r: problems.append(f"{current['name']}: {r.status} {r.url}") if r.status >= 400 else None)
@@ -267,6 +305,8 @@ def walk(world, live_server, page, login_as):
                 page.context.clear_cookies()
                 if people[p.who] is not None:
                     login_as(people[p.who])
+                if p.who == "verified":
+                    prove_second_factor(page.context, live_server, world["bo_device"])
                 who = p.who
             current["name"] = p.name
             path = p.path(world)

@@ -22,6 +22,8 @@ from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.views.defaults import server_error
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from api.tests.helpers import booked, slot_for
 from client_pages.tests.test_browser import english_texts
@@ -30,6 +32,7 @@ from domain.models import ApiToken, User
 from domain.services.access_log import record_reads
 from domain.services.accounts import email_verification_token
 from domain.services.clients import invitation_token
+from domain.services.two_factor import recovery_codes_create
 from tidbok.middleware import api_errors_as_json
 
 pytestmark = pytest.mark.usefixtures("now")
@@ -171,9 +174,16 @@ def world(anna, bo, erik, nora, make_client):
     # R39: something in Erik's access log (her page) and behind the admin's access record pages.
     record_reads(actor=anna.user, clients=[erik], what="client_page", surface="page")
     record_reads(actor=staff, clients=[erik], what="admin_page", surface="admin")
+    # R42: Bo has an authenticator app (his session owes the step after the password); Nora
+    # a passkey, whose removal the others are refused.
+    TOTPDevice.objects.create(user=bo.user, name="app", confirmed=True)
+    recovery_codes_create(user=bo.user)
+    passkey = WebAuthnCredential.objects.create(
+        user=nora.user, name="Telefon", confirmed=True, credential_id=b"nora", credential_id_sha256="nora",
+        public_key=b"x", aaguid="00000000-0000-0000-0000-000000000000")
     return {
         "anna": anna, "erik": erik, "nora": nora, "staff": staff, "slot": open_slot, "booking": booking,
-        "olle": olle, "waiting": waiting,
+        "olle": olle, "waiting": waiting, "bo": bo, "passkey": passkey,
     }
 
 
@@ -187,6 +197,7 @@ def fill(name: str, chain, world) -> dict:
         "url": "finns-inte/",  # the admin's catch-all
         "id": erik.user.pk,  # a user's password in the admin
         "room": booking.video_room,  # the practice room (404 unless VIDEO_BASE_URL is Tidbok)
+        "passkey_id": world["passkey"].pk,
     }
     tokens = {
         "video": booking.video_token,
@@ -223,7 +234,7 @@ def visitor(user) -> HttpClient:
 
 def test_every_url_pattern_answers_in_swedish_to_everyone(world):
     people = {"anonymous": None, "therapist": world["anna"].user, "client": world["erik"].user,
-              "staff": world["staff"]}
+              "staff": world["staff"], "two-step": world["bo"].user}
     urls = []
     for name, chain in url_patterns():
         urls.append((name, path_of(name, chain, fill(name, chain, world))))

@@ -3,11 +3,14 @@ Booster and a calendar this week and next in all four colours, her own and platf
 clients (with valid test personnummer, namesakes included), one first visit, and one client
 who switched from another therapist."""
 
+import io
 from datetime import datetime, time, timedelta
 
+import segno
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from stdnum import luhn
 
 from domain.models import Booking, Client, ClientLink, Slot, Therapist, User
@@ -47,9 +50,32 @@ class Command(BaseCommand):
             f"  client     {CLIENT_EMAIL}\n"
             f"  staff      {STAFF_EMAIL}   (Django admin at /admin/)\n"
         )
+        self.print_staff_second_factor()
+
+    def print_staff_second_factor(self):
+        """The demo staff logs in to the admin with a second factor (R42, STAFF_REQUIRE_2FA):
+        the secret of her authenticator app is printed at every start, as text and as a QR code
+        an app can scan from the terminal."""
+        device = TOTPDevice.objects.filter(user__email=STAFF_EMAIL, confirmed=True).first()
+        if device is None:
+            return
+        secret = device.config_url.split("secret=", 1)[1].split("&", 1)[0]
+        self.stdout.write(
+            "\nThe staff login asks for a code from an authenticator app after the password.\n"
+            f"  add this key to the app: {secret}\n"
+            f"  or this address: {device.config_url}\n"
+            "  or scan:\n"
+        )
+        qr = io.StringIO()
+        segno.make(device.config_url, error="l").terminal(out=qr, compact=True, border=2)
+        self.stdout.write(qr.getvalue())
 
     def load(self):
-        User.objects.create_superuser(email=STAFF_EMAIL, password=PASSWORD, first_name="Staff", last_name="Tidbok")
+        staff = User.objects.create_superuser(
+            email=STAFF_EMAIL, password=PASSWORD, first_name="Staff", last_name="Tidbok"
+        )
+        # A random secret per database, printed by `make run` (never one fixed in the code).
+        TOTPDevice.objects.create(user=staff, name="app", confirmed=True)
         sara = account_create(
             role="therapist", email=THERAPIST_EMAIL, password=PASSWORD, first_name="Sara", last_name="Lindqvist"
         ).therapist
