@@ -163,15 +163,15 @@ class UserAdmin(LogsClientReads, PermissionsInWords, BaseUserAdmin):
                                            "Two-step verification is off for %(count)d accounts.", count)
                          % {"count": count})
 
+    def clients_shown(self, obj):
+        return client_of_user(obj)
+
 
 # django-otp's and django-otp-webauthn's own admin pages (English only, and a removal there
 # would bypass the audit trail): staff turn a person's second factor off from her user instead.
 for _model in (TOTPDevice, StaticDevice, WebAuthnCredential):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
-
-    def clients_shown(self, obj):
-        return client_of_user(obj)
 
 
 @admin.register(Therapist)
