@@ -481,3 +481,19 @@ def test_make_runs_demo_staff_has_an_app_whose_key_is_printed(db, clock):
     call_command("demo_data", stdout=again)  # every start prints it, the data loaded once
     assert secret_of(device) in again.getvalue()
     assert TOTPDevice.objects.filter(user__email=STAFF_EMAIL).count() == 1
+
+
+def test_the_two_factor_page_writes_its_dates_in_swedish(client, anna, clock):
+    """The page's dates read like the rest of Tidbok's ("11 januari 2027"), not Django's
+    three-letter English-looking "11 Jan 2027"."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    passkey = passkey_for(anna.user)
+    with_app(anna.user)
+    client.force_login(anna.user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = passkey.persistent_id
+    session.save()
+    page = client.get(reverse("two_factor"), HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    assert "11 januari 2027" in page
+    assert "11 Jan 2027" not in page
