@@ -497,3 +497,11 @@ def test_the_two_factor_page_writes_its_dates_in_swedish(client, anna, clock):
     page = client.get(reverse("two_factor"), HTTP_ACCEPT_LANGUAGE="sv").content.decode()
     assert "11 januari 2027" in page
     assert "11 Jan 2027" not in page
+
+
+def test_the_account_pages_api_keys_have_swedish_dates(client, erik, clock):
+    token_create(user=erik.user, label="Min app")
+    client.force_login(erik.user)
+    page = client.get(reverse("account"), HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    assert "Min app" in page
+    assert "11 januari 2027" in page and "11 Jan 2027" not in page
