@@ -6,14 +6,21 @@ from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 
 from domain.models import AccessRecord, Client, Therapist, User
-from domain.services import token_user
+from domain.services import token_user, two_factor
 
 
 class BearerAuth(HttpBearer):
     def authenticate(self, request, token: str) -> User | None:
         user = token_user(token)
-        if user is not None:
-            request.by_token = True  # R39: the access log says which surface read (API, not page)
+        if user is None:
+            return None
+        # R42: an account that must have a second factor and has none (STAFF_REQUIRE_2FA, or
+        # THERAPISTS_REQUIRE_2FA turned on after her token was made) is refused a new token;
+        # a token made before that counts for nothing either until she has set one up (which
+        # ends it anyway). The settings are read first: no query unless the rule applies.
+        if two_factor.second_factor_required(user) and not two_factor.has_second_factor(user):
+            raise HttpError(401, str(two_factor.OtpSetupRequired.message))
+        request.by_token = True  # R39: the access log says which surface read (API, not page)
         return user
 
 

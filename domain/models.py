@@ -671,4 +671,10 @@ class AccessRecord(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M} {self.role} #{self.actor_id} → client #{self.client_id} ({self.what})"
+        # The admin's title and breadcrumb for a record: in the admin's language, local time.
+        from django.utils.timezone import localtime
+
+        return _("%(at)s: %(role)s #%(actor)s read client #%(client)s (%(what)s)") % {
+            "at": f"{localtime(self.at):%Y-%m-%d %H:%M}", "role": self.get_role_display(), "actor": self.actor_id,
+            "client": self.client_id, "what": self.get_what_display(),
+        }

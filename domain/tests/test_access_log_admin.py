@@ -146,3 +146,14 @@ def test_reading_the_log_in_the_admin_is_not_itself_a_read_of_a_client(staff, an
     record_reads(actor=anna.user, clients=[erik], what="calendar", surface="api")
     staff.get(reverse("admin:domain_accessrecord_changelist"))
     assert AccessRecord.objects.count() == 1  # ids only: no personal data shown
+
+
+def test_a_records_page_names_it_in_the_admins_language(staff, anna, erik):
+    """The record's title and breadcrumb (its __str__) were English words and raw values
+    ("therapist #2 → client #7 (calendar)") on a Swedish admin page."""
+    record_reads(actor=anna.user, clients=[erik], what="calendar", surface="api")
+    record = AccessRecord.objects.get()
+    page = staff.get(reverse("admin:domain_accessrecord_change", args=[record.pk]), HTTP_ACCEPT_LANGUAGE="sv")
+    html = page.content.decode()
+    assert f"Terapeut #{anna.user.pk} läste klient #{erik.pk} (Kalendern)" in html
+    assert "→ client" not in html

@@ -481,3 +481,48 @@ def test_make_runs_demo_staff_has_an_app_whose_key_is_printed(db, clock):
     call_command("demo_data", stdout=again)  # every start prints it, the data loaded once
     assert secret_of(device) in again.getvalue()
     assert TOTPDevice.objects.filter(user__email=STAFF_EMAIL).count() == 1
+
+
+def test_the_two_factor_page_writes_its_dates_in_swedish(client, anna, clock):
+    """The page's dates read like the rest of Tidbok's ("11 januari 2027"), not Django's
+    three-letter English-looking "11 Jan 2027"."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    passkey = passkey_for(anna.user)
+    with_app(anna.user)
+    client.force_login(anna.user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = passkey.persistent_id
+    session.save()
+    page = client.get(reverse("two_factor"), HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    assert "11 januari 2027" in page
+    assert "11 Jan 2027" not in page
+
+
+def test_the_account_pages_api_keys_have_swedish_dates(client, erik, clock):
+    token_create(user=erik.user, label="Min app")
+    client.force_login(erik.user)
+    page = client.get(reverse("account"), HTTP_ACCEPT_LANGUAGE="sv").content.decode()
+    assert "Min app" in page
+    assert "11 januari 2027" in page and "11 Jan 2027" not in page
+
+
+def test_a_token_made_before_the_second_factor_was_required_opens_nothing_until_it_is_set_up(
+        client, anna, erik, clock, settings):
+    """THERAPISTS_REQUIRE_2FA turned on: the web sends her to the set-up and the API gives her
+    no new token; the token she had from before must not read her clients either."""
+    key = token_create(user=anna.user, label="before the rule")
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    assert client.get("/api/v1/therapist/clients", **bearer).status_code == 200
+    settings.THERAPISTS_REQUIRE_2FA = True
+    answer = client.get("/api/v1/therapist/clients", **bearer)
+    assert answer.status_code == 401
+    assert "andra steg" in answer.json()["detail"]
+    assert client.get("/api/v1/me", **bearer).status_code == 401
+    # With a second factor (and a token that came with its code) the API opens again.
+    device = with_app(anna.user)
+    fresh = client.post("/api/v1/auth/token", {"email": anna.user.email, "password": PASSWORD,
+                                               "otp": code_for(device)}, content_type="application/json")
+    assert fresh.status_code == 200
+    assert client.get("/api/v1/therapist/clients",
+                      HTTP_AUTHORIZATION=f"Bearer {fresh.json()['token']}").status_code == 200
