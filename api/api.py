@@ -27,7 +27,7 @@ from domain.errors import DomainError
 from domain.models import AccessRecord, Booking, Client, Slot, Therapist, modes_list
 from domain.privacy import POLICY_DATE, POLICY_VERSION
 from domain.services import two_factor
-from domain.services.access_log import record_reads
+from domain.services.access_log import record_reads_when_sent
 from domain.services.therapists import therapist_settings_snapshot
 from domain.timezones import EARLIEST, LATEST, in_range
 from domain.video import link_of, party_of
@@ -356,8 +356,9 @@ What = AccessRecord.What
 
 
 def _log_reads(request, clients, what: str) -> None:
-    """R39: the answer carries these clients' personal data to the caller (one INSERT)."""
-    record_reads(actor=request.auth, clients=clients, what=what, surface=read_surface(request))
+    """R39: the answer carries these clients' personal data to the caller (one INSERT, once
+    the answer is sent)."""
+    record_reads_when_sent(request, actor=request.auth, clients=clients, what=what, surface=read_surface(request))
 
 
 def _own_slot(therapist: Therapist, slot_id: int) -> Slot:

@@ -26,7 +26,7 @@ from domain import selectors, services
 from domain import video as video_rooms
 from domain.errors import MESSAGES, DomainError
 from domain.models import VIDEO, AccessRecord, Booking, Slot, Therapist
-from domain.services.access_log import record_reads
+from domain.services.access_log import record_reads, record_reads_when_sent
 from domain.services.slots import validate_duration
 from domain.timezones import date_from_text
 
@@ -59,8 +59,9 @@ What, Surface = AccessRecord.What, AccessRecord.Surface
 
 
 def log_reads(request, clients, what: str) -> None:
-    """R39: this page shows these clients' personal data to her (one INSERT)."""
-    record_reads(actor=request.user, clients=clients, what=what, surface=Surface.PAGE)
+    """R39: this page shows these clients' personal data to her (one INSERT, once the page is
+    sent)."""
+    record_reads_when_sent(request, actor=request.user, clients=clients, what=what, surface=Surface.PAGE)
 
 
 def done(message: str, **extra) -> JsonResponse:

@@ -1,7 +1,42 @@
 """Middleware of our own."""
 
+import logging
+
 from django.http import JsonResponse
 from django.utils.cache import patch_cache_control
+
+from domain.services.access_log import PENDING, record_pending_reads
+
+
+def access_log(get_response):
+    """R39: the reads a view collected (`record_reads_when_sent`) are written once the answer
+    is out: from the response's `close()`, which the WSGI server calls after it has sent the
+    last byte (before Django's own closing work, which may close the database connection). A
+    failure there is logged and raised; the reader already has her
+    answer either way, and the records of a worker killed in that moment are lost (as are those
+    of a database crash within `synchronous_commit`'s window; docs/security.md)."""
+
+    def middleware(request):
+        request.__dict__[PENDING] = []
+        response = get_response(request)
+        pending = request.__dict__.pop(PENDING, None)
+        if pending:
+            close = response.close
+
+            def record_then_close():
+                try:
+                    record_pending_reads(pending)
+                except Exception:
+                    logging.getLogger("tidbok.access_log").exception(
+                        "could not write the access records of an answer already sent")
+                    raise
+                finally:
+                    close()
+
+            response.close = record_then_close
+        return response
+
+    return middleware
 
 
 def no_store(get_response):

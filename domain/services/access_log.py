@@ -59,16 +59,7 @@ def record_reads(
     reaches those surfaces). A client reading herself is not logged: an instance whose
     account is the actor's is left out (ids are taken as they are, so a surface that could
     show a user her own client record passes instances). Returns the number of rows."""
-    if what not in What.values or surface not in Surface.values:
-        raise ValueError(f"unknown access kind {what!r} / surface {surface!r}")
-    ids: dict[int, None] = {}
-    for client in clients:
-        if isinstance(client, Client):
-            if client.pk is None or (client.user_id is not None and client.user_id == actor.pk):
-                continue
-            ids[client.pk] = None
-        elif client is not None:
-            ids[int(client)] = None
+    ids = _client_ids(actor, clients, what, surface)
     if not ids:
         return 0
     role = Role.STAFF if surface == Surface.ADMIN else Role.THERAPIST
@@ -88,6 +79,47 @@ def record_reads(
                 params += [stamp, actor.pk, role, client_id, what, surface]
             cursor.execute(_insert_sql(len(chunk), relaxed), params)
     return len(ids_list)
+
+
+def _client_ids(actor: User, clients: Iterable[Client | int], what: str, surface: str) -> dict[int, None]:
+    if what not in What.values or surface not in Surface.values:
+        raise ValueError(f"unknown access kind {what!r} / surface {surface!r}")
+    ids: dict[int, None] = {}
+    for client in clients:
+        if isinstance(client, Client):
+            if client.pk is None or (client.user_id is not None and client.user_id == actor.pk):
+                continue
+            ids[client.pk] = None
+        elif client is not None:
+            ids[int(client)] = None
+    return ids
+
+
+# Where a request collects the reads to record once its answer is sent (`record_reads_when_sent`).
+PENDING = "_tidbok_access_reads"
+
+
+def record_reads_when_sent(request, *, actor: User, clients: Iterable[Client | int], what: str, surface: str) -> None:
+    """`record_reads` for a page or an API answer, written when the answer has been handed over:
+    `tidbok.middleware.access_log` writes the collected reads from the response's `close()`,
+    which the WSGI server calls after the last byte went out — so the reader does not wait for
+    the INSERT (the therapist's calendar is the hottest read; docs/performance.md). The
+    clients and the moment are taken now. Without that middleware (a request built by hand)
+    the records are written at once."""
+    pending = request.__dict__.get(PENDING)
+    ids = list(_client_ids(actor, clients, what, surface))
+    if not ids:
+        return
+    read = {"actor": actor, "clients": ids, "what": what, "surface": surface, "at": timezone.now()}
+    if pending is None:
+        record_reads(**read)
+    else:
+        pending.append(read)
+
+
+def record_pending_reads(pending: list[dict]) -> None:
+    for read in pending:
+        record_reads(**read)
 
 
 def access_log_carry(*, from_client_id: int, to_client_id: int) -> int:

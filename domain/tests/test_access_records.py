@@ -5,7 +5,8 @@ and on PostgreSQL the trigger that refuses every UPDATE and DELETE."""
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.core.signals import request_finished
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -251,3 +252,44 @@ def test_outside_a_transaction_the_record_commits_without_waiting_and_the_settin
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         record_reads(actor=anna.user, clients=clients[:1], what=What.BOOKING, surface=Surface.API)
     assert "set_config" not in queries.captured_queries[0]["sql"]
+
+
+def test_a_pages_reads_are_written_once_its_answer_is_sent(anna, make_client, rf):
+    """`record_reads_when_sent` through `tidbok.middleware.access_log`: nothing is written
+    while the view runs or before the WSGI server closes the response; the close writes them
+    (at the moment of the read), in one INSERT per view's call."""
+    from django.http import HttpResponse
+
+    from domain.services.access_log import record_reads_when_sent
+    from tidbok.middleware import access_log
+
+    erik, maja = make_client(first="Erik", therapist=anna), make_client(first="Maja", therapist=anna)
+    read_at = timezone.now()
+
+    def view(request):
+        record_reads_when_sent(request, actor=anna.user, clients=[erik, maja, erik], what=What.CALENDAR,
+                               surface=Surface.API)
+        assert not AccessRecord.objects.exists()  # not while the answer is made
+        return HttpResponse("answer")
+
+    response = access_log(view)(rf.get("/"))
+    assert not AccessRecord.objects.exists()  # nor before it is sent
+    # As the WSGI server does once the last byte is out (and as Django's test client does,
+    # keeping the test's database connection open through the end of the request).
+    request_finished.disconnect(close_old_connections)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    assert len(inserts(queries)) == 1
+    assert sorted(AccessRecord.objects.values_list("client_id", "what", "at")) == [
+        (erik.pk, "calendar", read_at), (maja.pk, "calendar", read_at)]
+
+
+def test_without_the_middleware_the_reads_are_written_at_once(anna, make_client, rf):
+    from domain.services.access_log import record_reads_when_sent
+
+    erik = make_client(first="Erik", therapist=anna)
+    record_reads_when_sent(rf.get("/"), actor=anna.user, clients=[erik], what=What.CLIENT_PAGE, surface=Surface.PAGE)
+    assert list(AccessRecord.objects.values_list("client_id", flat=True)) == [erik.pk]

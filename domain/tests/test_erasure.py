@@ -227,3 +227,14 @@ def test_the_erase_body_is_checked(erik, erik_api):
     assert response.status_code == 422
     assert "password" in str(response.json())
     assert User.objects.filter(pk=erik.user_id).exists()
+
+
+@pytest.mark.django_db
+def test_sqlite_overwrites_what_is_deleted():
+    """On SQLite (`make run`), a deleted row's bytes do not stay readable in the file's free
+    pages (PRAGMA secure_delete): an erasure removes her from the file, not only the tables."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's file only")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA secure_delete")
+        assert cursor.fetchone()[0] == 1

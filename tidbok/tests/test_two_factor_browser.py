@@ -104,8 +104,13 @@ def test_a_passkey_registers_and_logs_in(live_server, page, anna, settings, erro
     expect(page).to_have_url(re.compile(r"/kalender/"))
     page.goto(f"{live_server.url}/konto/tvastegsverifiering/")
     page.get_by_role("button", name="Lägg till en passkey").click()
-    # The page reloads with the new passkey in the list.
+    # Her first factor brings recovery codes, shown once (a lost passkey is not a locked door),
+    # then the page shows the new passkey in the list.
+    expect(page.get_by_role("heading", name="Reservkoder")).to_be_visible()
+    expect(page.locator("#recovery-codes li")).to_have_count(10)
+    page.get_by_role("link", name="Jag har sparat dem").click()
     expect(page.get_by_role("button", name=re.compile("^Ta bort"))).to_have_count(1)
+    expect(page.get_by_text("Du har 10 oanvända reservkoder")).to_be_visible()
     passkey = WebAuthnCredential.objects.get(user=anna.user)
     assert passkey.confirmed
     assert AuditEntry.objects.filter(action="second_factor_added", target_id=passkey.pk).exists()
