@@ -63,7 +63,6 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
-    "django_otp_webauthn",
     "ninja",
     # Database triggers from models' Meta (the access log is append-only on PostgreSQL, R39);
     # before `domain`, whose models name them.
@@ -73,6 +72,8 @@ INSTALLED_APPS = [
     "therapist_pages",
     "client_pages",
     "tidbok",
+    # After tidbok, whose templates override its script tags (tidbok/templates/django_otp_webauthn).
+    "django_otp_webauthn",
 ]
 
 MIDDLEWARE = [
