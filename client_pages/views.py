@@ -18,7 +18,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import get_language, get_language_info, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -31,6 +31,7 @@ from domain.matching import Wish, therapists_matching
 from domain.models import Slot, Therapist, User
 from domain.privacy import POLICY_VERSION
 from domain.timezones import date_from_text
+from tidbok.http import safe_next
 
 from .forms import BookForm, ChoosePasswordForm, FindForm, MatchForm, OutboxPasswordResetForm, SignupForm
 
@@ -48,12 +49,6 @@ def language_name(code: str) -> str:
     except KeyError:
         return code
     return name.lower() if get_language().startswith("sv") else name  # "svenska", but "Swedish"
-
-
-def safe_next(request, url: str, default: str) -> str:
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
-        return url
-    return default
 
 
 # R9: the listing -----------------------------------------------------------------------------

@@ -79,6 +79,19 @@ class PermissionsInWords:
         return field
 
 
+class ReadOnly:
+    """A record staff may read but not add, change or delete here (a trail of what happened)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class LogsClientReads:
     """R39: staff reading a client's personal data in the admin is logged, like any other
     reader's: the change list logs the clients on the page shown, and a record's change,
@@ -243,7 +256,7 @@ class BookingAdmin(LogsClientReads, admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(LogsClientReads, admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnly, LogsClientReads, admin.ModelAdmin):
     list_display = ["at", "actor", "action", "target_type", "target_id", "slot_id"]
     list_select_related = ["actor__client"]
 
@@ -261,15 +274,6 @@ class AuditEntryAdmin(LogsClientReads, admin.ModelAdmin):
     list_filter = ["action", "target_type"]
     search_fields = ["action"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(OutboundEmail)
@@ -309,7 +313,7 @@ class ApiTokenAdmin(LogsClientReads, admin.ModelAdmin):
 
 
 @admin.register(AccessRecord)
-class AccessRecordAdmin(admin.ModelAdmin):
+class AccessRecordAdmin(ReadOnly, admin.ModelAdmin):
     """R39: the whole access log, for staff: read only (no add, change or delete here; the
     database refuses the last two on PostgreSQL anyway). Search by a client's or a reader's
     id: the log keeps ids only."""
@@ -320,12 +324,3 @@ class AccessRecordAdmin(admin.ModelAdmin):
     search_help_text = _("A client id or a reader's user id.")
     date_hierarchy = "at"
     show_full_result_count = False  # counting a large log on every page costs more than it tells
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -20,6 +20,8 @@ from django_otp import login as otp_login
 from domain.backends import source_address
 from domain.services import LoginFailed, LoginThrottled, login_check
 from domain.services import two_factor as tf
+
+from .http import safe_next
 
 # Set in the session by an eID log-in (tidbok/eid.py): BankID is a second factor in itself.
 EID_SESSION_KEY = "tidbok_second_factor"
@@ -43,13 +45,6 @@ def owed(request) -> str | None:
     if tf.second_factor_required(user):
         return SETUP
     return None
-
-
-def safe_next(request, value: str | None) -> str:
-    value = value or ""
-    if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()}):
-        return value
-    return ""
 
 
 def after_password(request, next_url: str):

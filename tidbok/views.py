@@ -9,7 +9,6 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -20,6 +19,7 @@ from domain.services import LoginFailed, LoginThrottled, login_check, token_dele
 from domain.services import account_erase as erase
 from domain.services.erasure import ACCOUNT_REQUEST_KEEP
 
+from .http import safe_next
 from .two_factor import after_password
 
 
@@ -59,8 +59,7 @@ def login_view(request):
                                    "first open the link in the mail we sent you."))
         else:
             login(request, user, backend="domain.backends.EmailBackend")
-            if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-                next_url = reverse("home")
+            next_url = safe_next(request, next_url, reverse("home"))
             # R42: with a second factor the session counts for nothing until the next step.
             return after_password(request, next_url)
     if form.errors and status == 200:

@@ -24,7 +24,8 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -172,13 +173,14 @@ def _audit_scrub(*, client_ids: list[int], booking_ids: list[int], user: User | 
 
 def audit_ids_only(entries) -> int:
     """Reduce each entry's before/after to its ids; answers how many changed."""
-    changed = 0
-    for entry in entries.exclude(before__isnull=True, after__isnull=True).iterator():
+    changed = []
+    for entry in entries.exclude(before__isnull=True, after__isnull=True).only("pk", "before", "after").iterator():
         before, after = ids_only(entry.before), ids_only(entry.after)
         if (before, after) != (entry.before, entry.after):
-            AuditEntry.objects.filter(pk=entry.pk).update(before=before, after=after)
-            changed += 1
-    return changed
+            entry.before, entry.after = before, after
+            changed.append(entry)
+    AuditEntry.objects.bulk_update(changed, ["before", "after"], batch_size=500)
+    return len(changed)
 
 
 def _admin_log_scrub(*, client_ids: list[int], user: User | None) -> None:
@@ -186,8 +188,7 @@ def _admin_log_scrub(*, client_ids: list[int], user: User | None) -> None:
     objects = Q(content_type=ContentType.objects.get_for_model(Client), object_id__in=[str(i) for i in client_ids])
     if user is not None:
         objects |= Q(content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk))
-    for entry in LogEntry.objects.filter(objects):
-        LogEntry.objects.filter(pk=entry.pk).update(object_repr=f"#{entry.object_id}", change_message="")
+    LogEntry.objects.filter(objects).update(object_repr=Concat(Value("#"), F("object_id")), change_message="")
 
 
 def _account_scrub(*, user: User, addresses: set[str]) -> None:
