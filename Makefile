@@ -1,5 +1,5 @@
 # Tidbok: `make run` sets up everything and starts the app; `make test` runs the whole suite.
-# Both honour the environment variables of API.md (DATABASE_URL, HOST, PORT, EMAIL_HOST, …).
+# Both honour the environment variables of docs/api.md (DATABASE_URL, HOST, PORT, EMAIL_HOST, …).
 
 VENV   := .venv
 BIN    := $(VENV)/bin

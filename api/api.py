@@ -1,4 +1,4 @@
-"""Tidbok HTTP API v1 (API.md): a thin surface over `domain`. Each view parses, fetches
+"""Tidbok HTTP API v1 (docs/api.md): a thin surface over `domain`. Each view parses, fetches
 through the owner (a foreign id is 404), calls one service, and answers."""
 
 import logging
@@ -50,7 +50,7 @@ class ObjectParser(Parser):
         return data
 
 
-# What any operation may answer besides what its view declares: API.md's error conventions.
+# What any operation may answer besides what its view declares: docs/api.md's error conventions.
 ERROR_BODY = {"type": "object", "properties": {"detail": {}, "code": {"type": "string"}}, "required": ["detail"]}
 ERROR_DESCRIPTIONS = {
     400: "The body is not a JSON object",
@@ -63,7 +63,7 @@ ERROR_DESCRIPTIONS = {
 
 
 def document_errors(schema: dict) -> dict:
-    """Add API.md's error answers to every operation of the OpenAPI document that can give
+    """Add docs/api.md's error answers to every operation of the OpenAPI document that can give
     them, so that a client (and schemathesis) finds every status we answer in the document:
     400 and 422 where a body or a query is read, 401 and 403 where a login is needed, 404
     where the path names an object."""
@@ -127,7 +127,7 @@ api = TidbokAPI(
     parser=ObjectParser(),
     renderer=ORJSONRenderer(),
     version="1",
-    description="The booking calendar for therapists and their clients. See API.md for the contract.",
+    description="The booking calendar for therapists and their clients. See docs/api.md for the contract.",
     urls_namespace="api-v1",
     auth=LOGGED_IN,
 )
@@ -136,7 +136,7 @@ MAX_WINDOW = timedelta(days=366)
 
 
 # Errors: one shape per kind, never a 500 for bad input; every message in the caller's
-# language (API.md: Accept-Language, Swedish by default; api/messages.py).
+# language (docs/api.md: Accept-Language, Swedish by default; api/messages.py).
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
     return api.create_response(request, {"code": exc.code, "detail": str(exc.detail)}, status=409)

@@ -1,4 +1,4 @@
-"""Who is calling: a bearer token, or the browser's session with CSRF (API.md, Auth)."""
+"""Who is calling: a bearer token, or the browser's session with CSRF (docs/api.md, Auth)."""
 
 from django.utils.translation import gettext as _
 from ninja.errors import HttpError
@@ -42,7 +42,7 @@ class SessionAuth(NinjaSessionAuth):
 
     ninja's own checks CSRF before it looks at the session, so a write with no login at all
     (no token, a revoked or expired one, no session) answered 403 "CSRF check Failed" where
-    API.md promises 401. CSRF guards a logged-in browser against a foreign page; a request
+    docs/api.md promises 401. CSRF guards a logged-in browser against a foreign page; a request
     that logs in no one has nothing to guard, and is simply not logged in (ninja: 401)."""
 
     def _get_key(self, request):

@@ -1,4 +1,4 @@
-"""The words of the API's error answers, in the caller's language (API.md: messages follow
+"""The words of the API's error answers, in the caller's language (docs/api.md: messages follow
 `Accept-Language`, Swedish by default). Our own messages are gettext at the place they are
 raised; this module holds the two kinds of text that come from code we do not own:
 django-ninja's fixed English ("Unauthorized", "Forbidden", "Cannot parse request body") and

@@ -1,4 +1,4 @@
-"""The shapes of API.md, as pydantic schemas (they make the OpenAPI document)."""
+"""The shapes of docs/api.md, as pydantic schemas (they make the OpenAPI document)."""
 
 from datetime import datetime
 from typing import Literal

@@ -1,4 +1,4 @@
-"""Domain objects as API.md's JSON, times in the therapist's zone (R22)."""
+"""Domain objects as docs/api.md's JSON, times in the therapist's zone (R22)."""
 
 from domain.models import ONSITE, VIDEO, Booking, Client, Slot, Therapist
 
@@ -76,7 +76,7 @@ def booking_out(booking: Booking) -> dict:
         "first_visit": booking.first_visit,
         "therapist": {"id": therapist.pk, "first_name": therapist.first_name, "last_name": therapist.last_name},
         "client": person_ref(booking.client),
-        "video_url": booking.video_url if booking.mode == VIDEO else None,  # the client's (API.md)
+        "video_url": booking.video_url if booking.mode == VIDEO else None,  # the client's (docs/api.md)
         "reception_address": therapist.reception_address if booking.mode == ONSITE else None,
         "personal_info": therapist.personal_info if booking.mode == ONSITE else None,
     }

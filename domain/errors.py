@@ -25,7 +25,7 @@ MESSAGES = {
 
 
 class DomainError(Exception):
-    """A rule of PRODUCT.md refused the change. `code` is stable and part of the API."""
+    """A rule of docs/rules.md refused the change. `code` is stable and part of the API."""
 
     def __init__(self, code: str, detail: str | None = None):
         assert code in MESSAGES, code

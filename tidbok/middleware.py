@@ -61,7 +61,7 @@ KEPT_HEADERS = ("Allow", "Retry-After", "Cache-Control", "WWW-Authenticate")
 
 
 def api_errors_as_json(get_response):
-    """Under /api/ every error is JSON (API.md), never an HTML page: an unknown path (Django's
+    """Under /api/ every error is JSON (docs/api.md), never an HTML page: an unknown path (Django's
     404, which would render our 404 page), a method the path does not take (django-ninja's
     plain-text 405), a server error (our 500 page). The API's own errors are JSON already and
     pass untouched; the words are the caller's language's (`api.messages.status_detail`)."""

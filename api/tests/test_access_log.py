@@ -1,6 +1,6 @@
 """R39 through the API: every answer that carries a client's data to her therapist writes one
 access record per client (one INSERT), and `GET /client/access-log` shows the client who read
-hers (API.md, "Personal data")."""
+hers (docs/api.md, "Personal data")."""
 
 from datetime import timedelta
 

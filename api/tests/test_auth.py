@@ -458,14 +458,14 @@ def what_a_write_could_change():
 
 
 def test_the_walk_finds_every_write():
-    assert len(WRITES) >= 9, WRITES  # the nine of API.md, and any added later
+    assert len(WRITES) >= 9, WRITES  # the nine of docs/api.md, and any added later
     assert ("delete", "/api/v1/auth/token") in WRITES and ("post", "/api/v1/slots/{slot_id}/book") in WRITES
 
 
 @pytest.mark.parametrize(("method", "path"), WRITES, ids=[f"{m} {p}" for m, p in WRITES])
 @pytest.mark.parametrize("caller", CALLERS)
 def test_a_write_without_a_valid_login_is_401_never_a_csrf_403(method, path, caller, anna, erik):
-    """API.md: a write without a valid login (no token, a revoked or expired one) is 401, so a
+    """docs/api.md: a write without a valid login (no token, a revoked or expired one) is 401, so a
     client knows to log in again; CSRF concerns only a browser that is logged in."""
     slot = slot_for(anna, "2027-01-13 09:00")
     booking = booked(slot_for(anna, "2027-01-14 09:00"), erik)

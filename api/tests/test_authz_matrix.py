@@ -2,7 +2,7 @@
 another client (Nora, on no list), a therapist (Anna) and another therapist (Bo).
 
 Each cell names the status the caller gets; and whatever the status, the body never holds
-another person's data: a personnummer or an e-mail address reaches only the people API.md
+another person's data: a personnummer or an e-mail address reaches only the people docs/api.md
 shows it to, and Bo's own client is never seen by anyone but Bo."""
 
 import json
@@ -115,7 +115,7 @@ def secrets_of(w) -> dict[str, tuple[str, set[str]]]:
     video = Booking.objects.get(pk=w["video_booking"])
     return {
         # R29: the therapist's key to the call reaches her alone; the client's is in the
-        # `booking` answers of both parties (API.md: `booking.video_url` is the client's).
+        # `booking` answers of both parties (docs/api.md: `booking.video_url` is the client's).
         "erik's video key": (video.video_token, {"erik", "anna"}),
         "anna's video key": (video.therapist_video_token, {"anna"}),
         # Her own therapist, and herself (her export, R40).

@@ -1,4 +1,4 @@
-"""No input ever gives a 500 (API.md, Errors): odd bodies, odd values in every field, and odd
+"""No input ever gives a 500 (docs/api.md, Errors): odd bodies, odd values in every field, and odd
 ids thrown at every write endpoint. Each answer must be a JSON client error or a success."""
 
 import json

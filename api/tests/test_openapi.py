@@ -1,11 +1,11 @@
-"""The live OpenAPI document and the browsable docs (API.md, first paragraph)."""
+"""The live OpenAPI document and the browsable docs (docs/api.md, first paragraph)."""
 
 import json
 import re
 
 import pytest
 
-# Every endpoint of API.md, as written there.
+# Every endpoint of docs/api.md, as written there.
 CONTRACT = [
     ("post", "/api/v1/auth/signup"),
     ("post", "/api/v1/auth/token"),
@@ -36,7 +36,7 @@ def document(client, db):
 
 
 def same_shape(path: str) -> str:
-    """Path parameters are named differently in API.md ({id}) and the code ({slot_id})."""
+    """Path parameters are named differently in docs/api.md ({id}) and the code ({slot_id})."""
     return re.sub(r"\{[^}]+\}", "{}", path)
 
 

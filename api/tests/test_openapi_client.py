@@ -18,7 +18,7 @@ from openapi_spec_validator import validate
 
 from conftest import api_for
 
-# What API.md says anonymous callers may use; every other operation needs a login.
+# What docs/api.md says anonymous callers may use; every other operation needs a login.
 WITHOUT_ANY_LOGIN = {("get", "/api/v1/health"), ("post", "/api/v1/auth/signup"), ("post", "/api/v1/auth/token"),
                      ("get", "/api/v1/privacy-policy")}
 LOGIN_OPTIONAL = {("get", "/api/v1/therapists"), ("get", "/api/v1/therapists/{therapist_id}/slots")}

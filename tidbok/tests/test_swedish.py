@@ -47,7 +47,7 @@ FOREIGN_ENGLISH = [
 FOREIGN = re.compile(r"\b(?:" + "|".join(re.escape(t) for t in FOREIGN_ENGLISH) + r")\b")
 # Answers that are not for people to read in Swedish, and why.
 NOT_PROSE = {
-    "api-v1:openapi-json": "the OpenAPI document: the API's contract for programmers, in English like API.md",
+    "api-v1:openapi-json": "the OpenAPI document: the API's contract for programmers, in English like docs/api.md",
     "api-v1:openapi-view": "the API's browsable docs, a rendering of that document",
     "admin:jsi18n": "the admin's JavaScript catalog: code, its strings keyed by their English originals",
     "therapist_pages:feed": "an iCalendar file for calendar programs (its words are checked in the feed's tests)",
