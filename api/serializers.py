@@ -1,6 +1,6 @@
 """Domain objects as docs/api.md's JSON, times in the therapist's zone (R22)."""
 
-from domain.models import ONSITE, VIDEO, Booking, Client, Slot, Therapist
+from domain.models import Booking, Client, Slot, Therapist
 
 
 def local(dt, therapist: Therapist):
@@ -64,7 +64,7 @@ def client_out(client: Client, source: str) -> dict:
 
 
 def booking_out(booking: Booking) -> dict:
-    therapist = booking.therapist
+    therapist, where = booking.therapist, booking.where()
     return {
         "id": booking.pk,
         "slot_id": booking.slot_id,
@@ -76,7 +76,8 @@ def booking_out(booking: Booking) -> dict:
         "first_visit": booking.first_visit,
         "therapist": {"id": therapist.pk, "first_name": therapist.first_name, "last_name": therapist.last_name},
         "client": person_ref(booking.client),
-        "video_url": booking.video_url if booking.mode == VIDEO else None,  # the client's (docs/api.md)
-        "reception_address": therapist.reception_address if booking.mode == ONSITE else None,
-        "personal_info": therapist.personal_info if booking.mode == ONSITE else None,
+        # Where, as the client is told it (domain/where.py; docs/api.md): her link or the address.
+        "video_url": where.video_url,
+        "reception_address": where.address,
+        "personal_info": where.personal_info,
     }

@@ -466,6 +466,13 @@ class Booking(models.Model):
             return None
         return f"{settings.SITE_URL}/video/{self.therapist_video_token}"
 
+    def where(self, *, for_therapist: bool = False):
+        """What this booking tells its reader about where it happens (`domain.where`): in a
+        template `b.where` is the client's."""
+        from .where import booking_where
+
+        return booking_where(self, for_therapist=for_therapist)
+
     @property
     def video_room_name(self) -> str:
         return f"tidbok-{self.video_room}"

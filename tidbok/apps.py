@@ -9,6 +9,10 @@ class TidbokConfig(AppConfig):
     verbose_name = "Tidbok"
 
     def ready(self):
+        from domain.links import register
+
+        from .links import PageLinks
         from .redact import install
 
         install()  # R24: no personnummer in any log line
+        register(PageLinks())  # the pages the domain's mails link to

@@ -173,9 +173,9 @@ def client_invitation_send(*, client: Client, therapist: Therapist, actor: User 
 
 
 def invitation_url(client: Client) -> str:
-    from django.urls import reverse
+    from ..links import links
 
-    return f"{settings.SITE_URL}{reverse('client_pages:invitation', args=[invitation_token(client)])}"
+    return links().invitation(invitation_token(client))
 
 
 def invitation_account(client: Client) -> User | None:

@@ -12,12 +12,9 @@ broker does. The surface (`tidbok/eid.py`) proves it; these functions only act o
 import hashlib
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from .. import personnummer as pnr
@@ -32,6 +29,7 @@ from .accounts import (
 )
 from .audit import audit_write
 from .clients import clean_email, clean_name, clean_personnummer, client_personnummer_verify
+from .emails import email_eid_account_exists
 from .throttle import rate_hit
 
 # Mails to an address that has an account when someone with BankID tried to make another
@@ -138,18 +136,6 @@ def _note_allowed(to: str) -> bool:
     limit, window = EID_NOTE_LIMIT
     recent = OutboundEmail.objects.filter(kind=EID_NOTE_KIND, to=to, created_at__gte=timezone.now() - window)
     return recent.count() < limit
-
-
-def email_eid_account_exists(*, user: User) -> OutboundEmail:
-    """Someone who logged in with an eID tried to create an account with this address, which
-    has one: its owner is told how to connect the eID to it, if it was she."""
-    from .emails import _outbox_to_person
-
-    return _outbox_to_person(
-        kind=EID_NOTE_KIND, to=user.email, lang=user.language,
-        context={"user": user, "login": f"{settings.SITE_URL}{reverse('login')}?{urlencode({'next': reverse('account')})}",
-                 "reset": f"{settings.SITE_URL}{reverse('client_pages:password_reset')}"},
-    )
 
 
 # The browser that proved a personnummer and asked for a new account keeps this mark in its

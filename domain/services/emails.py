@@ -16,20 +16,58 @@ from email.message import MIMEPart
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import escape
+from django.utils.translation import gettext_lazy as _
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from ..models import ONSITE, VIDEO, Booking, OutboundEmail, User
+from ..links import links
+from ..models import VIDEO, Booking, OutboundEmail, User
 from ..timezones import moment_text, span_text
+from ..where import video_opens_minutes
 
 # The mails about a booking that go to its client: replies to them reach her therapist.
 CLIENT_BOOKING_KINDS = frozenset({"booking_confirmed", "booking_cancelled", "booking_rescheduled", "booking_reminder"})
 
 
+# Each mail's subject; the body is domain/templates/domain/email/<template>.txt. Both are
+# gettext'ed (the Swedish in domain/locale/sv) and written in the reader's language.
+SUBJECTS = {
+    "booking_confirmed": _("Booking confirmed: %(when)s with %(therapist)s"),
+    "booking_cancelled": _("Cancelled: %(when)s with %(therapist)s"),
+    "booking_rescheduled": _("New time: %(when)s with %(therapist)s"),
+    "booking_reminder": _("Reminder: %(when)s with %(therapist)s"),
+    "therapist_booking_created": _("New booking: %(when)s, %(client)s"),
+    "therapist_booking_cancelled": _("Cancelled: %(when)s, %(client)s"),
+    "therapist_booking_erased": _("Cancelled: %(when)s"),
+    "therapist_booking_moved": _("Moved: %(when)s, %(client)s"),
+    "client_invitation": _("Welcome to Tidbok"),
+    "email_verification": _("Confirm your e-mail address for Tidbok"),
+    "password_reset": _("Choose a new password for Tidbok"),
+    "signup_unfinished": _("Your Tidbok account is not confirmed yet"),
+    "account_exists": _("You already have a Tidbok account"),
+    "eid_account_exists": _("Someone with BankID tried to create an account with your address"),
+}
+
+
 def _language(code: str | None) -> str:
-    return code if code in ("sv", "en") else "sv"
+    """The reader's language if the site speaks it (`LANGUAGES`, as Django matches a
+    request's), else the site's (`LANGUAGE_CODE`, Swedish)."""
+    try:
+        return translation.get_supported_language_variant(code or "")
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
+def _render(template: str, lang: str, context: dict, subject: dict | None = None) -> tuple[str, str]:
+    """A mail's subject and body in `lang`. The body's template may leave empty lines where
+    a part is left out: two or more in a row are one paragraph break."""
+    with translation.override(lang):
+        text = render_to_string(f"domain/email/{template}.txt", {
+            "site_url": settings.SITE_URL, "video_opens_minutes": video_opens_minutes(), **context,
+        })
+        subject = str(SUBJECTS[template]) % (subject or {})
+    return subject, re.sub(r"\n{3,}", "\n\n", text.strip()) + "\n"
 
 
 def booking_ics(booking: Booking, *, for_therapist: bool = False, anonymous: bool = False) -> str:
@@ -58,15 +96,15 @@ def booking_ics(booking: Booking, *, for_therapist: bool = False, anonymous: boo
     # is copied to the calendar provider's servers; the mail itself gives the whole name.
     summary = f"{client.first_name} {client.last_name[:1]}.".strip() if for_therapist else therapist.full_name
     event.add("summary", "Tidbok" if anonymous else f"Tidbok: {summary}")
-    if booking.mode == VIDEO:
-        link = booking.therapist_video_url if for_therapist else booking.video_url
-        event.add("location", link)
-        event.add("url", link)
-        event.add("description", link)
+    where = booking.where(for_therapist=for_therapist)
+    if where.video_url:
+        event.add("location", where.video_url)
+        event.add("url", where.video_url)
+        event.add("description", where.video_url)
     else:
-        event.add("location", therapist.reception_address)
-        if therapist.personal_info and not for_therapist:
-            event.add("description", therapist.personal_info)
+        event.add("location", where.address)
+        if where.personal_info:
+            event.add("description", where.personal_info)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
     organizer = vCalAddress(f"mailto:{therapist.contact_address}")
@@ -86,16 +124,9 @@ def booking_ics(booking: Booking, *, for_therapist: bool = False, anonymous: boo
     return cal.to_ical().decode()
 
 
-def _subject_and_body(text: str) -> tuple[str, str]:
-    """A rendered mail template: its first line is the subject, the rest the body (an empty
-    line left by an include and the one after it are one paragraph break)."""
-    subject, _, body = text.strip().partition("\n")
-    return subject.strip(), re.sub(r"\n{3,}", "\n\n", body.strip()) + "\n"
-
-
 def _booking_outbox(
     *, kind: str, booking: Booking, to: str, lang: str, ics: str = "", old_start: datetime | None = None,
-    context: dict | None = None,
+    context: dict | None = None, for_therapist: bool = False,
 ) -> OutboundEmail:
     from ..tasks import send_email
 
@@ -109,12 +140,12 @@ def _booking_outbox(
             "span": span_text(booking.start_at, booking.end_at, tz),
             "old_when": moment_text(old_start, tz) if old_start else "",
             "is_video": booking.mode == VIDEO,
-            "is_onsite": booking.mode == ONSITE,
-            "site_url": settings.SITE_URL,
+            "where": booking.where(for_therapist=for_therapist),
             **(context or {}),
         }
-        text = render_to_string(f"domain/email/{kind}.{lang}.txt", context)
-    subject, body = _subject_and_body(text)
+    subject, body = _render(kind, lang, context, {
+        "when": context["when"], "therapist": booking.therapist.full_name, "client": context.get("client_short", ""),
+    })
     email = OutboundEmail.objects.create(kind=kind, booking=booking, to=to, subject=subject, body=body, ics=ics)
     # Enqueued in the same transaction: the task row commits with the booking or not at all.
     send_email.enqueue(email.pk)
@@ -164,10 +195,9 @@ def _therapist_outbox(
     if not therapist_is_told(booking=booking, actor=actor):
         return None
     therapist = booking.therapist
-    day = timezone.localdate(booking.start_at, therapist.tz).isoformat()
     context = {
-        "calendar_url": f"{settings.SITE_URL}{reverse('therapist_pages:calendar')}?datum={day}",
-        "settings_url": f"{settings.SITE_URL}{reverse('therapist_pages:settings')}",
+        "calendar_url": links().therapist_calendar(timezone.localdate(booking.start_at, therapist.tz)),
+        "settings_url": links().therapist_settings(),
         "client_short": "" if anonymous else f"{booking.client.first_name} {booking.client.last_name[:1]}.".strip(),
     }
     if anonymous:
@@ -175,6 +205,7 @@ def _therapist_outbox(
     return _booking_outbox(
         kind=kind, booking=booking, to=therapist.user.email, lang=_language(therapist.user.language),
         ics=booking_ics(booking, for_therapist=True, anonymous=anonymous), old_start=old_start, context=context,
+        for_therapist=True,
     )
 
 
@@ -287,14 +318,12 @@ def email_message(email: OutboundEmail) -> EmailMessage:
     )
 
 
-def _outbox_to_person(*, kind: str, to: str, lang: str, context: dict) -> OutboundEmail:
+def _outbox_to_person(*, kind: str, to: str, lang: str | None, context: dict, template: str = "") -> OutboundEmail:
     """A mail about an account rather than a booking, written to the outbox in the caller's
-    transaction like the others."""
+    transaction like the others (`template` when it is not the kind's own)."""
     from ..tasks import send_email
 
-    lang = lang if lang in ("sv", "en") else "sv"
-    text = render_to_string(f"domain/email/{kind}.{lang}.txt", {"site_url": settings.SITE_URL, **context})
-    subject, body = _subject_and_body(text)
+    subject, body = _render(template or kind, _language(lang), context)
     email = OutboundEmail.objects.create(kind=kind, to=to, subject=subject, body=body)
     send_email.enqueue(email.pk)
     return email
@@ -304,15 +333,8 @@ def set_password_url(user) -> str:
     """A one-time link to choose a password (Django's default_token_generator: it stops
     working once the password is set, and after PASSWORD_RESET_TIMEOUT)."""
     from django.contrib.auth.tokens import default_token_generator
-    from django.urls import reverse
-    from django.utils.encoding import force_bytes
-    from django.utils.http import urlsafe_base64_encode
 
-    path = reverse(
-        "client_pages:password_set",
-        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)},
-    )
-    return f"{settings.SITE_URL}{path}"
+    return links().password_set(user, default_token_generator.make_token(user))
 
 
 def email_client_invitation(*, client, therapist, link: str) -> OutboundEmail:
@@ -329,42 +351,37 @@ def email_client_invitation(*, client, therapist, link: str) -> OutboundEmail:
 
 def email_verification(*, user, next_url: str = "") -> OutboundEmail:
     """R27: the link that proves a new account's address (and returns to `next_url`)."""
-    from django.urls import reverse
-    from django.utils.encoding import force_bytes
-    from django.utils.http import urlencode, urlsafe_base64_encode
-
     from .accounts import email_verification_token
 
-    path = reverse(
-        "client_pages:verify_email",
-        kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": email_verification_token.make_token(user)},
-    )
-    if next_url:
-        path += "?" + urlencode({"next": next_url})
-    context = {"user": user, "link": f"{settings.SITE_URL}{path}", "days": settings.PASSWORD_RESET_TIMEOUT // 86400}
+    link = links().email_verify(user, email_verification_token.make_token(user), next_url)
+    context = {"user": user, "link": link, "days": settings.PASSWORD_RESET_TIMEOUT // 86400}
     return _outbox_to_person(kind="email_verification", to=user.email, lang=user.language, context=context)
 
 
 def email_signup_unfinished(*, user) -> OutboundEmail:
     """A password reset for a sign-up whose address was never confirmed: sign up again (the
     newest sign-up replaces an unconfirmed one)."""
-    from django.urls import reverse
-
     return _outbox_to_person(
-        kind="password_reset", to=user.email, lang=user.language,
-        context={"user": user, "unfinished": True, "signup": f"{settings.SITE_URL}{reverse('client_pages:signup')}"},
+        kind="password_reset", template="signup_unfinished", to=user.email, lang=user.language,
+        context={"user": user, "signup": links().sign_up()},
     )
 
 
 def email_account_exists(*, user) -> OutboundEmail:
     """Someone signed up with an address that has an account: its owner is told (the page
     said the same as to anyone, R26), with the ways in."""
-    from django.urls import reverse
-
     return _outbox_to_person(
         kind="account_exists", to=user.email, lang=user.language,
-        context={"user": user, "login": f"{settings.SITE_URL}{reverse('login')}",
-                 "reset": f"{settings.SITE_URL}{reverse('client_pages:password_reset')}"},
+        context={"user": user, "login": links().log_in(), "reset": links().password_reset()},
+    )
+
+
+def email_eid_account_exists(*, user) -> OutboundEmail:
+    """Someone who logged in with an eID tried to create an account with this address, which
+    has one: its owner is told how to connect the eID to it, if it was she."""
+    return _outbox_to_person(
+        kind="eid_account_exists", to=user.email, lang=user.language,
+        context={"user": user, "login": links().log_in_to_connect_eid(), "reset": links().password_reset()},
     )
 
 
@@ -372,6 +389,6 @@ def email_password_reset(*, user) -> OutboundEmail:
     return _outbox_to_person(
         kind="password_reset",
         to=user.email,
-        lang=getattr(user, "language", "sv"),
+        lang=getattr(user, "language", None),
         context={"user": user, "link": set_password_url(user)},
     )

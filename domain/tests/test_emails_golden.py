@@ -1,0 +1,133 @@
+"""Every mail, in Swedish and in English, reads exactly as the snapshot in `golden_mails/`
+says: subject, body and (for a booking) the calendar invitation. The snapshots were taken
+from the mails as they were before the templates became one gettext template per kind, so
+they guard the wording through any change to how a mail is put together.
+
+What changes from one run to the next is masked: the one-time tokens and user ids in links,
+the booking's id in the invitation's UID and its DTSTAMP. To take new snapshots after a
+deliberate change of wording: `GOLDEN_MAILS=write pytest domain/tests/test_emails_golden.py`,
+then read the diff."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import at
+from domain.models import Booking, OutboundEmail, Slot, User
+from domain.services import emails
+from domain.services.clients import invitation_url
+from domain.services.eid import email_eid_account_exists
+
+GOLDEN = Path(__file__).parent / "golden_mails"
+WRITE = os.environ.get("GOLDEN_MAILS") == "write"
+
+ADDRESS = "Storgatan 1\n111 22 Stockholm"
+INFO = "Ring på porten, koden är 1234."
+
+
+def masked(text: str) -> str:
+    text = re.sub(r"/(bekrafta|losenord)/[^/\s]+/[^/\s]+/", r"/\1/<uid>/<token>/", text)
+    text = re.sub(r"/inbjudan/[^/\s]+/", "/inbjudan/<token>/", text)
+    text = re.sub(r"booking-\d+@tidbok", "booking-<id>@tidbok", text)
+    return re.sub(r"(?m)^DTSTAMP:.*\r?\n", "", text)
+
+
+@pytest.fixture
+def people(make_therapist, make_client):
+    anna = make_therapist(reception_address=ADDRESS, personal_info=INFO)
+    bo = make_therapist(email="bo@example.se", first="Bo", last="Berg", booster=False)
+    erik = make_client(email="erik@example.se", therapist=anna)
+    return anna, bo, erik
+
+
+def booking(therapist, client, *, mode, cancelled=False):
+    slot = Slot.objects.create(therapist=therapist, start_at=at("2027-01-12 09:00"), end_at=at("2027-01-12 09:45"),
+                               price=850)
+    return Booking.objects.create(
+        slot=slot, therapist=therapist, client=client, start_at=slot.start_at, end_at=slot.end_at, price=850,
+        mode=mode, status=Booking.Status.CANCELLED if cancelled else Booking.Status.CONFIRMED,
+        video_token=f"client-key-{therapist.first_name}", therapist_video_token=f"therapist-key-{therapist.first_name}",
+    )
+
+
+OLD = {"old_start": at("2027-01-11 14:00"), "old_end": at("2027-01-11 14:45")}
+
+# case: (who reads it: "client", "therapist" or "user", which therapist, mode, cancelled, write it)
+CASES = {
+    "booking_confirmed-video": ("client", "anna", "video", False, lambda b: emails.email_booking_confirmed(booking=b)),
+    "booking_confirmed-onsite": ("client", "anna", "onsite", False, lambda b: emails.email_booking_confirmed(booking=b)),
+    "booking_confirmed-onsite-bare": ("client", "bo", "onsite", False,
+                                      lambda b: emails.email_booking_confirmed(booking=b)),
+    "booking_cancelled": ("client", "anna", "video", True, lambda b: emails.email_booking_cancelled(booking=b)),
+    "booking_rescheduled-onsite": ("client", "anna", "onsite", False,
+                                   lambda b: emails.email_booking_rescheduled(booking=b, **OLD)),
+    "booking_rescheduled-video": ("client", "anna", "video", False,
+                                  lambda b: emails.email_booking_rescheduled(booking=b, **OLD)),
+    "booking_reminder-video": ("client", "anna", "video", False, lambda b: emails.email_booking_reminder(booking=b)),
+    "booking_reminder-onsite": ("client", "anna", "onsite", False, lambda b: emails.email_booking_reminder(booking=b)),
+    "therapist_booking_created-video": ("therapist", "anna", "video", False,
+                                        lambda b: emails.email_therapist_booking_created(booking=b, actor=None)),
+    "therapist_booking_created-onsite": ("therapist", "anna", "onsite", False,
+                                         lambda b: emails.email_therapist_booking_created(booking=b, actor=None)),
+    "therapist_booking_created-onsite-bare": ("therapist", "bo", "onsite", False,
+                                              lambda b: emails.email_therapist_booking_created(booking=b, actor=None)),
+    "therapist_booking_cancelled-video": ("therapist", "anna", "video", True,
+                                          lambda b: emails.email_therapist_booking_cancelled(booking=b, actor=None)),
+    "therapist_booking_cancelled-onsite": ("therapist", "anna", "onsite", True,
+                                           lambda b: emails.email_therapist_booking_cancelled(booking=b, actor=None)),
+    "therapist_booking_erased": ("therapist", "anna", "onsite", True,
+                                 lambda b: emails.email_therapist_booking_erased(booking=b, actor=None)),
+    "therapist_booking_moved-video": ("therapist", "anna", "video", False,
+                                      lambda b: emails.email_therapist_booking_moved(booking=b, actor=None, **OLD)),
+    "therapist_booking_moved-onsite": ("therapist", "anna", "onsite", False,
+                                       lambda b: emails.email_therapist_booking_moved(booking=b, actor=None, **OLD)),
+    "client_invitation": ("client", "anna", None, False, None),
+    "email_verification": ("user", None, None, False, lambda u: emails.email_verification(user=u)),
+    "email_verification-next": ("user", None, None, False,
+                                lambda u: emails.email_verification(user=u, next_url="/terapeut/anna/?a=1&b=2")),
+    "signup_unfinished": ("user", None, None, False, lambda u: emails.email_signup_unfinished(user=u)),
+    "account_exists": ("user", None, None, False, lambda u: emails.email_account_exists(user=u)),
+    "eid_account_exists": ("user", None, None, False, lambda u: email_eid_account_exists(user=u)),
+    "password_reset": ("user", None, None, False, lambda u: emails.email_password_reset(user=u)),
+}
+
+
+def write(case: str, people, language: str) -> OutboundEmail:
+    anna, bo, erik = people
+    reader, who, mode, cancelled, send = CASES[case]
+    if reader == "user":
+        user = User.objects.create_user(email="nora@example.se", password="correct horse battery", first_name="Nora",
+                                        last_name="Nilsson", language=language)
+        return send(user)
+    therapist = {"anna": anna, "bo": bo}[who]
+    if reader == "client":
+        type(erik).objects.filter(pk=erik.pk).update(language=language)
+        erik.refresh_from_db()
+    else:
+        User.objects.filter(pk=therapist.user.pk).update(language=language)
+        therapist.user.refresh_from_db()
+    if case == "client_invitation":
+        return emails.email_client_invitation(client=erik, therapist=therapist, link=invitation_url(erik))
+    return send(booking(therapist, erik, mode=mode, cancelled=cancelled))
+
+
+def check(path: Path, text: str):
+    if WRITE:
+        path.write_bytes(text.encode())
+    assert path.exists(), f"no snapshot {path.name}: take it with GOLDEN_MAILS=write"
+    assert text == path.read_bytes().decode()  # bytes: the invitation's lines end in CRLF
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+@pytest.mark.parametrize("case", CASES)
+def test_every_mail_reads_as_its_snapshot(people, case, language):
+    email = write(case, people, language)
+
+    check(GOLDEN / f"{case}.{language}.txt", masked(f"Subject: {email.subject}\n\n{email.body}"))
+    if email.ics:
+        # The invitation says the same in both languages (the mail around it is translated).
+        check(GOLDEN / f"{case}.ics", masked(email.ics))
+    else:
+        assert not (GOLDEN / f"{case}.ics").exists()
