@@ -11,5 +11,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params):
         name = str(conn_params.get("database", ""))
         if name and not self.creation.is_in_memory_db(name) and not name.startswith("file:"):
-            Path(name).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(name).parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass  # SQLite's own error ("unable to open database file") says it better
         return super().get_new_connection(conn_params)
