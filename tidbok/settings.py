@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "tidbok.middleware.second_factor",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # A view whose database is unreachable or busy (a lock held past DB_LOCK_TIMEOUT_MS): 503.
+    "tidbok.middleware.database_unavailable",
     # Last, so that the headers the others add (CSP, X-Frame-Options, no-store) reach its JSON.
     "tidbok.middleware.api_errors_as_json",
 ]
