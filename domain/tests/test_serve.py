@@ -2,8 +2,11 @@
 folder (migrated and with its static files collected, as `scripts/run` does), with the
 production settings from environment variables. It answers a page; its task worker sends a
 mail the app queued (a sign-up's verification) to a local SMTP server; its scheduler re-queues
-a mail a dead worker left `sending`, which the worker then sends; SIGTERM stops it and every
-process it started. Each wait is bounded; the only sleeps are the pauses of polling loops."""
+a mail a dead worker left `sending`, which the worker then sends. Then its database goes away
+(the file's path made unopenable): the site still answers (503 where it needs the database),
+the scheduler goes on, the worker, which stops on a database error, is started again, and
+once the database is back a new sign-up's mail arrives. SIGTERM stops it and every process it
+started. Each wait is bounded; the only sleeps are the pauses of polling loops."""
 
 import http.client
 import json
@@ -134,6 +137,36 @@ def test_serve_answers_sends_mail_through_its_worker_and_scheduler_and_stops_wit
         stale = next(m for m in inbox.messages if m["To"] == "stale@example.se")
         assert stale["Subject"] == "Left sending by a dead worker"
 
+        # The database goes away: nothing can open its path.
+        worker = next(pid for pid, c in children.items() if "db_worker" in c)
+        scheduler = next(pid for pid, c in children.items() if "manage.py scheduler" in c)
+        database, away = data / "tidbok.sqlite3", tmp_path / "away"
+        away.mkdir()
+        files = sorted(data.glob("tidbok.sqlite3*"))
+        for path in files:
+            path.rename(away / path.name)
+        database.mkdir()
+        try:
+            assert ask(port, "GET", "/api/v1/therapists") == 503
+            assert ask(port, "GET", "/hitta-terapeut/") == 503
+            assert ask(port, "GET", "/api/v1/health") == 200
+            wait_for("the worker started again", lambda: any(
+                "db_worker" in c and pid != worker for pid, c in descendants(server.pid).items()), 60, server)
+        finally:
+            database.rmdir()
+            for path in files:
+                (away / path.name).rename(path)
+        assert alive(scheduler)  # it logged its failures and went on
+        assert server.poll() is None
+
+        assert ask(port, "POST", "/api/v1/auth/signup", {
+            "role": "client", "email": "efter@example.se", "password": "ett långt lösenord 2027",
+            "first_name": "Efter", "last_name": "Avbrottet",
+        }) == 202
+        wait_for("the mail after the outage", lambda: "efter@example.se" in [
+            r for e in inbox.envelopes for r in e.rcpt_tos], 60, server)
+
+        children = descendants(server.pid)
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
         still = [f"{pid} {cmd}" for pid, cmd in children.items() if alive(pid)]

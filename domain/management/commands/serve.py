@@ -1,8 +1,15 @@
 """Run Tidbok: gunicorn (static files through whitenoise), the task worker and the scheduler of
 the periodic jobs (`manage.py scheduler`, `domain.periodic`) together, stopping all three on
-Ctrl-C or SIGTERM, and all of them if one dies. This process only watches its children: it
-touches no database, so no outage can stop it (domain/tests/test_serve.py)."""
+Ctrl-C or SIGTERM.
 
+This process only watches its children and touches no database, so no outage can stop it.
+The web server is the site: if it dies, the rest is stopped and `serve` exits 1 (for a
+supervisor to restart). The worker and the scheduler are restarted when they stop (the
+worker of django-tasks-db exits when its database goes away), after a delay that grows while
+they keep stopping, so a database outage leaves the site answering and the mail flowing again
+once the database is back (domain/tests/test_serve.py)."""
+
+import logging
 import os
 import signal
 import subprocess
@@ -15,6 +22,41 @@ from django.core.management.base import BaseCommand
 from tidbok.env import envint
 
 MANAGE = str(settings.BASE_DIR / "manage.py")
+# Seconds before a helper that stopped is started again: doubling from the first while it
+# keeps stopping, back to the first once it has run for RESTART_RESET_SECONDS.
+RESTART_FIRST_DELAY = 1
+RESTART_MAX_DELAY = 30
+RESTART_RESET_SECONDS = 60
+POLL_SECONDS = 0.5
+
+log = logging.getLogger(__name__)
+
+
+class Helper:
+    """The worker or the scheduler: a child that is started again when it stops."""
+
+    def __init__(self, name: str, args: list[str]):
+        self.name, self.args = name, args
+        self.delay = RESTART_FIRST_DELAY
+        self.restart_at: float | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.args, cwd=settings.BASE_DIR)
+        self.started = time.monotonic()
+        self.restart_at = None
+
+    def watch(self) -> None:
+        now = time.monotonic()
+        if self.restart_at is None and self.proc.poll() is not None:
+            if now - self.started >= RESTART_RESET_SECONDS:
+                self.delay = RESTART_FIRST_DELAY
+            log.warning("the %s stopped (exit code %s); starting it again in %s s", self.name, self.proc.returncode,
+                        self.delay)
+            self.restart_at = now + self.delay
+            self.delay = min(self.delay * 2, RESTART_MAX_DELAY)
+        elif self.restart_at is not None and now >= self.restart_at:
+            self.start()
 
 
 class Command(BaseCommand):
@@ -37,10 +79,10 @@ class Command(BaseCommand):
             ],
             cwd=settings.BASE_DIR,
         )
-        worker = subprocess.Popen([sys.executable, MANAGE, "db_worker", "--interval", "1", "--no-reload"],
-                                  cwd=settings.BASE_DIR)
-        scheduler = subprocess.Popen([sys.executable, MANAGE, "scheduler"], cwd=settings.BASE_DIR)
-        children = [web, worker, scheduler]
+        helpers = [
+            Helper("task worker", [sys.executable, MANAGE, "db_worker", "--interval", "1", "--no-reload"]),
+            Helper("scheduler", [sys.executable, MANAGE, "scheduler"]),
+        ]
         stopping = False
 
         def stop(signum, frame):
@@ -53,9 +95,12 @@ class Command(BaseCommand):
         self.stdout.flush()
 
         try:
-            while not stopping and all(child.poll() is None for child in children):
-                time.sleep(0.5)
+            while not stopping and web.poll() is None:
+                for helper in helpers:
+                    helper.watch()
+                time.sleep(POLL_SECONDS)
         finally:
+            children = [web, *(helper.proc for helper in helpers)]
             for child in children:
                 if child.poll() is None:
                     child.send_signal(signal.SIGTERM)
@@ -65,7 +110,6 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     child.kill()
                     child.wait()
-        failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
-        if failed and not stopping:
-            self.stderr.write("A part of Tidbok stopped unexpectedly; stopped the rest.")
+        if not stopping:
+            self.stderr.write("The web server stopped unexpectedly; stopped the rest.")
             sys.exit(1)
