@@ -9,7 +9,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from .env import envbool, envchoice, envint, envsecret, envurl
+from tidbok.env import envbool, envchoice, envint, envsecret, envurl
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("TIDBOK_DATA_DIR", BASE_DIR / "data"))
