@@ -167,13 +167,13 @@ def on_http_error(request, exc: HttpError):
 @api.exception_handler(OperationalError)
 @api.exception_handler(InterfaceError)
 def on_database_unavailable(request, exc):
-    """The database is restarting or out of reach: a moment's outage, not a bug. The broken
+    """The database is restarting, out of reach, or a row lock was held longer than
+    DB_LOCK_TIMEOUT_MS: a moment's outage, not a bug. The broken
     connection is dropped at the end of this request and the next one reconnects (connection
     health checks), so the service recovers by itself (domain/tests/test_faults.py)."""
-    log.warning("database unavailable: %s", type(exc).__name__)
-    response = api.create_response(request, {"detail": _("The database is unavailable; try again shortly.")}, status=503)
-    response["Retry-After"] = "1"
-    return response
+    from tidbok.middleware import database_unavailable_answer
+
+    return database_unavailable_answer(request, exc)  # {code, detail}, Retry-After (docs/api.md)
 
 
 @api.exception_handler(ObjectDoesNotExist)

@@ -2,7 +2,9 @@
 
 import logging
 
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 
 from domain.services.access_log import PENDING, record_pending_reads
@@ -85,6 +87,57 @@ def api_errors_as_json(get_response):
         return response
 
     return middleware
+
+
+# PostgreSQL's lock_not_available: a statement waited DB_LOCK_TIMEOUT_MS for a row lock.
+LOCK_NOT_AVAILABLE = "55P03"
+RETRY_AFTER_SECONDS = 1
+
+
+def database_unavailable_code(error: Exception) -> str:
+    """`database_busy` when a lock wait timed out (PostgreSQL's lock_timeout, SQLite's "database
+    is locked"), `database_unavailable` when the database cannot be reached at all."""
+    cause = error.__cause__
+    if getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE or "database is locked" in str(error):
+        return "database_busy"
+    return "database_unavailable"
+
+
+def database_unavailable_answer(request, error: Exception):
+    """503 with Retry-After: JSON `{code, detail}` to a caller that asks for JSON (the API,
+    the calendar's dialogs), else a page rendered without the request, so that it needs
+    neither the database nor the session (like 500.html)."""
+    from django.utils.translation import gettext as _
+
+    code = database_unavailable_code(error)
+    logging.getLogger("tidbok.database").warning("%s: %s answered 503 (%s)", code, request.path, type(error).__name__)
+    if request.path.startswith(API_PREFIX) or request.get_preferred_type(["text/html", "application/json"]) != "text/html":
+        detail = (_("The calendar is busy with another change; try again in a moment.") if code == "database_busy"
+                  else _("The database is unavailable; try again shortly."))
+        response = JsonResponse({"code": code, "detail": detail}, status=503,
+                                json_dumps_params={"ensure_ascii": False})
+    else:
+        response = HttpResponse(render_to_string("503.html", {"busy": code == "database_busy"}), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class database_unavailable:  # noqa: N801 - named like the other middleware of this module
+    """A view whose database is out of reach or busy (a row lock held longer than
+    DB_LOCK_TIMEOUT_MS; docs/architecture.md, "Concurrency") answers 503 with Retry-After, not
+    a 500 and not a worker held for ever. The API's own handler answers the same for its views
+    (`api.api.on_database_unavailable`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            return database_unavailable_answer(request, exception)
+        return None
 
 
 IDLE_KEY = "tidbok_seen"

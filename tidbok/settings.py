@@ -9,25 +9,10 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from tidbok.env import envbool, envchoice, envint, envsecret, envurl
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("TIDBOK_DATA_DIR", BASE_DIR / "data"))
-
-
-def envbool(name: str, default: str) -> bool:
-    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
-
-
-def envint(name: str, default: str) -> int:
-    return int(os.environ.get(name, default))
-
-
-def envsecret(name: str) -> str | None:
-    """A secret from NAME, or from the file that NAME_FILE points to."""
-    if value := os.environ.get(name):
-        return value
-    if path := os.environ.get(f"{name}_FILE"):
-        return Path(path).read_text().strip()
-    return None
 
 
 DEBUG = envbool("DEBUG", "false")
@@ -45,7 +30,7 @@ if not SECRET_KEY:
     SECRET_KEY = "insecure-debug-only-key"
 
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_URL = envurl("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Where video rooms live (R20, R29): a Jitsi Meet server, the room's name appended. `make run`
 # points it at Tidbok's own practice room instead (scripts/run; README, "Video calls").
 VIDEO_BASE_URL = os.environ.get("VIDEO_BASE_URL", "https://meet.jit.si/").strip()
@@ -96,6 +81,8 @@ MIDDLEWARE = [
     "tidbok.middleware.second_factor",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # A view whose database is unreachable or busy (a lock held past DB_LOCK_TIMEOUT_MS): 503.
+    "tidbok.middleware.database_unavailable",
     # Last, so that the headers the others add (CSP, X-Frame-Options, no-store) reach its JSON.
     "tidbok.middleware.api_errors_as_json",
 ]
@@ -120,15 +107,20 @@ TEMPLATES = [
     },
 ]
 
-# Database: SQLite in DATA_DIR unless DATABASE_URL says otherwise.
-DATA_DIR.mkdir(parents=True, exist_ok=True)
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'tidbok.sqlite3'}",
-        conn_max_age=envint("DATABASE_CONN_MAX_AGE", "60"),
-        conn_health_checks=True,
-    )
-}
+# Database: SQLite in DATA_DIR unless DATABASE_URL says otherwise. (DATA_DIR is made by
+# those who write there: `scripts/run`, `manage.py serve`; never at import.)
+_database_url = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{DATA_DIR / 'tidbok.sqlite3'}"
+try:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            _database_url, conn_max_age=envint("DATABASE_CONN_MAX_AGE", "60", minimum=0), conn_health_checks=True,
+        )
+    }
+except (ValueError, KeyError) as e:
+    raise ImproperlyConfigured(f"DATABASE_URL must be a database address such as postgres://user@host:5432/name "
+                               f"or sqlite:///path ({e}).") from None
+if not DATABASES["default"].get("NAME"):
+    raise ImproperlyConfigured("DATABASE_URL must name the database (postgres://user@host:5432/name).")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # BEGIN IMMEDIATE makes every transaction take SQLite's write lock when it starts, so the
     # check-then-write of a booking or a slot is serialised (R11, R16); WAL lets readers go on.
@@ -140,11 +132,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
     }
+    # Django's backend that makes the file's folder when it first connects (tidbok/sqlite3).
+    DATABASES["default"]["ENGINE"] = "tidbok.sqlite3"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+# On PostgreSQL a statement waits at most this long (milliseconds) for a lock another
+# transaction holds; then it fails, and the request answers 503 with Retry-After instead of
+# holding a worker (tidbok.middleware.database_unavailable; docs/architecture.md, "Concurrency").
+# 0 waits for ever.
+DB_LOCK_TIMEOUT_MS = envint("DB_LOCK_TIMEOUT_MS", "5000", minimum=0)
 if IS_POSTGRES:
     INSTALLED_APPS.append("django.contrib.postgres")
     # Django's backend with a health check that needs no round trip (tidbok/postgresql).
     DATABASES["default"]["ENGINE"] = "tidbok.postgresql"
+    # Set when the connection opens (libpq's `options`), so it costs no statement; added to any
+    # `options` the DATABASE_URL brings.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c lock_timeout={DB_LOCK_TIMEOUT_MS}".strip()
     # Server-side binding lets psycopg prepare a statement the fifth time a connection runs it,
     # so PostgreSQL stops planning the hot queries again on every request (docs/performance.md).
     if envbool("DATABASE_SERVER_SIDE_BINDING", "true"):
@@ -168,35 +171,32 @@ AUTHENTICATION_BACKENDS = ["domain.backends.EmailBackend", "django_otp_webauthn.
 # Log-in throttling (R28), counted atomically before the password is checked: this many tries
 # per account *and* source address within the window (a success starts again), and this many
 # failures from one source address over all accounts; then 429 until the window has passed.
-LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", "5")
-LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900")
-LOGIN_MAX_FAILURES_PER_SOURCE = envint("LOGIN_MAX_FAILURES_PER_SOURCE", "100")
+LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", "5", minimum=1)
+LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", "900", minimum=1)
+LOGIN_MAX_FAILURES_PER_SOURCE = envint("LOGIN_MAX_FAILURES_PER_SOURCE", "100", minimum=1)
 # Sign-ups and password-reset requests from one source address per hour (R26): far above what
 # a clinic behind one address ever sends, far below what enumerating people needs.
-ACCOUNT_REQUESTS_PER_HOUR = envint("ACCOUNT_REQUESTS_PER_HOUR", "60")
+ACCOUNT_REQUESTS_PER_HOUR = envint("ACCOUNT_REQUESTS_PER_HOUR", "60", minimum=0)
 # How many reverse proxies of ours stand in front of Tidbok (0: none; the source address is
 # REMOTE_ADDR). With 1, the address a load balancer puts last in X-Forwarded-For is used.
-TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0", minimum=0)
 # How long a therapist's invitation to her own client works (R26), in days; how many
 # invitations one therapist may send in a day (each is a mail in Tidbok's name).
-INVITATION_MAX_AGE_DAYS = envint("INVITATION_MAX_AGE_DAYS", "30")
-INVITATIONS_PER_THERAPIST_PER_DAY = envint("INVITATIONS_PER_THERAPIST_PER_DAY", "100")
+INVITATION_MAX_AGE_DAYS = envint("INVITATION_MAX_AGE_DAYS", "30", minimum=1)
+INVITATIONS_PER_THERAPIST_PER_DAY = envint("INVITATIONS_PER_THERAPIST_PER_DAY", "100", minimum=0)
 # Hoarding: future bookings a client may make herself with one therapist (her therapist's
 # bookings of her are not limited).
-MAX_OPEN_BOOKINGS_PER_THERAPIST = envint("MAX_OPEN_BOOKINGS_PER_THERAPIST", "2")
+MAX_OPEN_BOOKINGS_PER_THERAPIST = envint("MAX_OPEN_BOOKINGS_PER_THERAPIST", "2", minimum=0)
 # A bearer token that has not been used for this many days stops working (docs/security.md).
-API_TOKEN_IDLE_DAYS = envint("API_TOKEN_IDLE_DAYS", "90")
+API_TOKEN_IDLE_DAYS = envint("API_TOKEN_IDLE_DAYS", "90", minimum=1)
 # R41 retention (docs/privacy.md): personal data of bookings that ended this many years ago is
 # erased by `manage.py erase_expired` (daily under `make run`). 10: Swedish patient records are
 # kept at least ten years after the last entry (patientdatalagen 3 kap. 17 §).
-RETENTION_YEARS = envint("RETENTION_YEARS", "10")
+RETENTION_YEARS = envint("RETENTION_YEARS", "10", minimum=1)
 # The daily pruning: sent and failed mails, and finished background-task results, after this
 # many days (their content is what the change or the recipient already has).
-OUTBOX_KEEP_DAYS = envint("OUTBOX_KEEP_DAYS", "30")
-TASK_RESULTS_KEEP_DAYS = envint("TASK_RESULTS_KEEP_DAYS", "7")
-for _name in ("RETENTION_YEARS", "OUTBOX_KEEP_DAYS", "TASK_RESULTS_KEEP_DAYS"):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be at least 1.")
+OUTBOX_KEEP_DAYS = envint("OUTBOX_KEEP_DAYS", "30", minimum=1)
+TASK_RESULTS_KEEP_DAYS = envint("TASK_RESULTS_KEEP_DAYS", "7", minimum=1)
 
 # The second factor (R42; docs/security.md, "Second factor"). Staff must have one before the
 # admin (or anything else) opens; therapists must when THERAPISTS_REQUIRE_2FA is on; anyone may.
@@ -204,9 +204,7 @@ STAFF_REQUIRE_2FA = envbool("STAFF_REQUIRE_2FA", "false" if DEBUG else "true")
 THERAPISTS_REQUIRE_2FA = envbool("THERAPISTS_REQUIRE_2FA", "false")
 # A therapist's or staff member's session ends after this many minutes without a request;
 # clients keep Django's ordinary session (SESSION_COOKIE_AGE).
-SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", "60")
-if SESSION_IDLE_MINUTES <= 0:
-    raise ImproperlyConfigured("SESSION_IDLE_MINUTES must be a positive number of minutes.")
+SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", "60", minimum=1)
 # django-otp: the issuer an authenticator app shows beside the code; a code is good for the
 # 30-second step it was made in and one step either side (a phone's clock may be a little off).
 OTP_TOTP_ISSUER = "Tidbok"
@@ -307,8 +305,7 @@ STATICFILES_DIRS = [
     ("vendor/fullcalendar", BASE_DIR / "node_modules" / "fullcalendar"),
     ("vendor/temporal-polyfill", BASE_DIR / "node_modules" / "temporal-polyfill"),
 ]
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATIC_ROOT = DATA_DIR / "static"  # made by collectstatic
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -320,27 +317,24 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 
 # E-mail: SMTP when EMAIL_HOST is set, otherwise printed to the console.
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Tidbok <noreply@tidbok.se>")
-if os.environ.get("EMAIL_HOST"):
-    MAILERS = {
-        "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "OPTIONS": {
-                "host": os.environ["EMAIL_HOST"],
-                "port": envint("EMAIL_PORT", "25"),
-                "username": os.environ.get("EMAIL_HOST_USER", ""),
-                "password": envsecret("EMAIL_HOST_PASSWORD") or "",
-                "use_tls": envbool("EMAIL_USE_TLS", "false"),
-                "timeout": envint("EMAIL_TIMEOUT", "10"),
-            },
-        }
-    }
+# Read (and so checked) whether or not EMAIL_HOST is set: a bad value is an error either way.
+_smtp_options = {
+    "host": os.environ.get("EMAIL_HOST", "").strip(),
+    "port": envint("EMAIL_PORT", "25", minimum=1, maximum=65535),
+    "username": os.environ.get("EMAIL_HOST_USER", ""),
+    "password": envsecret("EMAIL_HOST_PASSWORD") or "",
+    "use_tls": envbool("EMAIL_USE_TLS", "false"),
+    "timeout": envint("EMAIL_TIMEOUT", "10", minimum=1),
+}
+if _smtp_options["host"]:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": _smtp_options}}
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 # How often a mail is tried before it is marked failed, and the first retry's delay; each
 # later retry waits twice as long, capped at EMAIL_RETRY_MAX_DELAY seconds.
-EMAIL_MAX_ATTEMPTS = envint("EMAIL_MAX_ATTEMPTS", "12")
-EMAIL_RETRY_DELAY = envint("EMAIL_RETRY_DELAY", "10")
-EMAIL_RETRY_MAX_DELAY = envint("EMAIL_RETRY_MAX_DELAY", "600")
+EMAIL_MAX_ATTEMPTS = envint("EMAIL_MAX_ATTEMPTS", "12", minimum=1)
+EMAIL_RETRY_DELAY = envint("EMAIL_RETRY_DELAY", "10", minimum=0)
+EMAIL_RETRY_MAX_DELAY = envint("EMAIL_RETRY_MAX_DELAY", "600", minimum=0)
 
 # Security headers. HTTPS-only cookie and redirect settings follow SITE_URL's scheme.
 HTTPS = SITE_URL.startswith("https://")
@@ -368,7 +362,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": envchoice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 

@@ -7,7 +7,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
 from .settings import *  # noqa: E402,F403
-from .settings import DATA_DIR, DATABASES  # noqa: E402
+from .settings import DATA_DIR, DATABASES, IS_POSTGRES  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
@@ -17,7 +17,7 @@ STORAGES = {
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 EMAIL_RETRY_DELAY = 1
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if not IS_POSTGRES:
     # A file, not SQLite's shared in-memory database: threads in the concurrency tests then
     # lock it the way separate server processes do.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from ..locking import in_transaction
 from ..models import AccountRequest, ApiToken, Client, OutboundEmail, Therapist, User
 from ..privacy import POLICY_VERSION
 from ..rows import Columns, fetch, instances
@@ -230,6 +231,7 @@ def is_waiting_for_verification(user: User) -> bool:
     return not user.email_verified and user.has_usable_password()
 
 
+@in_transaction
 def _signup_complete(request: AccountRequest) -> str:
     from .emails import email_account_exists, email_verification
 
@@ -292,6 +294,7 @@ def _account_create(
     return user
 
 
+@in_transaction
 def _password_reset_complete(request: AccountRequest) -> str:
     """A set-password link for an account in use. A sign-up nobody verified gets none: the
     link proves the mailbox but not who typed the sign-up's name and personnummer, so

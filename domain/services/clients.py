@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import personnummer as pnr
+from ..locking import in_transaction
 from ..models import Booking, Client, ClientLink, OutboundEmail, Therapist, User
 from ..text import clean_text, has_control_characters
 from .access_log import access_log_carry
@@ -232,6 +233,7 @@ def client_invitation_accept(*, record: Client, password: str | None = None, use
     return account
 
 
+@in_transaction
 def client_merge(*, record: Client, into: Client, actor: User | None) -> Client:
     """Join a therapist's record to the person's account: its bookings and list entries move
     to her client profile and the record goes. A list that has her already keeps one entry,

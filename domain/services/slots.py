@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..errors import DomainError
+from ..locking import in_transaction
 from ..models import (
     ALL,
     EXISTING,
@@ -86,6 +87,7 @@ def validate_start(start, field: str = "start") -> datetime:
     return start.astimezone(UTC)
 
 
+@in_transaction
 def lock_therapist(therapist: Therapist) -> Therapist:
     """Serialise calendar changes for one therapist. Call inside transaction.atomic()."""
     return Therapist.objects.select_for_update().get(pk=therapist.pk)

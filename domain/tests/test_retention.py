@@ -1,8 +1,9 @@
 """R41's retention (`manage.py erase_expired`) and the daily pruning of growing tables
-(`tables_prune`), both run once a day by `manage.py serve`'s scheduler.
+(`tables_prune`), both run once a day by the scheduler (`domain/periodic.py`, under `manage.py serve`).
 
 Time: bookings are made in January 2017 and the clock then moves to 2027 and beyond."""
 
+from dataclasses import replace
 from datetime import timedelta
 from io import StringIO
 
@@ -16,8 +17,7 @@ from django_tasks_db.models import DBTaskResult
 
 from api.tests.helpers import booked, slot_for
 from conftest import at, run_worker
-from domain import services
-from domain.management.commands import serve
+from domain import periodic, services
 from domain.models import AccessRecord, AccountRequest, AuditEntry, Booking, Client, ClientLink, OutboundEmail, RateCounter, User
 from domain.services.access_log import record_reads
 from domain.services.erasure import retention_cutoff, tables_prune
@@ -116,17 +116,28 @@ def test_the_periods_are_settings(now, settings):
     assert not OutboundEmail.objects.filter(pk=mail.pk).exists()
 
 
-def test_the_scheduler_runs_the_daily_jobs_once_a_day_and_the_sweep_every_minute():
-    """`serve`'s loop, ticking every half second for three days on a clock of the test's."""
+def scheduler_of(clock, sweep, daily) -> periodic.Scheduler:
+    """The real jobs' timings (`periodic.JOBS`), with the test's functions: `sweep` for the
+    minutely jobs (called once per minute, by the first of them), `daily` for the daily one."""
+    minutely = [job.name for job in periodic.JOBS if job.name != "daily"]
+    run = {minutely[0]: sweep, "daily": daily}
+    return periodic.Scheduler([replace(job, run=run.get(job.name, lambda: None)) for job in periodic.JOBS],
+                              clock=lambda: clock[0])
+
+
+def test_the_scheduler_runs_the_daily_jobs_once_a_day_and_the_sweep_every_minute(monkeypatch):
+    """The scheduler's loop, ticking every half second for three days on a clock of the test's."""
     clock = [0.0]
     runs = {"sweep": [], "daily": []}
-    schedule = serve.Schedule(clock=lambda: clock[0])
+    schedule = scheduler_of(clock, lambda: runs["sweep"].append(clock[0]), lambda: runs["daily"].append(clock[0]))
     while clock[0] < 3 * 24 * 3600:
-        schedule.tick(lambda: runs["sweep"].append(clock[0]), lambda: runs["daily"].append(clock[0]))
+        schedule.tick()
         clock[0] += 0.5
     assert runs["daily"] == [60.0, 60.0 + 86400, 60.0 + 2 * 86400]
     assert len(runs["sweep"]) == 3 * 24 * 60 and runs["sweep"][:2] == [0.0, 60.0]
-    assert serve.daily_jobs is services.daily_jobs  # what `serve` hands it
+    # What the scheduler's daily job runs: services.daily_jobs.
+    monkeypatch.setattr(services, "daily_jobs", lambda: "the daily jobs")
+    assert periodic.daily() == "the daily jobs"
 
 
 def test_a_failing_daily_job_is_tried_again_in_an_hour_and_the_sweep_goes_on():
@@ -138,9 +149,9 @@ def test_a_failing_daily_job_is_tried_again_in_an_hour_and_the_sweep_goes_on():
         if len(tries) == 1:
             raise RuntimeError("the database is restarting")
 
-    schedule = serve.Schedule(clock=lambda: clock[0])
+    schedule = scheduler_of(clock, lambda: sweeps.append(clock[0]), daily)
     while clock[0] < 2 * 3600:
-        schedule.tick(lambda: sweeps.append(clock[0]), daily)
+        schedule.tick()
         clock[0] += 0.5
     assert tries == [60.0, 60.0 + 3600]
     assert len(sweeps) == 120

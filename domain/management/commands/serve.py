@@ -1,5 +1,13 @@
-"""Run Tidbok: gunicorn (static files through whitenoise) and the task worker together,
-stopping both on Ctrl-C or SIGTERM, and stopping both if either dies."""
+"""Run Tidbok: gunicorn (static files through whitenoise), the task worker and the scheduler of
+the periodic jobs (`manage.py scheduler`, `domain.periodic`) together, stopping all three on
+Ctrl-C or SIGTERM.
+
+This process only watches its children and touches no database, so no outage can stop it.
+The web server is the site: if it dies, the rest is stopped and `serve` exits 1 (for a
+supervisor to restart). The worker and the scheduler are restarted when they stop (the
+worker of django-tasks-db exits when its database goes away), after a delay that grows while
+they keep stopping, so a database outage leaves the site answering and the mail flowing again
+once the database is back (domain/tests/test_serve.py)."""
 
 import logging
 import os
@@ -8,62 +16,56 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from domain.services import booking_reminders_queue, daily_jobs
-from domain.services.throttle import rate_counters_sweep
-from domain.tasks import requeue_stale_emails
+from tidbok.env import envint
 
-SWEEP_EVERY_SECONDS = 60
-# R41's retention and the pruning of growing tables (`domain.services.erasure.daily_jobs`):
-# once a day, the first time a minute after the start.
-DAILY_EVERY_SECONDS = 24 * 3600
-DAILY_FIRST_AFTER_SECONDS = 60
-DAILY_RETRY_SECONDS = 3600
+MANAGE = str(settings.BASE_DIR / "manage.py")
+# Seconds before a helper that stopped is started again: doubling from the first while it
+# keeps stopping, back to the first once it has run for RESTART_RESET_SECONDS.
+RESTART_FIRST_DELAY = 1
+RESTART_MAX_DELAY = 30
+RESTART_RESET_SECONDS = 60
+POLL_SECONDS = 0.5
 
-
-class Schedule:
-    """When the loop's jobs are due, on a monotonic clock (a test gives its own)."""
-
-    def __init__(self, clock=time.monotonic):
-        self.clock = clock
-        self.next_sweep = clock()
-        self.next_daily = clock() + DAILY_FIRST_AFTER_SECONDS
-
-    def tick(self, sweep, daily) -> None:
-        """Run what is due: `sweep` every SWEEP_EVERY_SECONDS, `daily` once a day (a failure
-        is logged and tried again in an hour: a busy or restarting database must not stop
-        the site)."""
-        log = logging.getLogger(__name__)
-        if self.clock() >= self.next_sweep:
-            try:
-                sweep()
-            except Exception:
-                log.exception("the periodic sweep failed; the next one retries")
-            self.next_sweep = self.clock() + SWEEP_EVERY_SECONDS
-        if self.clock() >= self.next_daily:
-            try:
-                log.info("the daily jobs: %s", daily())
-            except Exception:
-                log.exception("the daily jobs failed; retrying in an hour")
-                self.next_daily = self.clock() + DAILY_RETRY_SECONDS
-            else:
-                self.next_daily = self.clock() + DAILY_EVERY_SECONDS
+log = logging.getLogger(__name__)
 
 
-def sweep() -> None:
-    requeue_stale_emails()
-    booking_reminders_queue()
-    rate_counters_sweep()
+class Helper:
+    """The worker or the scheduler: a child that is started again when it stops."""
+
+    def __init__(self, name: str, args: list[str]):
+        self.name, self.args = name, args
+        self.delay = RESTART_FIRST_DELAY
+        self.restart_at: float | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.args, cwd=settings.BASE_DIR)
+        self.started = time.monotonic()
+        self.restart_at = None
+
+    def watch(self) -> None:
+        now = time.monotonic()
+        if self.restart_at is None and self.proc.poll() is not None:
+            if now - self.started >= RESTART_RESET_SECONDS:
+                self.delay = RESTART_FIRST_DELAY
+            log.warning("the %s stopped (exit code %s); starting it again in %s s", self.name, self.proc.returncode,
+                        self.delay)
+            self.restart_at = now + self.delay
+            self.delay = min(self.delay * 2, RESTART_MAX_DELAY)
+        elif self.restart_at is not None and now >= self.restart_at:
+            self.start()
 
 
 class Command(BaseCommand):
-    help = "Start the web server and the task worker together (what `make run` ends with)."
+    help = "Start the web server, the task worker and the scheduler together (what `make run` ends with)."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", 0)) or None)
+        parser.add_argument("--port", type=int, default=envint("PORT", "8000", minimum=1, maximum=65535))
+        parser.add_argument("--workers", type=int, default=envint("WEB_CONCURRENCY", "0", minimum=0) or None)
 
     def handle(self, host, port, workers, **options):
         workers = workers or min(2 * (os.cpu_count() or 1) + 1, 9)
@@ -74,10 +76,13 @@ class Command(BaseCommand):
                 "--workers", str(workers),
                 "--access-logfile", "-",
                 "--graceful-timeout", "10",
-            ]
+            ],
+            cwd=settings.BASE_DIR,
         )
-        worker = subprocess.Popen([sys.executable, "manage.py", "db_worker", "--interval", "1", "--no-reload"])
-        children = [web, worker]
+        helpers = [
+            Helper("task worker", [sys.executable, MANAGE, "db_worker", "--interval", "1", "--no-reload"]),
+            Helper("scheduler", [sys.executable, MANAGE, "scheduler"]),
+        ]
         stopping = False
 
         def stop(signum, frame):
@@ -87,13 +92,15 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         self.stdout.write(f"Tidbok is running at http://{host}:{port}/  (API docs: /api/v1/docs). Ctrl-C stops it.")
+        self.stdout.flush()
 
-        schedule = Schedule()
         try:
-            while not stopping and all(child.poll() is None for child in children):
-                schedule.tick(sweep, daily_jobs)
-                time.sleep(0.5)
+            while not stopping and web.poll() is None:
+                for helper in helpers:
+                    helper.watch()
+                time.sleep(POLL_SECONDS)
         finally:
+            children = [web, *(helper.proc for helper in helpers)]
             for child in children:
                 if child.poll() is None:
                     child.send_signal(signal.SIGTERM)
@@ -102,7 +109,7 @@ class Command(BaseCommand):
                     child.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     child.kill()
-        failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM, None)]
-        if failed and not stopping:
-            self.stderr.write("A part of Tidbok stopped unexpectedly; stopped the rest.")
+                    child.wait()
+        if not stopping:
+            self.stderr.write("The web server stopped unexpectedly; stopped the rest.")
             sys.exit(1)
