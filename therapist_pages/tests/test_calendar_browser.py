@@ -180,7 +180,7 @@ def test_kinds_and_audience_are_changed_and_the_slot_turns_blue(calendar, anna, 
     dialog.get_by_role("button", name="Stäng").click()
     settled(page)
     expect(event(page, slot)).to_have_attribute("data-color", "blue")
-    expect(event(page, slot)).to_contain_text("Enbart befintliga klienter")
+    expect(event(page, slot)).to_contain_text("Ledig tid (befintliga klienter)")  # its words, colours.py's label
 
 
 def test_an_open_slot_is_removed(calendar, anna, monday):
