@@ -429,7 +429,9 @@ def client(request, client_id: int):
     person = get_object_or_404(selectors.client_search(therapist), pk=client_id)
     upcoming, past = selectors.upcoming_and_past(selectors.bookings_of_client_with(therapist, person), timezone.now())
     log_reads(request, [person], What.CLIENT_PAGE)
-    return render(request, "therapist_pages/client.html", {"client": person, "upcoming": upcoming, "past": past})
+    return render(request, "therapist_pages/client.html", {
+        "client": person, "upcoming": upcoming, "past": past, "first_visit": colours.COLOURS["yellow"],
+    })
 
 
 @therapist_required

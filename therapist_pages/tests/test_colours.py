@@ -70,3 +70,17 @@ def test_the_calendar_page_has_the_legend_the_swatches_and_the_scripts_colours(a
         for c in COLOURS.values():
             assert f'<li><span class="swatch slot-{c.name}" aria-hidden="true">{c.icon}</span> {c.meaning}</li>' in body
             assert f".slot-{c.name}.swatch, .slot-{c.name}.badge {{ background: {c.background}; color: {c.text}; }}" in body
+
+
+def test_the_clients_page_marks_the_first_visit_with_the_yellow_shape_and_label(anna, erik, week):
+    http = HttpClient()
+    http.force_login(anna.user)
+    body = http.get(f"/kalender/klienter/{erik.pk}/").content.decode()
+    upcoming = re.search(r"<h2>Kommande bokningar</h2>\s*<ul>(.*?)</ul>", body, re.S).group(1)
+    items = re.findall(r"<li[^>]*>(.*?)</li>", upcoming, re.S)
+
+    yellow = COLOURS["yellow"]
+    with translation.override("sv"):
+        mark = f"{yellow.icon} {yellow.label}"
+        assert [mark in item for item in items] == [True, False]  # Thursday's is his first visit (R15)
+        assert mark == "★ Nybesök"
