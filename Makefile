@@ -15,6 +15,7 @@ run: install
 test: install
 	@scripts/ensure-chromium
 	$(BIN)/ruff check .
+	node_modules/.bin/eslint .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The performance bench (docs/performance.md): needs PostgreSQL; loads its own database
@@ -33,6 +34,7 @@ faults: install
 
 lint: install
 	$(BIN)/ruff check .
+	node_modules/.bin/eslint .
 
 install: $(VENV)/.installed
 

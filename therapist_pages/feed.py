@@ -13,15 +13,18 @@ from icalendar import Calendar, Event
 
 from domain.models import VIDEO, Therapist
 
+from . import colours
+
 
 def summary(slot) -> str:
+    """The colour's label (colours.py), and a booking's client and kind after it."""
+    label = colours.of(slot).label
     booking = slot.live_booking
     if booking is None:
-        return _("Open slot") if slot.audience == "all" else _("Open slot (existing clients)")
+        return str(label)
     client = booking.client
     name = f"{client.first_name} {client.last_name[:1]}.".strip()
     kind = _("video") if booking.mode == "video" else _("on site")
-    label = _("First visit") if booking.first_visit else _("Booked")
     return f"{label}: {name} ({kind})"
 
 

@@ -29,17 +29,18 @@ from domain.models import VIDEO, AccessRecord, Booking, Slot, Therapist
 from domain.services.access_log import record_reads, record_reads_when_sent
 from domain.services.slots import validate_duration
 from domain.timezones import date_from_text
+from tidbok.http import login_required_401, url_template
 
-from . import forms, history
+from . import colours, forms, history
 from .feed import calendar_feed
 
 
-def therapist_required(view):
+def therapist_required(view, login=login_required):
     """Logged in (else to the login page) as a therapist (else 403). The therapist is
     `request.therapist`, the owner every object is fetched through."""
 
     @functools.wraps(view)
-    @login_required
+    @login
     def wrapper(request, *args, **kwargs):
         therapist = getattr(request.user, "therapist", None)
         if therapist is None:
@@ -49,6 +50,13 @@ def therapist_required(view):
             return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def therapist_endpoint(view):
+    """`therapist_required` for what calendar.js fetches (JSON, or the booking view's
+    fragment): not logged in, or no longer, it answers 401 JSON (`tidbok.http.not_logged_in`),
+    and the script goes to the log-in page and back."""
+    return therapist_required(view, login=login_required_401)
 
 
 def own_slot(request, slot_id: int) -> Slot:
@@ -104,26 +112,21 @@ def calendar(request):
         "timeZone": therapist.timezone,
         "locale": translation.get_language(),
         "initialDate": initial_date,
-        "defaultDuration": therapist.default_duration_minutes,
         "urls": {
             "events": reverse("api-v1:calendar"),
             "apiSlots": reverse("api-v1:slot_create"),
+            "apiSlot": url_template("api-v1:slot_patch", "slot_id"),  # {slot_id}: Tidbok.url fills it in
             "apiClients": reverse("api-v1:clients"),
-            "slot": reverse("therapist_pages:slot", args=[0]),
+            "slot": url_template("therapist_pages:slot", "slot_id"),
             "range": reverse("therapist_pages:slot_range"),
             "price": reverse("therapist_pages:price"),
         },
+        "colours": colours.for_script(),
         "strings": {
-            "open": _("Open"),
-            "existingOnly": _("Existing clients only"),
-            "booked": _("Booked"),
-            "firstVisit": _("First visit"),
-            "video": _("Video"),
-            "onsite": _("On site"),
             "created": _("New slot %(time)s."),
-            "createdMany": _("%(count)s new slots."),
             "moved": _("Moved to %(time)s."),
             "resized": _("Now %(minutes)s minutes, %(price)s kr."),
+            "price": _("%(price)s kr"),
             "refused": _("Not changed: %(reason)s"),
             "notCreated": _("Not created: %(reason)s"),
             "askChangeBooked": _("%(name)s has booked this time. Change the booking to %(time)s? "
@@ -143,7 +146,11 @@ def calendar(request):
             "times": _("Times"),
         },
     }
-    context = {"config": config, "new_form": forms.NewSlotForm(initial=new_slot_initial(therapist))}
+    context = {
+        "config": config,
+        "colours": colours.COLOURS.values(),
+        "new_form": forms.NewSlotForm(initial=new_slot_initial(therapist)),
+    }
     return render(request, "therapist_pages/calendar.html", context)
 
 
@@ -157,7 +164,7 @@ def new_slot_initial(therapist: Therapist) -> dict:
     }
 
 
-@therapist_required
+@therapist_endpoint
 @require_GET
 def price(request):
     """R5's price for a length, for the edit form's price that follows the length until it
@@ -169,7 +176,7 @@ def price(request):
     return JsonResponse({"price": request.therapist.price_for(minutes)})
 
 
-@therapist_required
+@therapist_endpoint
 @require_POST
 def slot_new(request):
     """A slot from the form (R2 without a mouse): date and time typed in her zone; and, if
@@ -196,7 +203,7 @@ def slot_new(request):
     return done(message, slot=slot.pk, start=local(slot.start_at, therapist).isoformat(), **extra)
 
 
-@therapist_required
+@therapist_endpoint
 @require_POST
 def slot_range(request):
     """Back-to-back slots of the default length over a stretch marked in the calendar."""
@@ -215,7 +222,7 @@ def slot_range(request):
     return done(ngettext("%(count)d new slot.", "%(count)d new slots.", count) % {"count": count})
 
 
-@therapist_required
+@therapist_endpoint
 @require_GET
 def slot(request, slot_id: int):
     """The booking view of one slot (R4, R6, R7, R10, R12–R15, R18) as a fragment for the
@@ -234,6 +241,7 @@ def slot(request, slot_id: int):
     )
     context = {
         "slot": slot,
+        "colour": colours.of(slot),
         "booking": booking,
         "start": start,
         "end": local(slot.end_at, therapist),
@@ -259,7 +267,7 @@ def video_facts(booking: Booking | None) -> dict | None:
     return {"url": booking.therapist_video_url, "opens": opens, "closed": closes <= timezone.now()}
 
 
-@therapist_required
+@therapist_endpoint
 @require_POST
 def slot_edit(request, slot_id: int):
     """Ändra (R3–R7): date, time and length typed by hand; the price follows the length
@@ -281,7 +289,7 @@ def slot_edit(request, slot_id: int):
     })
 
 
-@therapist_required
+@therapist_endpoint
 @require_POST
 def slot_delete(request, slot_id: int):
     """Ta bort (R10): only an open slot; a booked one says to cancel first."""
@@ -293,7 +301,7 @@ def slot_delete(request, slot_id: int):
     return done(_("The slot %(time)s was removed.") % {"time": when(slot.start_at, request.therapist)}, closed=True)
 
 
-@therapist_required
+@therapist_endpoint
 @require_POST
 def slot_repeat(request, slot_id: int):
     """Repeat weekly for N weeks, skipping the weeks where the time is taken, and saying which."""
@@ -330,7 +338,7 @@ def skip_reason(code: str) -> str:
     return {"slot_overlap": _("taken"), "slot_in_past": _("passed")}.get(code) or str(MESSAGES[code])
 
 
-@therapist_required
+@therapist_endpoint
 @require_POST
 def slot_book(request, slot_id: int):
     """Boka med klient → Slutför bokning (R12–R14): a client from her list, one offered kind."""
@@ -355,7 +363,7 @@ def slot_book(request, slot_id: int):
     })
 
 
-@therapist_required
+@therapist_endpoint
 @require_POST
 def booking_cancel(request, booking_id: int):
     """R18: the therapist cancels; the slot opens again and the client is told."""
@@ -370,7 +378,7 @@ def booking_cancel(request, booking_id: int):
     })
 
 
-@therapist_required
+@therapist_endpoint
 @require_POST
 def booking_video_link(request, booking_id: int):
     """R29: a new link for the therapist herself; the old one stops at once, the client's stays."""
@@ -421,7 +429,9 @@ def client(request, client_id: int):
     person = get_object_or_404(selectors.client_search(therapist), pk=client_id)
     upcoming, past = selectors.upcoming_and_past(selectors.bookings_of_client_with(therapist, person), timezone.now())
     log_reads(request, [person], What.CLIENT_PAGE)
-    return render(request, "therapist_pages/client.html", {"client": person, "upcoming": upcoming, "past": past})
+    return render(request, "therapist_pages/client.html", {
+        "client": person, "upcoming": upcoming, "past": past, "first_visit": colours.COLOURS["yellow"],
+    })
 
 
 @therapist_required

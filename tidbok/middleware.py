@@ -9,6 +9,8 @@ from django.utils.cache import patch_cache_control
 
 from domain.services.access_log import PENDING, record_pending_reads
 
+from .http import answers_401
+
 
 def access_log(get_response):
     """R39: the reads a view collected (`record_reads_when_sent`) are written once the answer
@@ -150,7 +152,8 @@ IDLE_STAMP_EVERY = 60
 def idle_sessions(get_response):
     """R42: a therapist's or staff member's session ends after SESSION_IDLE_MINUTES without a
     request; the next request goes to the log-in page (and back after it), with a message.
-    Under /api/ the session simply no longer logs anyone in (401). Clients keep the ordinary
+    Under /api/ the session simply no longer logs anyone in (401), and what a page's script
+    fetches (`tidbok.http.login_required_401`) answers 401 JSON. Clients keep the ordinary
     session. Bearer tokens have their own idle limit (API_TOKEN_IDLE_DAYS)."""
     import time
 
@@ -175,6 +178,8 @@ def idle_sessions(get_response):
                         "You were logged out after %(minutes)d minute without activity. Log in again.",
                         "You were logged out after %(minutes)d minutes without activity. Log in again.",
                         minutes) % {"minutes": minutes})
+                    if answers_401(request):  # a page's script asked: 401 JSON, it goes to the log-in
+                        return get_response(request)
                     target = request.get_full_path() if request.method == "GET" else ""
                     query = f"?{urlencode({'next': target})}" if target else ""
                     return redirect(reverse("login") + query)
@@ -189,8 +194,8 @@ def second_factor(get_response):
     """R42: a session logged in by password that still owes its second factor (or, for staff
     and, with THERAPISTS_REQUIRE_2FA, therapists, a second factor not set up yet) reaches only
     the second step (or the set-up), log-out, static files and the language switch: every
-    other page sends her there, and the API takes the session for no one (401). So a password
-    alone opens nothing, the admin included."""
+    other page sends her there, and the API and what a page's script fetches take the session
+    for no one (401). So a password alone opens nothing, the admin included."""
     from django.contrib.auth.models import AnonymousUser
     from django.shortcuts import redirect
     from django.urls import reverse
@@ -212,7 +217,7 @@ def second_factor(get_response):
         if request.user.is_authenticated and not request.path.startswith("/static/"):
             state = two_factor.owed(request)
             if state and request.path not in allowed(request.path, state):
-                if request.path.startswith(API_PREFIX):
+                if request.path.startswith(API_PREFIX) or answers_401(request):
                     request.user = AnonymousUser()
                 else:
                     target = request.get_full_path() if request.method == "GET" else ""

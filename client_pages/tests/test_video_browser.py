@@ -117,3 +117,17 @@ def test_a_cancelled_bookings_links_are_gone_for_both_parties(anna, erik, site, 
         response = page.goto(link)
         assert response.status == 404, link
         expect(page.get_by_role("heading", name="Övningsrum för video")).to_have_count(0)
+
+
+@pytest.mark.parametrize(("language", "days"), [("sv", "2 dygn"), ("en", "2 days")])
+def test_a_countdown_of_more_than_a_day_says_the_days_in_the_pages_language(anna, erik, site, page, language, days):
+    """R20's countdown: the days in words of the page's language (the browser's Intl), not an
+    untranslated "d"."""
+    start = soon(minutes=2 * 24 * 60 + 60)  # the link opens 2 days and 45 minutes from now
+    slot = slot_create(therapist=anna, actor=anna.user, start=start, modes=["video"])
+    booking = booking_create_by_therapist(therapist=anna, slot=slot, client=erik, mode="video", actor=anna.user)
+    page.context.add_cookies([{"name": "tidbok_language", "value": language, "url": site}])
+
+    page.goto(f"{site}/video/{booking.video_token}")
+
+    expect(page.get_by_role("timer")).to_have_text(re.compile(rf"^{days} 00:4[45]:\d\d$"))

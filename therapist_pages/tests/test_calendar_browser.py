@@ -180,7 +180,7 @@ def test_kinds_and_audience_are_changed_and_the_slot_turns_blue(calendar, anna, 
     dialog.get_by_role("button", name="Stäng").click()
     settled(page)
     expect(event(page, slot)).to_have_attribute("data-color", "blue")
-    expect(event(page, slot)).to_contain_text("Enbart befintliga klienter")
+    expect(event(page, slot)).to_contain_text("Ledig tid (befintliga klienter)")  # its words, colours.py's label
 
 
 def test_an_open_slot_is_removed(calendar, anna, monday):
@@ -782,3 +782,86 @@ def test_the_repeat_field_says_it_counts_the_following_weeks_and_one_more_slot_i
     assert [shown(s.start_at) for s in Slot.objects.filter(therapist=anna).order_by("start_at")] == [
         local(monday + timedelta(weeks=week), "10:00") for week in (0, 1, 2)
     ]
+
+
+# The session gone while the calendar is open -----------------------------------------------
+
+
+def end_sessions(how: str) -> None:
+    """Every session of the test ends: idle for longer than SESSION_IDLE_MINUTES (R42), or
+    logged out in another tab (the session is gone from the database)."""
+    import time
+
+    from django.conf import settings
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+
+    from tidbok.middleware import IDLE_KEY
+
+    for row in Session.objects.all():
+        if how == "idle":
+            session = SessionStore(session_key=row.session_key)
+            session[IDLE_KEY] = time.time() - settings.SESSION_IDLE_MINUTES * 60 - 60
+            session.save()
+        else:
+            row.delete()
+
+
+@pytest.mark.parametrize(("how", "action"), [
+    ("idle", "open a slot"),  # this app's booking view: 401 JSON from the page's endpoint
+    ("logged out elsewhere", "next week"),  # the slots of the next week: 401 from the JSON API
+])
+def test_when_the_session_has_gone_the_calendar_goes_to_the_log_in_and_back(calendar, anna, monday, live_server,
+                                                                            how, action):
+    slot = slot_create(therapist=anna, actor=anna.user, start=local(monday, "09:00"))
+    page = calendar()
+    here = page.url
+    end_sessions(how)
+
+    with page.expect_response(lambda r: r.status == 401):
+        if action == "open a slot":
+            event(page, slot).click()
+        else:
+            page.get_by_role("button", name="Nästa vecka").click()
+
+    page.wait_for_url(re.compile(r"/logga-in/\?next="))
+    assert page.url.endswith("/logga-in/?next=" + re.sub(r"[/?=]", lambda m: f"%{ord(m[0]):02X}",
+                                                         here.removeprefix(live_server.url)))
+    if how == "idle":
+        expect(page.get_by_text("Du loggades ut efter")).to_be_visible()
+    page.get_by_label("E-postadress").fill(anna.user.email)
+    page.get_by_label("Lösenord").fill("correct horse battery")
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(here)
+    settled(page)
+    expect(event(page, slot)).to_be_visible()
+
+
+def test_each_colour_looks_and_reads_the_same_in_the_legend_the_calendar_and_the_booking_view(
+        calendar, anna, erik, monday):
+    """therapist_pages/colours.py is the one definition; the swatches' CSS comes from it in a
+    <style> that the page's CSP must let through."""
+    from therapist_pages.colours import COLOURS
+
+    open_slot_ = slot_create(therapist=anna, actor=anna.user, start=local(monday, "09:00"))
+    booked = slot_create(therapist=anna, actor=anna.user, start=local(monday, "11:00"))
+    booking_create_by_therapist(therapist=anna, slot=booked, client=erik, mode="video", actor=anna.user)
+    page = calendar()
+
+    def rgb(hex_: str) -> str:
+        return "rgb({}, {}, {})".format(*(int(hex_[i:i + 2], 16) for i in (1, 3, 5)))
+
+    legend = page.locator(".legend li")
+    expect(legend).to_have_text([f"{c.icon} {c.meaning}" for c in COLOURS.values()])
+    for i, c in enumerate(COLOURS.values()):
+        expect(legend.nth(i).locator(".swatch")).to_have_css("background-color", rgb(c.background))
+        expect(legend.nth(i).locator(".swatch")).to_have_css("color", rgb(c.text))
+    for slot, c in ((open_slot_, COLOURS["green"]), (booked, COLOURS["yellow"])):
+        expect(event(page, slot)).to_have_attribute("data-color", c.name)
+        expect(event(page, slot).locator(".slot-icon")).to_have_text(c.icon)
+        expect(event(page, slot)).to_have_css("background-color", rgb(c.background))
+        dialog = open_slot(page, slot)
+        expect(dialog.locator(".slot-state")).to_have_text(f"{c.icon} {c.meaning}")
+        expect(dialog.locator(".slot-state .swatch")).to_have_css("background-color", rgb(c.background))
+        dialog.get_by_role("button", name="Stäng").click()
+    expect(event(page, booked)).to_contain_text(f"{COLOURS['yellow'].label}: Erik Eriksson")

@@ -1,12 +1,13 @@
 /* The therapist's week calendar (R1–R7, R10, R12–R15, R18): FullCalendar 7 in her time zone,
    over the JSON API (slots, clients) and this app's booking view (a fragment in a <dialog>).
-   Every rule is the server's: a refused change snaps back and says why in words. */
+   Every rule is the server's: a refused change snaps back and says why in words. What it
+   needs from the server (URLs, words, the colours) is in the page's json_script
+   #calendar-config (therapist_pages.views.calendar). */
 (function () {
   "use strict";
   const T = window.Tidbok;
   const config = JSON.parse(document.getElementById("calendar-config").textContent);
   const S = config.strings;
-  window.TidbokStrings = S;
   const statusEl = document.getElementById("calendar-status");
   const alertEl = document.getElementById("calendar-alert");
   const slotDialog = document.getElementById("slot-dialog");
@@ -15,14 +16,9 @@
   const moveDialog = document.getElementById("move-dialog");
   const calendarEl = document.getElementById("calendar");
 
-  // Colour (R2, R7, R14, R15) plus a shape and words, so colour is never the only signal.
-  const COLORS = {
-    green: ["#23704a", "#ffffff"],
-    blue: ["#2a62a3", "#ffffff"],
-    red: ["#b0302f", "#ffffff"],
-    yellow: ["#f2c94c", "#1d2433"],
-  };
-  const ICONS = { green: "○", blue: "◐", red: "●", yellow: "★" };
+  // Colour (R2, R7, R14, R15) plus a shape and words, so colour is never the only signal:
+  // therapist_pages/colours.py's, by the name the API's `color` gives.
+  const COLOURS = config.colours;
 
   function say(text) {
     alertEl.textContent = "";
@@ -43,33 +39,28 @@
   }
 
   function label(entry) {
-    if (entry.booking) {
-      const c = entry.booking.client;
-      return (entry.booking.first_visit ? S.firstVisit : S.booked) + ": " + c.first_name + " " + c.last_name;
-    }
-    return entry.audience === "existing" ? S.existingOnly : S.open;
+    const words = COLOURS[entry.color].label;
+    if (!entry.booking) return words;
+    const c = entry.booking.client;
+    return words + ": " + c.first_name + " " + c.last_name;
   }
 
   function toEvent(entry) {
-    const colors = COLORS[entry.color] || COLORS.green;
+    const colour = COLOURS[entry.color];
     const begun = new Date(entry.start) <= new Date();
     return {
       id: String(entry.id),
       start: entry.start,
       end: entry.end,
       title: label(entry),
-      color: colors[0],
-      contrastColor: colors[1],
+      color: colour.background,
+      contrastColor: colour.text,
       className: "slot slot-" + entry.color,
       // A booked slot moves too, once she has said yes to telling the client (R18, `change`);
       // a slot that has begun cannot change at all.
       editable: !begun,
       extendedProps: { entry: entry },
     };
-  }
-
-  function slotUrl(id, suffix) {
-    return config.urls.slot.replace(/\/0\/$/, "/" + id + "/") + (suffix || "");
   }
 
   function narrow() {
@@ -110,8 +101,7 @@
     eventInteractive: true,
     eventOverlap: true,
     events: function (info, success, failure) {
-      const url = config.urls.events + "?start=" + encodeURIComponent(info.startStr) + "&end=" + encodeURIComponent(info.endStr);
-      T.request(url).then(function (result) {
+      T.request(T.url(config.urls.events, {}, { start: info.startStr, end: info.endStr })).then(function (result) {
         if (result.ok) success(result.data.map(toEvent));
         else failure(new Error(String(result.status)));
       });
@@ -136,11 +126,11 @@
       const icon = document.createElement("span");
       icon.className = "slot-icon";
       icon.setAttribute("aria-hidden", "true");
-      icon.textContent = ICONS[entry.color] || "";
+      icon.textContent = COLOURS[entry.color].icon;
       title.append(icon, " ", arg.event.title);
       const price = document.createElement("span");
       price.className = "slot-price";
-      price.textContent = entry.price + " kr";
+      price.textContent = T.format(S.price, { price: entry.price });
       box.append(time, " ", title, " ", price);
       return { domNodes: [box] };
     },
@@ -196,7 +186,6 @@
     },
   });
   calendar.render();
-  window.tidbokCalendar = calendar;
 
   /* Load the slots again after a change; busy at once, so that nobody (person or test)
      reads the old slots as the new ones in the moment before the loading starts. */
@@ -245,7 +234,7 @@
         return;
       }
     }
-    const result = await T.request(config.urls.apiSlots + "/" + info.event.id, { method: "PATCH", json: body });
+    const result = await T.request(T.url(config.urls.apiSlot, { slot_id: info.event.id }), { method: "PATCH", json: body });
     if (result.ok) {
       refresh();
       say(describe(result.data, client));
@@ -292,7 +281,7 @@
 
   async function openSlot(id, opener, status) {
     const mine = ++opening;
-    const result = await T.request(slotUrl(id), { headers: { Accept: "text/html" } });
+    const result = await T.request(T.url(config.urls.slot, { slot_id: id }), { headers: { Accept: "text/html" } });
     if (mine !== opening) return;
     if (!result.ok) {
       warn(S.failed);
@@ -367,7 +356,7 @@
       const minutes = parseInt(length.value, 10);
       if (!(minutes > 0)) return;
       const mine = ++asked;
-      const result = await T.request(config.urls.price + "?minuter=" + minutes);
+      const result = await T.request(T.url(config.urls.price, {}, { minuter: minutes }));
       if (mine === asked && result.ok && typed.value !== "True") price.value = result.data.price;
     });
   }
@@ -465,7 +454,7 @@
         nobody(false);
         return;
       }
-      const result = await T.request(config.urls.apiClients + "?q=" + encodeURIComponent(q));
+      const result = await T.request(T.url(config.urls.apiClients, {}, { q: q }));
       if (mine !== asked || !result.ok) return;
       clients = result.data;
       render();
@@ -556,7 +545,7 @@
         form.reset();
         show(false);
         chosen(c);
-        const status = T.statusBox(bookForm);
+        const status = bookForm.closest("dialog").querySelector("[data-role=status]");
         if (status) status.textContent = T.format(S.clientAdded, { name: c.first_name + " " + c.last_name });
         const mode = bookForm.querySelector("[name=mode]:checked") ? null : bookForm.querySelector("[name=mode]");
         (mode || bookForm.querySelector("button[type=submit]:not([form])")).focus();

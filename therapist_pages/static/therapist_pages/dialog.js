@@ -1,9 +1,12 @@
 /* Tidbok, the therapist's pages: requests with the CSRF token, native modal dialogs
    (showModal: the page behind is inert, Escape closes, focus returns to what opened it),
    panels toggled by buttons, and forms that post in the background and answer JSON:
-   200 {message}, 422 {errors: {field: [..]}}, 409 {code, detail}. No inline scripts (CSP). */
+   200 {message}, 422 {errors: {field: [..]}}, 409 {code, detail}; 401 when the session has
+   ended, and the page goes to the log-in. No inline scripts (CSP): what this script needs from
+   the server is on its own <script> element (data-login-url, data-failed). */
 (function () {
   "use strict";
+  const own = document.currentScript.dataset;
 
   function csrfToken() {
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -36,10 +39,28 @@
     } catch (e) {
       data = null;
     }
-    if (response.redirected && response.url.includes("/logga-in/")) {
-      return { ok: false, status: 401, data: null };
-    }
+    if (response.status === 401) toLogIn(data);
     return { ok: response.ok, status: response.status, data: data };
+  }
+
+  /* Not logged in any more (401, from these pages or from the JSON API): to the log-in page,
+     and back to this page after it. */
+  function toLogIn(data) {
+    const target = new URL((data && data.login_url) || own.loginUrl, window.location.href);
+    target.searchParams.set("next", window.location.pathname + window.location.search);
+    window.location.assign(target.href);
+  }
+
+  /* A URL from one the server gave, its {names} filled in ("/kalender/tider/{slot_id}/", as
+     tidbok.http.url_template makes them), and with a query if one is given. */
+  function url(template, values, query) {
+    const path = template.replace(/\{(\w+)\}/g, function (_, key) {
+      if (!values || !(key in values)) throw new Error("No value for {" + key + "} in " + template);
+      return encodeURIComponent(values[key]);
+    });
+    const result = new URL(path, window.location.href);
+    Object.entries(query || {}).forEach(function ([key, value]) { result.searchParams.set(key, value); });
+    return result.href;
   }
 
   /* The reason for a refusal in words, from these pages or from the JSON API. */
@@ -118,11 +139,6 @@
   function messageBox(el) {
     const scope = el.closest("dialog") || document;
     return scope.querySelector("[data-role=message]");
-  }
-
-  function statusBox(el) {
-    const scope = el.closest("dialog") || document;
-    return scope.querySelector("[data-role=status]");
   }
 
   function showMessage(el, text) {
@@ -207,28 +223,26 @@
     const result = await request(form.action, { method: "POST", body: new FormData(form) });
     buttons.forEach(function (b) { b.disabled = false; });
     delete form.dataset.busy;
-    const strings = window.TidbokStrings || {};
     if (result.ok) {
       form.dispatchEvent(new CustomEvent("tidbok:done", { bubbles: true, detail: result.data || {} }));
     } else if (result.status === 422 && result.data && result.data.errors) {
       showErrors(form, result.data.errors);
     } else if (result.status === 409) {
-      showMessage(form, reasonOf(result, strings.failed));
+      showMessage(form, reasonOf(result, own.failed));
       const box = messageBox(form);
       if (box) box.scrollIntoView({ block: "nearest" });
     } else {
-      showMessage(form, strings.failed || "Error");
+      showMessage(form, own.failed);
     }
   });
 
   window.Tidbok = {
     request: request,
+    url: url,
     reasonOf: reasonOf,
     format: format,
     openDialog: openDialog,
     closeDialog: closeDialog,
-    focusStart: focusStart,
     showMessage: showMessage,
-    statusBox: statusBox,
   };
 })();

@@ -1,0 +1,45 @@
+"""The calendar's colours as the therapist sees them (R2, R7, R14, R15), defined once.
+
+`Slot.color` decides which colour a slot has; this says what each colour looks like and what
+it is called. A colour always comes with a shape and words, so that colour is never the only
+signal. Everything that shows a colour reads it from here: the legend and the swatches' CSS
+(calendar.html), the booking view (_slot.html), the calendar's script (through its
+json_script config, `for_script`) and the private feed's event titles (feed.py)."""
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Colour:
+    name: str  # as `Slot.color` and the API's `color` say it
+    background: str
+    text: str  # the text's colour on the background (contrast at least 4.5:1)
+    icon: str  # the shape, for whoever cannot tell the colours apart
+    label: str | Promise  # short: a slot's title in the calendar and the feed ("Booked: Erik E.")
+    meaning: str | Promise  # the legend's and the booking view's words
+
+
+COLOURS = {
+    c.name: c
+    for c in (
+        Colour("green", "#23704a", "#ffffff", "○", _("Open slot"), _("Open, available to all")),
+        Colour("blue", "#2a62a3", "#ffffff", "◐", _("Open slot (existing clients)"), _("Open, existing clients only")),
+        Colour("red", "#b0302f", "#ffffff", "●", _("Booked"), _("Booked")),
+        Colour("yellow", "#f2c94c", "#1d2433", "★", _("First visit"), _("Booked, the client's first visit")),
+    )
+}
+
+
+def of(slot) -> Colour:
+    return COLOURS[slot.color]
+
+
+def for_script() -> dict:
+    """The colours for calendar.js, in the active language."""
+    return {
+        c.name: {"background": c.background, "text": c.text, "icon": c.icon, "label": str(c.label)}
+        for c in COLOURS.values()
+    }
