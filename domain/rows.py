@@ -68,3 +68,19 @@ def fetch(sql: str, params) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def condition_sql(model: type[models.Model], condition: models.Q, alias: str) -> tuple[str, list]:
+    """A flat AND of equalities on `model`'s fields (a rule's ORM condition, such as
+    `LIVE_BOOKING`), written as SQL on the table under `alias`, with its parameters: the
+    hand-written reads take a rule's SQL from its one ORM definition."""
+    if condition.connector != models.Q.AND or condition.negated or not all(
+        isinstance(child, tuple) and "__" not in child[0] for child in condition.children
+    ):
+        raise ValueError(f"condition_sql reads a flat AND of field equalities, not {condition!r}")
+    quote = connection.ops.quote_name
+    fields = [(model._meta.get_field(name), value) for name, value in condition.children]
+    return (
+        " AND ".join(f"{alias}.{quote(field.column)} = %s" for field, _ in fields),
+        [field.get_db_prep_value(value, connection) for field, value in fields],
+    )
