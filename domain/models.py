@@ -108,11 +108,6 @@ class User(AbstractUser):
 
 
 class TherapistQuerySet(models.QuerySet):
-    def open_to(self, client: "Client | None"):
-        """R9: the therapists whose page `client` (None: a visitor) may see: those who may have
-        a slot open to her (`therapist_open_to`)."""
-        return self.filter(therapist_open_to(client))
-
     def boosted(self):
         """R9: the therapists a new client may find (the listing, matching)."""
         return self.filter(ACCEPTS_NEW_CLIENTS)
@@ -130,16 +125,19 @@ def _through(relation: str, condition: Q) -> Q:
     return Q(*[(f"{relation}__{lookup}", value) for lookup, value in condition.children], _connector=condition.connector)
 
 
+def list_entries(client: "Client | None", therapist):
+    """The entry of `client` on the list (R12) of `therapist` (an id, an instance or an
+    OuterRef), if any."""
+    if client is None or client.pk is None:
+        return ClientLink.objects.none()
+    return ClientLink.objects.filter(therapist=therapist, client=client)
+
+
 def on_list_of(client: "Client | None", therapist) -> models.Exists | Q:
-    """Whether `client` is on the list (R12) of `therapist` (an id, an instance or an OuterRef)."""
+    """Whether `client` is on the list of `therapist`, as a condition."""
     if client is None or client.pk is None:
         return Q(pk__in=[])
-    return models.Exists(ClientLink.objects.filter(therapist=therapist, client=client))
-
-
-def therapist_open_to(client: "Client | None") -> Q:
-    """R9 for a Therapist query: she takes new clients, or `client` is on her list."""
-    return ACCEPTS_NEW_CLIENTS | Q(on_list_of(client, models.OuterRef("pk")))
+    return models.Exists(list_entries(client, therapist))
 
 
 def slot_open_to(client: "Client | None") -> Q:

@@ -11,7 +11,9 @@ from django.utils.translation import gettext as _
 
 from . import video
 from .models import (
+    ACCEPTS_NEW_CLIENTS,
     MAX_DURATION_MINUTES,
+    OPEN_TO_ALL,
     VIDEO,
     AccessRecord,
     AuditEntry,
@@ -21,11 +23,12 @@ from .models import (
     Therapist,
     User,
     earlier_than_sql,
+    list_entries,
     live_booking_sql,
     on_list_sql,
     slot_open_to_sql,
 )
-from .rows import Columns, condition_sql, fetch, instances
+from .rows import Columns, condition_holds, condition_sql, fetch, instances
 from .search import fold
 
 # The hand-written reads' column lists (`domain.rows`), one per table alias.
@@ -107,9 +110,10 @@ def stays_on_list(therapist_id: int, client: Client) -> bool:
 
 
 def therapist_visible_to(therapist: Therapist, client: Client | None) -> bool:
-    """A therapist's public page exists for a viewer who may book something there (R9:
-    `Therapist.objects.open_to`)."""
-    return Therapist.objects.open_to(client).filter(pk=therapist.pk).exists()
+    """R9: a therapist's public page exists for a viewer who may book something there: she
+    takes new clients (`ACCEPTS_NEW_CLIENTS`, asked of the instance in hand) or the viewer is
+    on her list."""
+    return condition_holds(therapist, ACCEPTS_NEW_CLIENTS) or list_entries(client, therapist.pk).exists()
 
 
 @cache
@@ -174,7 +178,10 @@ def open_slots_for_viewer(
 def therapist_listing(mode: str | None = None) -> QuerySet[Therapist]:
     """R9: therapists with Client Booster, each with the soonest open time a new client can
     book (`next_available`), soonest first; those with none last."""
-    open_for_new = Slot.objects.filter(therapist=OuterRef("pk"), start_at__gt=timezone.now()).free().open_to(None)
+    # `Slot.objects.open_to(None)` in two halves: the therapists are those who take new clients
+    # (outside), their slots those open to all (inside), so the subquery need not join each
+    # therapist again (domain/tests/test_raw_reads.py holds the two equal).
+    open_for_new = Slot.objects.filter(OPEN_TO_ALL, therapist=OuterRef("pk"), start_at__gt=timezone.now()).free()
     if mode:
         open_for_new = open_for_new.filter(**{mode: True})
     first = open_for_new.order_by("start_at").values("start_at")[:1]

@@ -19,6 +19,7 @@ DATABASE_URL, on PostgreSQL."""
 
 from datetime import UTC, datetime, timedelta
 
+import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
@@ -200,14 +201,29 @@ class RawReadsTest(TestCase):
             open_ids = set(Slot.objects.open_to(viewer).values_list("pk", flat=True))
             assert open_ids == {s.pk for s in slots if rule_visible(s, viewer)}
             # A therapist's page is there for whoever may book one of her slots open to all.
-            assert set(Therapist.objects.open_to(viewer).values_list("pk", flat=True)) == {
-                t.pk for t in therapists if t.client_booster or on_list(t.pk, viewer)
+            for t in therapists:
+                assert selectors.therapist_visible_to(t, viewer) == (t.client_booster or on_list(t.pk, viewer))
+            assert set(Therapist.objects.boosted().values_list("pk", flat=True)) == {
+                t.pk for t in therapists if t.client_booster
             }
         for b in Booking.objects.with_first_visit():
             assert b.first_visit == Booking.objects.get(pk=b.pk).first_visit == rule_first_visit(b)
         assert set(Slot.objects.free().values_list("pk", flat=True)) == {
             s.pk for s in slots if not Booking.objects.filter(slot=s, status=Booking.Status.CONFIRMED).exists()
         }
+        # The listing (R9) shows whom a new client may book and her soonest free slot open to
+        # her, as `Slot.objects.open_to(None)` says.
+        with time_machine.travel(BASE + 5 * HOUR, tick=False):
+            for mode in (None, "video", "onsite"):
+                free = Slot.objects.filter(start_at__gt=BASE + 5 * HOUR).free().open_to(None)
+                free = free.filter(**{mode: True}) if mode else free
+                soonest = {}
+                for s in free.order_by("-start_at"):
+                    soonest[s.therapist_id] = s.start_at
+                listed = {t.pk: t.next_available for t in selectors.therapist_listing(mode)}
+                assert set(listed) >= set(soonest)
+                assert listed == {t.pk: soonest.get(t.pk) for t in therapists if t.pk in listed}
+                assert set(listed) <= {t.pk for t in therapists if t.client_booster}
 
     @EXAMPLES
     @given(w=world, owner=st.integers(0, 6))
