@@ -13,10 +13,12 @@ from decimal import ROUND_HALF_UP, Decimal
 import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+
+from .rows import condition_holds, condition_sql
 
 VIDEO, ONSITE = "video", "onsite"
 MODES = (VIDEO, ONSITE)
@@ -151,8 +153,6 @@ def slot_open_to(client: "Client | None") -> Q:
 def on_list_sql(therapist: str, client: str) -> str:
     """`on_list_of` for hand-written SQL: whether the client whose id is the SQL expression
     `client` is on the list of the therapist whose id is `therapist`."""
-    from django.db import connection
-
     links = connection.ops.quote_name(ClientLink._meta.db_table)
     return f"EXISTS (SELECT 1 FROM {links} l WHERE l.therapist_id = {therapist} AND l.client_id = {client})"
 
@@ -161,8 +161,6 @@ def slot_open_to_sql(slot: str, therapist: str, on_list: str) -> tuple[str, list
     """`slot_open_to` for hand-written SQL, made from the same conditions: the slot under the
     alias `slot`, its therapist under `therapist`, and `on_list` (`on_list_sql`). Proved to
     answer as the ORM does by domain/tests/test_raw_reads.py."""
-    from .rows import condition_sql
-
     open_to_all, params = condition_sql(Slot, OPEN_TO_ALL, slot)
     takes_new, more = condition_sql(Therapist, ACCEPTS_NEW_CLIENTS, therapist)
     return f"({on_list} OR ({open_to_all} AND {takes_new}))", params + more
@@ -514,7 +512,8 @@ class Booking(models.Model):
 
     @property
     def is_confirmed(self) -> bool:
-        return self.status == self.Status.CONFIRMED
+        """Whether it is live (`LIVE_BOOKING`, asked of this instance)."""
+        return condition_holds(self, LIVE_BOOKING)
 
     @property
     def first_visit(self) -> bool:
@@ -573,8 +572,6 @@ LIVE_BOOKING = Q(status=Booking.Status.CONFIRMED)
 def live_booking_sql(alias: str) -> tuple[str, list]:
     """`LIVE_BOOKING` for hand-written SQL (`domain.rows`), made from it: a condition on the
     booking table under `alias`, and its parameters."""
-    from .rows import condition_sql
-
     return condition_sql(Booking, LIVE_BOOKING, alias)
 
 
@@ -583,8 +580,6 @@ def earlier_than_sql(client: str, start_at: str) -> tuple[str, list]:
     client whose id is the SQL expression `client` starts before `start_at` (an expression
     too), and the parameters, which come before any that `client` and `start_at` hold. Proved
     to answer as the ORM does by domain/tests/test_raw_reads.py."""
-    from django.db import connection
-
     live, params = live_booking_sql("e")
     bookings = connection.ops.quote_name(Booking._meta.db_table)
     return (
