@@ -53,14 +53,14 @@ def _slot_for_booking_sql(vendor: str) -> tuple[str, list]:
 
 def slot_for_booking(slot_id: int, client: Client) -> tuple[Slot, bool, bool]:
     """The slot with its therapist and her user, whether `client` is on her list (R12) and
-    whether she may see the slot (R8, R9: `Slot.objects.open_to`'s SQL twin): what a booking
-    checks first, in one statement (`domain.rows`: this is on the path of every booking; the
-    ORM's three statements for this and `booking_facts` cost 69 % more CPU per booking when
-    measured in issue 12). Locks the
-    slot's row and the client's (only those) until the transaction ends: the slot's for R16,
-    the client's so that her bookings, cancellations and list entry change one at a time (the
-    booking limit, and leaving a list, count her bookings). Raises Slot.DoesNotExist, also
-    when the client has just been merged away."""
+    whether she may see the slot (R8, R9: `slot_open_to_sql`, `Slot.objects.open_to`'s SQL
+    twin): what a booking checks first, in one statement (`domain.rows`: this is on the path
+    of every booking; written with the ORM, this and `booking_facts` took three statements
+    and 69 % more CPU per booking when measured for issue 12). Locks the slot's row and the
+    client's (only those) until the transaction ends: the slot's for R16, the client's so
+    that her bookings, cancellations and list entry change one at a time (the booking limit,
+    and leaving a list, count her bookings). Raises Slot.DoesNotExist, also when the client
+    has just been merged away."""
     low, high = connection.ops.integer_field_range(Slot._meta.pk.get_internal_type())
     if not low <= slot_id <= high:  # as the ORM does: an id the column cannot hold is missing
         raise Slot.DoesNotExist
@@ -118,11 +118,12 @@ def therapist_visible_to(therapist: Therapist, client: Client | None) -> bool:
 
 @cache
 def _calendar_sql(vendor: str) -> tuple[str, list]:
-    """Her slots overlapping the window with each one's live booking, its client and R15's
-    first-visit mark (no earlier confirmed booking of that client with anyone). A slot is at
-    most MAX_DURATION_MINUTES long, so one overlapping the window starts less than that
-    before it: that bound makes the read one range of `slot_therapist_start`, as long as the
-    week asked for, whatever the size of the table (and one probe per booked slot)."""
+    """Her slots overlapping the window with each one's live booking (`live_booking_sql`), its
+    client and R15's first-visit mark (`earlier_than_sql`: no earlier live booking of that
+    client with anyone). A slot is at most MAX_DURATION_MINUTES long, so one overlapping the
+    window starts less than that before it: that bound makes the read one range of
+    `slot_therapist_start`, as long as the week asked for, whatever the size of the table
+    (and one probe per booked slot)."""
     quote = connection.ops.quote_name
     slots, bookings, clients = (quote(m._meta.db_table) for m in (Slot, Booking, Client))
     live, live_params = live_booking_sql("b")
