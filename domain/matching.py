@@ -7,10 +7,9 @@ pages put into words in the visitor's language (the domain stays free of page wo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from .models import ALL, Booking, Slot, Therapist
+from .models import Slot, Therapist
 from .search import fold
 
 # Parts of the day, by the slot's local start time in the therapist's zone (R22).
@@ -52,11 +51,12 @@ def therapists_matching(wish: Wish, *, now: datetime | None = None) -> list[Matc
     """Boosted therapists, the best fit first: score (area, kind, language, a fitting open
     time within four weeks), then the soonest fitting time, then the soonest open time."""
     now = now or timezone.now()
-    therapists = list(Therapist.objects.filter(client_booster=True).select_related("user"))
-    live = Booking.objects.filter(slot=OuterRef("pk"), status=Booking.Status.CONFIRMED)
+    therapists = list(Therapist.objects.boosted().select_related("user"))
+    # What a new client may book (R8, R9): free slots open to a client on no list.
     slots = (
-        Slot.objects.filter(therapist__in=therapists, audience=ALL, start_at__gt=now, start_at__lt=now + HORIZON)
-        .exclude(Exists(live))
+        Slot.objects.filter(therapist__in=therapists, start_at__gt=now, start_at__lt=now + HORIZON)
+        .free()
+        .open_to(None)
         .order_by("start_at")
         .values_list("therapist_id", "start_at", "video", "onsite")
     )

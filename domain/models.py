@@ -13,10 +13,12 @@ from decimal import ROUND_HALF_UP, Decimal
 import pgtrigger
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+
+from .rows import condition_holds, condition_sql
 
 VIDEO, ONSITE = "video", "onsite"
 MODES = (VIDEO, ONSITE)
@@ -107,6 +109,63 @@ class User(AbstractUser):
         return None
 
 
+class TherapistQuerySet(models.QuerySet):
+    def boosted(self):
+        """R9: the therapists a new client may find (the listing, matching)."""
+        return self.filter(ACCEPTS_NEW_CLIENTS)
+
+
+# R8, R9 — who may see and book what: the one definition, as ORM conditions. A therapist with
+# Client Booster takes new clients; her own clients (on her list, R12) see all her slots, and
+# anybody else sees only her slots open to all, and only while she has Client Booster.
+ACCEPTS_NEW_CLIENTS = Q(client_booster=True)
+OPEN_TO_ALL = Q(audience=ALL)  # R7: a slot for everyone, not for her existing clients only
+
+
+def _through(relation: str, condition: Q) -> Q:
+    """A flat condition on a related model, as seen from the model that points to it."""
+    return Q(*[(f"{relation}__{lookup}", value) for lookup, value in condition.children], _connector=condition.connector)
+
+
+def list_entries(client: "Client | None", therapist):
+    """The entry of `client` on the list (R12) of `therapist` (an id, an instance or an
+    OuterRef), if any."""
+    if client is None or client.pk is None:
+        return ClientLink.objects.none()
+    return ClientLink.objects.filter(therapist=therapist, client=client)
+
+
+def on_list_of(client: "Client | None", therapist) -> models.Exists | Q:
+    """Whether `client` is on the list of `therapist`, as a condition."""
+    if client is None or client.pk is None:
+        return Q(pk__in=[])
+    return models.Exists(list_entries(client, therapist))
+
+
+def slot_open_to(client: "Client | None") -> Q:
+    """R8, R9 for a Slot query: `client` is on the therapist's list (she sees every slot), or
+    the slot is open to all and its therapist takes new clients (an existing-only slot does not
+    exist for anybody else)."""
+    new_client = OPEN_TO_ALL & _through("therapist", ACCEPTS_NEW_CLIENTS)
+    return Q(on_list_of(client, models.OuterRef("therapist"))) | new_client
+
+
+def on_list_sql(therapist: str, client: str) -> str:
+    """`on_list_of` for hand-written SQL: whether the client whose id is the SQL expression
+    `client` is on the list of the therapist whose id is `therapist`."""
+    links = connection.ops.quote_name(ClientLink._meta.db_table)
+    return f"EXISTS (SELECT 1 FROM {links} l WHERE l.therapist_id = {therapist} AND l.client_id = {client})"
+
+
+def slot_open_to_sql(slot: str, therapist: str, on_list: str) -> tuple[str, list]:
+    """`slot_open_to` for hand-written SQL, made from the same conditions: the slot under the
+    alias `slot`, its therapist under `therapist`, and `on_list` (`on_list_sql`). Proved to
+    answer as the ORM does by domain/tests/test_raw_reads.py."""
+    open_to_all, params = condition_sql(Slot, OPEN_TO_ALL, slot)
+    takes_new, more = condition_sql(Therapist, ACCEPTS_NEW_CLIENTS, therapist)
+    return f"({on_list} OR ({open_to_all} AND {takes_new}))", params + more
+
+
 class Therapist(models.Model):
     user = models.OneToOneField(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="therapist")
     timezone = models.CharField(_("time zone"), max_length=64, default=DEFAULT_TIMEZONE)
@@ -141,6 +200,8 @@ class Therapist(models.Model):
     # The private iCalendar feed (subscribe from a phone); regenerating the token revokes the old URL.
     calendar_feed_token = models.CharField(_("calendar feed key"), max_length=64, unique=True, default=new_token, editable=False)
     created_at = models.DateTimeField(_("created"), default=now)
+
+    objects = TherapistQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("therapist")
@@ -276,11 +337,20 @@ class SlotQuerySet(models.QuerySet):
         """Slots that share any moment with [start, end): adjacent slots do not overlap."""
         return self.filter(start_at__lt=end, end_at__gt=start)
 
+    def free(self):
+        """Slots without a live booking (R14: a slot with one is booked, whatever else)."""
+        return self.exclude(models.Exists(Booking.objects.live().filter(slot=models.OuterRef("pk"))))
+
+    def open_to(self, client: "Client | None"):
+        """R8, R9: the slots `client` (None: a visitor) may see and book, booked or not:
+        `slot_open_to`."""
+        return self.filter(slot_open_to(client))
+
     def with_live_booking(self):
         return self.prefetch_related(
             models.Prefetch(
                 "bookings",
-                queryset=Booking.objects.confirmed().with_first_visit().select_related("client"),
+                queryset=Booking.objects.live().with_first_visit().select_related("client"),
                 to_attr="live_bookings",
             )
         )
@@ -335,7 +405,7 @@ class Slot(models.Model):
         """The confirmed booking, if any; uses `with_live_booking()`'s prefetch when there."""
         if hasattr(self, "live_bookings"):
             return self.live_bookings[0] if self.live_bookings else None
-        return self.bookings.confirmed().with_first_visit().select_related("client").first()
+        return self.bookings.live().with_first_visit().select_related("client").first()
 
     @property
     def color(self) -> str:
@@ -348,23 +418,27 @@ class Slot(models.Model):
 
 
 class BookingQuerySet(models.QuerySet):
-    def confirmed(self):
-        return self.filter(status=Booking.Status.CONFIRMED)
+    def live(self):
+        """The bookings that stand (R14, R16): confirmed, not cancelled (`LIVE_BOOKING`)."""
+        return self.filter(LIVE_BOOKING)
+
+    # The older name of `live()`, still used by some services.
+    confirmed = live
+
+    def earlier_than(self, client, start_at):
+        """R15: the live bookings of `client` (an instance, an id or an OuterRef) that start
+        before `start_at`, with any therapist: any one of them makes a booking at `start_at`
+        no first visit. The one definition of R15 (`earlier_than_sql` is its SQL twin)."""
+        return self.live().filter(client=client, start_at__lt=start_at)
 
     def with_first_visit(self):
-        """R15: a booking is a first visit when no other non-cancelled booking of that client,
-        with any therapist, starts earlier. Computed when read, so a cancellation of an earlier
-        booking makes the next one the first visit again."""
-        earlier = Booking.objects.filter(
-            client=models.OuterRef("client"),
-            status=Booking.Status.CONFIRMED,
-            start_at__lt=models.OuterRef("start_at"),
-        )
+        """R15: a booking is a first visit when it is live and no other live booking of that
+        client, with any therapist, starts earlier (`earlier_than`). Computed when read, so a
+        cancellation of an earlier booking makes the next one the first visit again."""
+        earlier = Booking.objects.earlier_than(models.OuterRef("client"), models.OuterRef("start_at"))
         # A cancelled booking is no first visit, as `Booking.first_visit` says when not annotated.
         return self.annotate(
-            _first_visit=models.ExpressionWrapper(
-                Q(status=Booking.Status.CONFIRMED) & ~models.Exists(earlier), output_field=models.BooleanField()
-            )
+            _first_visit=models.ExpressionWrapper(LIVE_BOOKING & ~models.Exists(earlier), output_field=models.BooleanField())
         )
 
 
@@ -438,7 +512,8 @@ class Booking(models.Model):
 
     @property
     def is_confirmed(self) -> bool:
-        return self.status == self.Status.CONFIRMED
+        """Whether it is live (`LIVE_BOOKING`, asked of this instance)."""
+        return condition_holds(self, LIVE_BOOKING)
 
     @property
     def first_visit(self) -> bool:
@@ -446,7 +521,7 @@ class Booking(models.Model):
             return self._first_visit
         if not self.is_confirmed:
             return False
-        return not Booking.objects.confirmed().filter(client_id=self.client_id, start_at__lt=self.start_at).exists()
+        return not Booking.objects.earlier_than(self.client_id, self.start_at).exists()
 
     @property
     def duration_minutes(self) -> int:
@@ -494,6 +569,30 @@ class Booking(models.Model):
 
     def client_may_cancel(self, at=None) -> bool:
         return self.is_confirmed and (at or now()) < self.client_cancel_deadline
+
+
+# R14, R16: a live booking — the one definition, as an ORM condition (`live_booking_sql` is its
+# SQL twin for the hand-written reads).
+LIVE_BOOKING = Q(status=Booking.Status.CONFIRMED)
+
+
+def live_booking_sql(alias: str) -> tuple[str, list]:
+    """`LIVE_BOOKING` for hand-written SQL (`domain.rows`), made from it: a condition on the
+    booking table under `alias`, and its parameters."""
+    return condition_sql(Booking, LIVE_BOOKING, alias)
+
+
+def earlier_than_sql(client: str, start_at: str) -> tuple[str, list]:
+    """R15 (`BookingQuerySet.earlier_than`) for hand-written SQL: whether a live booking of the
+    client whose id is the SQL expression `client` starts before `start_at` (an expression
+    too), and the parameters, which come before any that `client` and `start_at` hold. Proved
+    to answer as the ORM does by domain/tests/test_raw_reads.py."""
+    live, params = live_booking_sql("e")
+    bookings = connection.ops.quote_name(Booking._meta.db_table)
+    return (
+        f"EXISTS (SELECT 1 FROM {bookings} e WHERE {live} AND e.client_id = {client} AND e.start_at < {start_at})",
+        params,
+    )
 
 
 VIDEO_OPENS_BEFORE = timedelta(minutes=15)

@@ -68,3 +68,29 @@ def fetch(sql: str, params) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def _field_equalities(condition: models.Q) -> list[tuple[str, object]]:
+    if condition.connector != models.Q.AND or condition.negated or not all(
+        isinstance(child, tuple) and "__" not in child[0] for child in condition.children
+    ):
+        raise ValueError(f"a flat AND of field equalities is wanted, not {condition!r}")
+    return condition.children
+
+
+def condition_sql(model: type[models.Model], condition: models.Q, alias: str) -> tuple[str, list]:
+    """A flat AND of equalities on `model`'s fields (a rule's ORM condition, such as
+    `LIVE_BOOKING`), written as SQL on the table under `alias`, with its parameters: the
+    hand-written reads take a rule's SQL from its one ORM definition."""
+    _field_equalities(condition)
+    quote = connection.ops.quote_name
+    fields = [(model._meta.get_field(name), value) for name, value in condition.children]
+    return (
+        " AND ".join(f"{alias}.{quote(field.column)} = %s" for field, _ in fields),
+        [field.get_db_prep_value(value, connection) for field, value in fields],
+    )
+
+
+def condition_holds(instance: models.Model, condition: models.Q) -> bool:
+    """The same flat condition, asked of an instance already in memory (no query)."""
+    return all(getattr(instance, name) == value for name, value in _field_equalities(condition))

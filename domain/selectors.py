@@ -11,39 +11,25 @@ from django.utils.translation import gettext as _
 
 from . import video
 from .models import (
-    ALL,
-    EXISTING,
+    ACCEPTS_NEW_CLIENTS,
     MAX_DURATION_MINUTES,
+    OPEN_TO_ALL,
     VIDEO,
     AccessRecord,
     AuditEntry,
     Booking,
     Client,
-    ClientLink,
     Slot,
     Therapist,
     User,
+    earlier_than_sql,
+    list_entries,
+    live_booking_sql,
+    on_list_sql,
+    slot_open_to_sql,
 )
-from .rows import Columns, fetch, instances
+from .rows import Columns, condition_holds, condition_sql, fetch, instances
 from .search import fold
-
-
-def is_on_list(therapist_id: int, client: Client | None) -> bool:
-    if client is None:
-        return False
-    return ClientLink.objects.filter(therapist_id=therapist_id, client=client).exists()
-
-
-def slot_visible_to_client(slot: Slot, client: Client | None, *, on_list: bool | None = None) -> bool:
-    """R7–R9, for one slot, whether or not it is booked: existing-only slots only for the
-    therapist's own clients; slots open to all for them, and for anyone else only while the
-    therapist has Client Booster. `on_list`, when the caller knows it already, saves a query."""
-    if on_list is None:
-        on_list = is_on_list(slot.therapist_id, client)
-    if slot.audience == EXISTING:
-        return on_list
-    return on_list or slot.therapist.client_booster
-
 
 # The hand-written reads' column lists (`domain.rows`), one per table alias.
 _SLOT, _THERAPIST, _USER = Columns(Slot, "s"), Columns(Therapist, "th"), Columns(User, "u")
@@ -51,98 +37,104 @@ _BOOKING, _CLIENT = Columns(Booking, "b"), Columns(Client, "c")
 
 
 @cache
-def _slot_for_booking_sql(vendor: str) -> str:
+def _slot_for_booking_sql(vendor: str) -> tuple[str, list]:
     quote = connection.ops.quote_name
     lock = " FOR UPDATE OF s, c" if connection.features.has_select_for_update_of else ""
+    on_list = on_list_sql("s.therapist_id", "c.id")
+    open_to, params = slot_open_to_sql("s", "th", on_list)
     return (
-        f"SELECT {_SLOT.sql()}, {_THERAPIST.sql()}, {_USER.sql()}, "
-        f"EXISTS (SELECT 1 FROM {quote(ClientLink._meta.db_table)} l "
-        "WHERE l.therapist_id = s.therapist_id AND l.client_id = c.id) "
+        f"SELECT {_SLOT.sql()}, {_THERAPIST.sql()}, {_USER.sql()}, {on_list}, {open_to} "
         f"FROM {quote(Slot._meta.db_table)} s JOIN {quote(Therapist._meta.db_table)} th ON th.id = s.therapist_id "
         f"JOIN {quote(User._meta.db_table)} u ON u.id = th.user_id "
-        f"JOIN {quote(Client._meta.db_table)} c ON c.id = %s WHERE s.id = %s{lock}"
+        f"JOIN {quote(Client._meta.db_table)} c ON c.id = %s WHERE s.id = %s{lock}",
+        params,
     )
 
 
-def slot_for_booking(slot_id: int, client: Client) -> tuple[Slot, bool]:
-    """The slot with its therapist and her user, and whether `client` is on her list: what a
-    booking checks first, in one statement (`domain.rows`: this is on the path of every
-    booking). Locks the slot's row and the client's (only those) until the transaction
-    ends: the slot's for R16, the client's so that her bookings, cancellations and list
-    entry change one at a time (the booking limit, and leaving a list, count her bookings).
-    Raises Slot.DoesNotExist, also when the client has just been merged away."""
+def slot_for_booking(slot_id: int, client: Client) -> tuple[Slot, bool, bool]:
+    """The slot with its therapist and her user, whether `client` is on her list (R12) and
+    whether she may see the slot (R8, R9: `slot_open_to_sql`, `Slot.objects.open_to`'s SQL
+    twin): what a booking checks first, in one statement (`domain.rows`: this is on the path
+    of every booking; written with the ORM, this and `booking_facts` took three statements
+    and 69 % more CPU per booking when measured for issue 12). Locks the slot's row and the
+    client's (only those) until the transaction ends: the slot's for R16, the client's so
+    that her bookings, cancellations and list entry change one at a time (the booking limit,
+    and leaving a list, count her bookings). Raises Slot.DoesNotExist, also when the client
+    has just been merged away."""
     low, high = connection.ops.integer_field_range(Slot._meta.pk.get_internal_type())
     if not low <= slot_id <= high:  # as the ORM does: an id the column cannot hold is missing
         raise Slot.DoesNotExist
-    rows = fetch(_slot_for_booking_sql(connection.vendor), [client.pk, slot_id])
+    sql, params = _slot_for_booking_sql(connection.vendor)
+    rows = fetch(sql, [*params, client.pk, slot_id])
     if not rows:
         raise Slot.DoesNotExist
     slot, therapist, user = instances(rows[0], _SLOT, _THERAPIST, _USER)
     Therapist._meta.get_field("user").set_cached_value(therapist, user)
     Slot._meta.get_field("therapist").set_cached_value(slot, therapist)
-    return slot, bool(rows[0][-1])
+    return slot, bool(rows[0][-2]), bool(rows[0][-1])
 
 
 @cache
-def _booking_facts_sql(vendor: str) -> str:
+def _booking_facts_sql(vendor: str) -> tuple[str, list]:
     bookings = connection.ops.quote_name(Booking._meta.db_table)
-    true = "TRUE" if vendor == "postgresql" else "1"
+    live, live_params = live_booking_sql("b")
+    earlier, earlier_params = earlier_than_sql("%s", "%s")
+    mine, mine_params = condition_sql(Booking, Q(by_client=True), "b")
     return (
-        f"SELECT EXISTS (SELECT 1 FROM {bookings} WHERE slot_id = %s AND status = %s), "
-        f"EXISTS (SELECT 1 FROM {bookings} WHERE client_id = %s AND status = %s AND start_at < %s), "
-        f"(SELECT COUNT(*) FROM {bookings} WHERE client_id = %s AND status = %s AND start_at > %s "
-        f"AND therapist_id = %s AND by_client = {true})"
-    )
+        f"SELECT EXISTS (SELECT 1 FROM {bookings} b WHERE {live} AND b.slot_id = %s), {earlier}, "
+        f"(SELECT COUNT(*) FROM {bookings} b WHERE {live} AND {mine} AND b.client_id = %s AND b.start_at > %s "
+        "AND b.therapist_id = %s)"
+    ), [live_params, earlier_params, live_params + mine_params]
 
 
 def booking_facts(slot: Slot, client: Client, now: datetime) -> tuple[bool, bool, int]:
-    """Whether the slot has a live booking (R16); whether the client has a confirmed booking
-    starting before it (so a booking of it is no first visit, R15); and how many future
-    bookings she made herself with this therapist (the hoarding limit): one statement."""
-    confirmed = Booking.Status.CONFIRMED
+    """Whether the slot has a live booking (R16); whether the client has a live booking
+    starting before it (so a booking of it is no first visit, R15: `earlier_than`'s SQL twin);
+    and how many future bookings she made herself with this therapist (the hoarding limit):
+    one statement (`domain.rows`, as `slot_for_booking`)."""
     adapt = connection.ops.adapt_datetimefield_value
-    [(taken, earlier, own_future)] = fetch(
-        _booking_facts_sql(connection.vendor),
-        [slot.pk, confirmed, client.pk, confirmed, adapt(slot.start_at),
-         client.pk, confirmed, adapt(now), slot.therapist_id],
-    )
+    sql, (taken_params, earlier_params, own_params) = _booking_facts_sql(connection.vendor)
+    [(taken, earlier, own_future)] = fetch(sql, [
+        *taken_params, slot.pk,
+        *earlier_params, client.pk, adapt(slot.start_at),
+        *own_params, client.pk, adapt(now), slot.therapist_id,
+    ])
     return bool(taken), bool(earlier), int(own_future)
 
 
 def stays_on_list(therapist_id: int, client: Client) -> bool:
     """R12 with R26: a client who came through the platform stays on a therapist's list only
-    while she has a confirmed booking there, to come (live) or had (held). One booking made
-    and cancelled must not make a stranger an "existing client" for good (R8)."""
-    return Booking.objects.filter(therapist_id=therapist_id, client=client, status=Booking.Status.CONFIRMED).exists()
+    while she has a live booking there, to come or had. One booking made and cancelled must
+    not make a stranger an "existing client" for good (R8)."""
+    return Booking.objects.live().filter(therapist_id=therapist_id, client=client).exists()
 
 
 def therapist_visible_to(therapist: Therapist, client: Client | None) -> bool:
-    """A therapist's public page exists for a viewer who may book something there."""
-    return therapist.client_booster or is_on_list(therapist.pk, client)
-
-
-def _live_booking():
-    return Booking.objects.filter(slot=OuterRef("pk"), status=Booking.Status.CONFIRMED)
+    """R9: a therapist's public page exists for a viewer who may book something there: she
+    takes new clients (`ACCEPTS_NEW_CLIENTS`, asked of the instance in hand) or the viewer is
+    on her list."""
+    return condition_holds(therapist, ACCEPTS_NEW_CLIENTS) or list_entries(client, therapist.pk).exists()
 
 
 @cache
-def _calendar_sql(vendor: str) -> str:
-    """Her slots overlapping the window with each one's live booking, its client and R15's
-    first-visit mark (no earlier confirmed booking of that client with anyone). A slot is at
-    most MAX_DURATION_MINUTES long, so one overlapping the window starts less than that
-    before it: that bound makes the read one range of `slot_therapist_start`, as long as the
-    week asked for, whatever the size of the table (and one probe per booked slot)."""
+def _calendar_sql(vendor: str) -> tuple[str, list]:
+    """Her slots overlapping the window with each one's live booking (`live_booking_sql`), its
+    client and R15's first-visit mark (`earlier_than_sql`: no earlier live booking of that
+    client with anyone). A slot is at most MAX_DURATION_MINUTES long, so one overlapping the
+    window starts less than that before it: that bound makes the read one range of
+    `slot_therapist_start`, as long as the week asked for, whatever the size of the table
+    (and one probe per booked slot)."""
     quote = connection.ops.quote_name
     slots, bookings, clients = (quote(m._meta.db_table) for m in (Slot, Booking, Client))
+    live, live_params = live_booking_sql("b")
+    earlier, earlier_params = earlier_than_sql("b.client_id", "b.start_at")
     return (
-        f"SELECT {_SLOT.sql()}, {_BOOKING.sql()}, {_CLIENT.sql()}, "
-        f"NOT EXISTS (SELECT 1 FROM {bookings} e WHERE e.client_id = b.client_id AND e.status = %s "
-        "AND e.start_at < b.start_at) "
-        f"FROM {slots} s LEFT JOIN {bookings} b ON b.slot_id = s.id AND b.status = %s "
+        f"SELECT {_SLOT.sql()}, {_BOOKING.sql()}, {_CLIENT.sql()}, NOT {earlier} "
+        f"FROM {slots} s LEFT JOIN {bookings} b ON b.slot_id = s.id AND {live} "
         f"LEFT JOIN {clients} c ON c.id = b.client_id "
         "WHERE s.therapist_id = %s AND s.start_at < %s AND s.end_at > %s AND s.start_at > %s "
         "ORDER BY s.start_at, s.id"
-    )
+    ), earlier_params + live_params
 
 
 def calendar_for_therapist(therapist: Therapist, start: datetime, end: datetime) -> list[Slot]:
@@ -150,11 +142,10 @@ def calendar_for_therapist(therapist: Therapist, start: datetime, end: datetime)
     (`slot.live_booking`, with its client and `first_visit`) — the same objects the ORM's
     `Slot.objects.with_live_booking()` gives, read with one hand-written query because this is
     the hottest read of all (`domain.rows`)."""
-    confirmed = Booking.Status.CONFIRMED
     adapt = connection.ops.adapt_datetimefield_value
     earliest = start - timedelta(minutes=MAX_DURATION_MINUTES)
-    params = [confirmed, confirmed, therapist.pk, adapt(end), adapt(start), adapt(earliest)]
-    rows = fetch(_calendar_sql(connection.vendor), params)
+    sql, rule_params = _calendar_sql(connection.vendor)
+    rows = fetch(sql, [*rule_params, therapist.pk, adapt(end), adapt(start), adapt(earliest)])
     booking_client = Booking._meta.get_field("client")
     booking_slot = Booking._meta.get_field("slot")
     slot_therapist = Slot._meta.get_field("therapist")
@@ -177,29 +168,25 @@ def open_slots_for_viewer(
 ) -> QuerySet[Slot]:
     """The open future slots this viewer may see and book (R7–R9); none at all when the
     therapist is hidden from her."""
-    now = timezone.now()
-    slots = Slot.objects.filter(therapist=therapist, start_at__gt=now).exclude(Exists(_live_booking()))
+    slots = Slot.objects.filter(therapist=therapist, start_at__gt=timezone.now()).free().open_to(client)
     if start is not None:
         slots = slots.filter(end_at__gt=start)
     if end is not None:
         slots = slots.filter(start_at__lt=end)
-    if not is_on_list(therapist.pk, client):
-        if not therapist.client_booster:
-            return Slot.objects.none()
-        slots = slots.filter(audience=ALL)
     return slots.order_by("start_at")
 
 
 def therapist_listing(mode: str | None = None) -> QuerySet[Therapist]:
     """R9: therapists with Client Booster, each with the soonest open time a new client can
     book (`next_available`), soonest first; those with none last."""
-    open_for_new = Slot.objects.filter(
-        therapist=OuterRef("pk"), start_at__gt=timezone.now(), audience=ALL
-    ).exclude(Exists(_live_booking()))
+    # `Slot.objects.open_to(None)` in two halves: the therapists are those who take new clients
+    # (outside), their slots those open to all (inside), so the subquery need not join each
+    # therapist again (domain/tests/test_raw_reads.py holds the two equal).
+    open_for_new = Slot.objects.filter(OPEN_TO_ALL, therapist=OuterRef("pk"), start_at__gt=timezone.now()).free()
     if mode:
         open_for_new = open_for_new.filter(**{mode: True})
     first = open_for_new.order_by("start_at").values("start_at")[:1]
-    therapists = Therapist.objects.filter(client_booster=True).select_related("user")
+    therapists = Therapist.objects.boosted().select_related("user")
     if mode == VIDEO:
         therapists = therapists.filter(Q(default_video=True) | Exists(open_for_new))
     elif mode:
@@ -247,8 +234,9 @@ def booking_for_video_link(token: str) -> tuple[Booking, str] | None:
     (`video.CLIENT` or `video.THERAPIST`); None for an unknown key, a cancelled booking and
     an on-site one. Both keys are unique columns, so this is one indexed lookup."""
     booking = (
-        Booking.objects.select_related("therapist__user")
-        .filter(Q(video_token=token) | Q(therapist_video_token=token), mode=VIDEO, status=Booking.Status.CONFIRMED)
+        Booking.objects.live()
+        .select_related("therapist__user")
+        .filter(Q(video_token=token) | Q(therapist_video_token=token), mode=VIDEO)
         .first()
     )
     if booking is None:
@@ -307,7 +295,7 @@ def therapist_listing_filtered(
 def listing_choices() -> dict[str, list[str]]:
     """The cities, language codes and areas that boosted therapists name, for the filters."""
     cities, languages, areas = {}, {}, {}
-    boosted = Therapist.objects.filter(client_booster=True).order_by("pk")
+    boosted = Therapist.objects.boosted().order_by("pk")
     for city, langs, their_areas in boosted.values_list("city", "languages", "areas"):
         if city.strip():
             cities.setdefault(fold(city.strip()), city.strip())

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ..errors import DomainError
 from ..models import Booking, Client, ClientLink, Slot, Therapist, User
-from ..selectors import booking_facts, slot_for_booking, slot_visible_to_client, stays_on_list
+from ..selectors import booking_facts, slot_for_booking, stays_on_list
 from .audit import audit_write, booking_snapshot
 from .emails import (
     email_booking_cancelled,
@@ -49,12 +49,12 @@ def _booking_create(
     shows (`therapist.user`, `client`, `first_visit`), so nothing needs reading back."""
     slot_id = slot.pk if isinstance(slot, Slot) else slot
     with transaction.atomic():
-        slot, on_list = slot_for_booking(slot_id, client)
+        slot, on_list, open_to_client = slot_for_booking(slot_id, client)
         if booked_by is not None and slot.therapist_id != booked_by.pk:
             raise Slot.DoesNotExist
         if booked_by is not None and not on_list:
             raise DomainError("client_not_on_list")
-        if booked_by is None and not slot_visible_to_client(slot, client, on_list=on_list):
+        if booked_by is None and not open_to_client:
             raise Slot.DoesNotExist
         now = timezone.now()
         if slot.start_at <= now:
