@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..errors import DomainError
+from ..errors import Code, DomainError
 from ..models import (
     ALL,
     EXISTING,
@@ -96,7 +96,7 @@ def _check_free(therapist: Therapist, start: datetime, end: datetime, exclude_id
     if exclude_id is not None:
         clashes = clashes.exclude(pk=exclude_id)
     if clashes.exists():
-        raise DomainError("slot_overlap")
+        raise DomainError(Code.SLOT_OVERLAP)
 
 
 def _save_guarded(slot: Slot, **save_kwargs) -> None:
@@ -107,7 +107,7 @@ def _save_guarded(slot: Slot, **save_kwargs) -> None:
             slot.save(**save_kwargs)
     except IntegrityError as e:
         if getattr(e.__cause__, "sqlstate", None) == "23P01":
-            raise DomainError("slot_overlap") from e
+            raise DomainError(Code.SLOT_OVERLAP) from e
         raise
 
 
@@ -133,7 +133,7 @@ def slot_create(
     audience = therapist.default_audience if audience is None else validate_audience(audience)
     end = start + timedelta(minutes=duration)
     if start < timezone.now():
-        raise DomainError("slot_in_past")
+        raise DomainError(Code.SLOT_IN_PAST)
 
     with transaction.atomic():
         lock_therapist(therapist)
@@ -196,9 +196,9 @@ def slot_update(
         now = timezone.now()
         # A slot that has begun is history: neither it nor its booking changes any more.
         if slot.start_at < now or (moved and new_start < now):
-            raise DomainError("slot_in_past")
+            raise DomainError(Code.SLOT_IN_PAST)
         if booking and booking.mode not in modes_list(video, onsite):
-            raise DomainError("mode_not_offered", _("The slot is booked for that kind of meeting; it must stay offered."))
+            raise DomainError(Code.MODE_NOT_OFFERED, _("The slot is booked for that kind of meeting; it must stay offered."))
         if moved:
             _check_free(therapist, new_start, new_end, exclude_id=slot.pk)
 
@@ -248,7 +248,7 @@ def slot_delete(*, slot: Slot, actor: User | None) -> None:
     with transaction.atomic():
         slot = Slot.objects.select_for_update().get(pk=slot.pk)
         if slot.bookings.confirmed().exists():
-            raise DomainError("slot_booked")
+            raise DomainError(Code.SLOT_BOOKED)
         before = slot_snapshot(slot)
         audit_write(
             actor=actor, action="slot.deleted", target=slot, therapist_id=slot.therapist_id, slot_id=slot.pk,
