@@ -28,7 +28,7 @@ from domain import video as video_rooms
 from domain.backends import source_address
 from domain.errors import DomainError
 from domain.matching import Wish, therapists_matching
-from domain.models import Slot, Therapist, User
+from domain.models import PASSWORD_MAX_LENGTH, Slot, Therapist, User
 from domain.privacy import POLICY_VERSION
 from domain.timezones import date_from_text, local, local_today, monday_of, week_bounds
 from tidbok.http import safe_next
@@ -360,7 +360,7 @@ def signup(request):
 
 
 class ConfirmForm(forms.Form):
-    password = forms.CharField(label=gettext_lazy("Password"), max_length=256, strip=False,
+    password = forms.CharField(label=gettext_lazy("Password"), max_length=PASSWORD_MAX_LENGTH, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
