@@ -29,7 +29,7 @@ from ..models import (
     User,
     modes_list,
 )
-from ..timezones import YEARS, in_range, local_to_utc
+from ..timezones import YEARS, in_range, local, local_to_utc
 from .audit import audit_write, booking_snapshot, slot_snapshot
 from .emails import email_booking_rescheduled
 from .reminders import REMINDER_BEFORE
@@ -280,7 +280,7 @@ def slot_repeat_weekly(*, slot: Slot, actor: User | None, weeks: int) -> RepeatR
         raise ValidationError({"weeks": _("Repeat for 1 to %(max)d weeks.") % {"max": MAX_REPEAT_WEEKS}})
     therapist = slot.therapist
     tz = therapist.tz
-    local_start = slot.start_at.astimezone(tz).replace(tzinfo=None)
+    local_start = local(slot.start_at, tz).replace(tzinfo=None)
     result = RepeatResult()
     with transaction.atomic():
         for week in range(1, weeks + 1):
