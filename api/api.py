@@ -2,7 +2,6 @@
 through the owner (a foreign id is 404), calls one service, and answers."""
 
 import logging
-import zoneinfo
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -24,12 +23,12 @@ from ninja.parser import Parser
 from domain import exports, selectors, services
 from domain.backends import source_address
 from domain.errors import DomainError
-from domain.models import AccessRecord, Booking, Client, Slot, Therapist, modes_list
+from domain.models import AccessRecord, Booking, Slot, Therapist, modes_list
 from domain.privacy import POLICY_DATE, POLICY_VERSION
 from domain.services import two_factor
 from domain.services.access_log import record_reads_when_sent
 from domain.services.therapists import therapist_settings_snapshot
-from domain.timezones import EARLIEST, LATEST, in_range
+from domain.timezones import EARLIEST, LATEST, in_range, local, local_today, week_start, zone
 from domain.video import link_of, party_of
 
 from . import schemas as s
@@ -135,6 +134,15 @@ api = TidbokAPI(
 MAX_WINDOW = timedelta(days=366)
 
 
+class InvalidQuery(Exception):
+    """A query parameter that parsed but cannot be used: answered as every invalid input is
+    (422, docs/api.md's one list shape, `loc` naming the parameter)."""
+
+    def __init__(self, name: str, msg: str):
+        self.name, self.msg = name, msg
+        super().__init__(f"{name}: {msg}")
+
+
 # Errors: one shape per kind, never a 500 for bad input; every message in the caller's
 # language (docs/api.md: Accept-Language, Swedish by default; api/messages.py).
 @api.exception_handler(DomainError)
@@ -152,6 +160,12 @@ def on_validation_error(request, exc: DjangoValidationError):
     else:
         errors = [{"loc": ["body"], "msg": " ".join(exc.messages), "type": "value_error"}]
     return api.create_response(request, {"detail": errors}, status=422)
+
+
+@api.exception_handler(InvalidQuery)
+def on_invalid_query(request, exc: InvalidQuery):
+    error = {"loc": ["query", exc.name], "msg": exc.msg, "type": "value_error"}
+    return api.create_response(request, {"detail": [error]}, status=422)
 
 
 @api.exception_handler(NinjaValidationError)
@@ -195,20 +209,18 @@ def window(start: datetime | None, end: datetime | None, tz) -> tuple[datetime, 
     """The asked-for time window; without one, the current week (Monday on) in `tz`."""
     for name, value in (("start", start), ("end", end)):
         if value is not None and timezone.is_naive(value):
-            raise HttpError(422, _("%(name)s: include a UTC offset, e.g. 2026-12-01T00:00:00+01:00") % {"name": name})
+            raise InvalidQuery(name, _("%(name)s: include a UTC offset, e.g. 2026-12-01T00:00:00+01:00") % {"name": name})
         if value is not None and not in_range(value):  # so that a window's end cannot overflow
-            raise HttpError(422, _("%(name)s: must lie between the years %(first)s and %(last)s")
-                            % {"name": name, "first": EARLIEST.year, "last": LATEST.year})
+            raise InvalidQuery(name, _("%(name)s: must lie between the years %(first)s and %(last)s")
+                               % {"name": name, "first": EARLIEST.year, "last": LATEST.year})
     if start is None:
-        today = timezone.localtime(timezone.now(), tz).date()
-        monday = today - timedelta(days=today.weekday())
-        start = datetime(monday.year, monday.month, monday.day, tzinfo=tz)
+        start = week_start(local_today(tz), tz)
     if end is None:
         end = start + timedelta(days=7)
     if end <= start:
-        raise HttpError(422, _("end: must be after start"))
+        raise InvalidQuery("end", _("end: must be after start"))
     if end - start > MAX_WINDOW:
-        raise HttpError(422, _("end: the window may be at most %(days)s days") % {"days": MAX_WINDOW.days})
+        raise InvalidQuery("end", _("end: the window may be at most %(days)s days") % {"days": MAX_WINDOW.days})
     return start, end
 
 
@@ -419,14 +431,10 @@ def client_add(request, payload: s.ClientIn):
 )
 def therapist_book(request, slot_id: int, payload: s.TherapistBookingIn):
     therapist = therapist_of(request)
-    client = Client.objects.filter(pk=payload.client_id).first()
-    if client is None:
-        # An unknown client id answers like one not on her list, so nothing is learnt of other
-        # people; after the 404 of a slot not hers, as the service orders its own checks.
-        _own_slot(therapist, slot_id)
-        raise DomainError("client_not_on_list")
+    # The client through her list, as the page does (the service's one path): an unknown id,
+    # or another therapist's client, is 409 client_not_on_list; a slot not hers 404 first.
     booking = services.booking_create_by_therapist(
-        therapist=therapist, slot=slot_id, client=client, mode=payload.mode, actor=request.auth
+        therapist=therapist, slot=slot_id, client=payload.client_id, mode=payload.mode, actor=request.auth
     )
     _log_reads(request, [booking.client], What.BOOKING)
     return Status(201, booking_out(booking))
@@ -453,7 +461,7 @@ def listing(request, mode: s.ModeName | None = None):
             "first_name": first_name,
             "last_name": last_name,
             "modes": modes_list(video, onsite),
-            "next_available": next_available and next_available.astimezone(zoneinfo.ZoneInfo(tz)),
+            "next_available": next_available and local(next_available, zone(tz)),
         }
         for pk, first_name, last_name, video, onsite, tz, next_available in rows
     ])

@@ -6,6 +6,18 @@ from typing import Literal
 from ninja import Field, Schema
 from pydantic import StrictBool
 
+from domain.errors import CODES
+from domain.models import (
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PASSWORD_MAX_LENGTH,
+    PERSONAL_INFO_MAX_LENGTH,
+    PERSONNUMMER_TYPED_MAX_LENGTH,
+    PHONE_MAX_LENGTH,
+    RECEPTION_ADDRESS_MAX_LENGTH,
+    TIMEZONE_MAX_LENGTH,
+)
+
 ModeName = Literal["video", "onsite"]
 AudienceName = Literal["all", "existing"]
 
@@ -16,11 +28,7 @@ class Error(Schema):
 
 
 class Conflict(Schema):
-    code: Literal[
-        "slot_overlap", "slot_taken", "slot_booked", "slot_in_past",
-        "client_not_on_list", "mode_not_offered", "already_cancelled", "cancellation_closed",
-        "booking_limit", "not_a_video_booking", "account_not_erasable",
-    ]
+    code: Literal[CODES]  # domain/errors.py's registry, the one list of codes
     detail: str
 
 
@@ -30,11 +38,11 @@ class HealthOut(Schema):
 
 class SignupIn(Schema):
     role: Literal["therapist", "client"]
-    email: str = Field(max_length=254)
-    password: str = Field(max_length=256)
-    first_name: str = Field(max_length=150)
-    last_name: str = Field(max_length=150)
-    personnummer: str | None = Field(None, max_length=20)
+    email: str = Field(max_length=EMAIL_MAX_LENGTH)
+    password: str = Field(max_length=PASSWORD_MAX_LENGTH)
+    first_name: str = Field(max_length=NAME_MAX_LENGTH)
+    last_name: str = Field(max_length=NAME_MAX_LENGTH)
+    personnummer: str | None = Field(None, max_length=PERSONNUMMER_TYPED_MAX_LENGTH)
     language: Literal["sv", "en"] = "sv"
     accept_privacy_policy: str | None = Field(
         None, max_length=20,
@@ -44,7 +52,7 @@ class SignupIn(Schema):
 
 
 class EraseIn(Schema):
-    password: str = Field(max_length=256)
+    password: str = Field(max_length=PASSWORD_MAX_LENGTH)
 
 
 class PrivacyPolicyOut(Schema):
@@ -58,8 +66,8 @@ class Accepted(Schema):
 
 
 class TokenIn(Schema):
-    email: str = Field(max_length=254)
-    password: str = Field(max_length=256)
+    email: str = Field(max_length=EMAIL_MAX_LENGTH)
+    password: str = Field(max_length=PASSWORD_MAX_LENGTH)
     label: str | None = Field(None, max_length=100, description="Names the token in GET /auth/tokens")
     otp: str | None = Field(
         None, max_length=32,
@@ -106,14 +114,14 @@ class SettingsOut(Schema):
 class SettingsPatch(Schema):
     default_duration_minutes: int | None = None
     default_price: int | None = None
-    timezone: str | None = Field(None, max_length=64)
-    reception_address: str | None = Field(None, max_length=2000)
-    personal_info: str | None = Field(None, max_length=2000)
+    timezone: str | None = Field(None, max_length=TIMEZONE_MAX_LENGTH)
+    reception_address: str | None = Field(None, max_length=RECEPTION_ADDRESS_MAX_LENGTH)
+    personal_info: str | None = Field(None, max_length=PERSONAL_INFO_MAX_LENGTH)
     default_modes: list[ModeName] | None = Field(None, min_length=1)
     default_audience: AudienceName | None = None
     notify_by_email: StrictBool | None = None
-    contact_email: str | None = Field(None, max_length=254)
-    contact_phone: str | None = Field(None, max_length=40)
+    contact_email: str | None = Field(None, max_length=EMAIL_MAX_LENGTH)
+    contact_phone: str | None = Field(None, max_length=PHONE_MAX_LENGTH)
 
 
 class PersonRef(Schema):
@@ -176,11 +184,11 @@ class ClientOut(Schema):
 
 
 class ClientIn(Schema):
-    first_name: str = Field(max_length=150)
-    last_name: str = Field(max_length=150)
-    personnummer: str = Field(max_length=20)
-    email: str = Field(max_length=254)
-    phone: str | None = Field(None, max_length=40)
+    first_name: str = Field(max_length=NAME_MAX_LENGTH)
+    last_name: str = Field(max_length=NAME_MAX_LENGTH)
+    personnummer: str = Field(max_length=PERSONNUMMER_TYPED_MAX_LENGTH)
+    email: str = Field(max_length=EMAIL_MAX_LENGTH)
+    phone: str | None = Field(None, max_length=PHONE_MAX_LENGTH)
 
 
 class TherapistBookingIn(Schema):

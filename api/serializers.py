@@ -1,10 +1,11 @@
 """Domain objects as docs/api.md's JSON, times in the therapist's zone (R22)."""
 
 from domain.models import Booking, Client, Slot, Therapist
+from domain.timezones import local as in_zone
 
 
 def local(dt, therapist: Therapist):
-    return dt.astimezone(therapist.tz) if dt else None
+    return in_zone(dt, therapist.tz) if dt else None
 
 
 def person_ref(obj) -> dict:
@@ -12,15 +13,10 @@ def person_ref(obj) -> dict:
 
 
 def entry_out(slot: Slot, therapist: Therapist) -> dict:
+    """The therapist's view of a slot: what anyone may see of it (`open_slot_out`) and its booking."""
     booking = slot.live_booking
     return {
-        "id": slot.pk,
-        "start": local(slot.start_at, therapist),
-        "end": local(slot.end_at, therapist),
-        "duration_minutes": slot.duration_minutes,
-        "price": slot.price,
-        "modes": slot.modes,
-        "audience": slot.audience,
+        **open_slot_out(slot, therapist),
         "status": "booked" if booking else "available",
         "color": slot.color,
         "booking": booking

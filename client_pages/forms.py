@@ -5,9 +5,15 @@ from django import forms
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
-from domain.models import ONSITE, VIDEO
+from domain.models import (
+    EMAIL_MAX_LENGTH,
+    MODE_FOR_CLIENTS,
+    NAME_MAX_LENGTH,
+    PASSWORD_MAX_LENGTH,
+    PERSONNUMMER_TYPED_MAX_LENGTH,
+)
 
-MODE_CHOICES = [(VIDEO, _("Video call")), (ONSITE, _("On site"))]
+MODE_CHOICES = list(MODE_FOR_CLIENTS.items())  # the labels live with the model (domain/models.py)
 ANY_MODE = [("", _("Video or on site"))] + MODE_CHOICES
 DAY_CHOICES = [
     (0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")), (4, _("Friday")),
@@ -37,18 +43,18 @@ class DescribedErrors:
 
 
 class SignupForm(DescribedErrors, forms.Form):
-    first_name = forms.CharField(label=_("First name"), max_length=150,
+    first_name = forms.CharField(label=_("First name"), max_length=NAME_MAX_LENGTH,
                                  widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
-    last_name = forms.CharField(label=_("Last name"), max_length=150,
+    last_name = forms.CharField(label=_("Last name"), max_length=NAME_MAX_LENGTH,
                                 widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
     personnummer = forms.CharField(
-        label=_("Personnummer (optional)"), max_length=20, required=False,
+        label=_("Personnummer (optional)"), max_length=PERSONNUMMER_TYPED_MAX_LENGTH, required=False,
         help_text=_("12 digits, YYYYMMDD-NNNN. Only you and your therapists see it."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
-    email = forms.EmailField(label=_("E-mail address"), max_length=254,
+    email = forms.EmailField(label=_("E-mail address"), max_length=EMAIL_MAX_LENGTH,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    password = forms.CharField(label=_("Password"), max_length=256, strip=False,
+    password = forms.CharField(label=_("Password"), max_length=PASSWORD_MAX_LENGTH, strip=False,
                                help_text=_("At least 8 characters, not only digits, not a common password."),
                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     accept_privacy_policy = forms.BooleanField(

@@ -3,7 +3,7 @@ of open times (R7, R8), book (R17), Mina bokningar (R21) with cancelling (R18), 
 link (R20, R29), and the accounts behind them. Each view parses, fetches through the owner,
 calls one service and renders; the rules are the domain's."""
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django import forms
 from django.conf import settings
@@ -28,9 +28,9 @@ from domain import video as video_rooms
 from domain.backends import source_address
 from domain.errors import DomainError
 from domain.matching import Wish, therapists_matching
-from domain.models import Slot, Therapist, User
+from domain.models import PASSWORD_MAX_LENGTH, Slot, Therapist, User
 from domain.privacy import POLICY_VERSION
-from domain.timezones import date_from_text
+from domain.timezones import date_from_text, local, local_today, monday_of, week_bounds
 from tidbok.http import safe_next
 
 from .forms import BookForm, ChoosePasswordForm, FindForm, MatchForm, OutboxPasswordResetForm, SignupForm
@@ -126,15 +126,14 @@ def profile(request, therapist_id: int):
         messages.error(request, _("That is not a date; showing the coming week instead."))
     if day is None:
         first = visible.first()
-        day = timezone.localtime(first.start_at if first else timezone.now(), tz).date()
-    monday = day - timedelta(days=day.weekday())
-    start = datetime.combine(monday, time(0), tzinfo=tz)
-    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
+        day = local_today(tz, first.start_at if first else None)
+    monday = monday_of(day)
+    start, end = week_bounds(monday, tz)
     slots = list(visible.filter(start_at__lt=end, end_at__gt=start))
     days = []
     for i in range(7):
         d = monday + timedelta(days=i)
-        days.append({"date": d, "slots": [s for s in slots if timezone.localtime(s.start_at, tz).date() == d]})
+        days.append({"date": d, "slots": [s for s in slots if local_today(tz, s.start_at) == d]})
     context = {
         "therapist": therapist,
         "languages": [language_name(c) for c in therapist.languages or []],
@@ -287,8 +286,9 @@ def video(request, token: str):
     context = {
         "therapist_name": booking.therapist.full_name,
         "for_therapist": party == video_rooms.THERAPIST,
-        "opens": timezone.localtime(opens, tz),
-        "start": timezone.localtime(booking.start_at, tz),
+        "opens": local(opens, tz),
+        "minutes": booking.video_opens_minutes,
+        "start": local(booking.start_at, tz),
         "closed": now >= closes,
         "countdown": {"opens": opens.isoformat(), "now": now.isoformat()},
     }
@@ -360,7 +360,7 @@ def signup(request):
 
 
 class ConfirmForm(forms.Form):
-    password = forms.CharField(label=gettext_lazy("Password"), max_length=256, strip=False,
+    password = forms.CharField(label=gettext_lazy("Password"), max_length=PASSWORD_MAX_LENGTH, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 

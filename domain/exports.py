@@ -20,6 +20,7 @@ from django.utils import timezone
 from .models import Booking, Client, ClientLink, OutboundEmail, Therapist
 from .privacy import POLICY_VERSION
 from .selectors import access_log_lines, access_log_of
+from .timezones import local
 
 EXPORT_FORMAT = "tidbok-export-1"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -28,7 +29,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def _iso(value: datetime | None, tz=None) -> str | None:
     if value is None:
         return None
-    return timezone.localtime(value, tz).isoformat() if tz else value.isoformat()
+    return local(value, tz).isoformat() if tz else value.isoformat()
 
 
 def client_export(client: Client) -> dict:
@@ -203,8 +204,8 @@ def therapist_export_csv(therapist: Therapist) -> bytes:
         booked.add(b.client_id)
         c = _client_row(b.client, links.get(b.client_id))
         row = [c["id"], c["first_name"], c["last_name"], c["personnummer"], c["email"], c["phone"], c["source"],
-               b.pk, f"{timezone.localtime(b.start_at, tz):%Y-%m-%d %H:%M}",
-               f"{timezone.localtime(b.end_at, tz):%Y-%m-%d %H:%M}", b.duration_minutes, b.mode, b.price, b.status]
+               b.pk, f"{local(b.start_at, tz):%Y-%m-%d %H:%M}",
+               f"{local(b.end_at, tz):%Y-%m-%d %H:%M}", b.duration_minutes, b.mode, b.price, b.status]
         writer.writerow([neutralise(v) for v in row])
     for client in Client.objects.filter(therapist_links__therapist=therapist).exclude(pk__in=booked).order_by("pk"):
         c = _client_row(client, links[client.pk])

@@ -28,6 +28,23 @@ DEFAULT_TIMEZONE = "Europe/Stockholm"
 MIN_DURATION_MINUTES = 5
 MAX_DURATION_MINUTES = 12 * 60
 MAX_PRICE = 100_000
+# R18: the longest cut-off a therapist may set (two weeks); the settings service, its form and
+# the API read it here.
+MAX_CANCELLATION_CUTOFF_HOURS = 14 * 24
+
+# The longest each typed text may be: the model's column, the forms, the API's schemas and the
+# services' checks all read these (one number each).
+NAME_MAX_LENGTH = 150  # a person's first or last name (Django's User has the same)
+EMAIL_MAX_LENGTH = 254  # RFC 5321's longest address, Django's EmailField default
+PHONE_MAX_LENGTH = 40
+PERSONNUMMER_TYPED_MAX_LENGTH = 20  # as typed, with spaces or a dash; stored normalised (13)
+PASSWORD_MAX_LENGTH = 256
+TIMEZONE_MAX_LENGTH = 64
+TITLE_MAX_LENGTH = 120
+CITY_MAX_LENGTH = 80
+RECEPTION_ADDRESS_MAX_LENGTH = 2000
+PERSONAL_INFO_MAX_LENGTH = 2000
+PRESENTATION_MAX_LENGTH = 5000
 
 
 def new_token() -> str:
@@ -42,6 +59,16 @@ class Mode(models.TextChoices):
 class Audience(models.TextChoices):
     ALL = ALL, _("Available to all")
     EXISTING = EXISTING, _("Existing clients only")
+
+
+# What each kind of meeting and audience is called wherever it is shown: `Mode` and
+# `Audience` hold the labels (forms, the therapist's calendar, the admin); a sentence of the
+# slot's history says them in lower case; a client reads "video call". Templates use the
+# properties below (`get_mode_display`, `mode_labels`, `kinds_for_client`, …), never a
+# comparison with "video" of their own.
+MODE_IN_SENTENCE = {VIDEO: _("video"), ONSITE: _("on site")}
+MODE_FOR_CLIENTS = {VIDEO: _("Video call"), ONSITE: _("On site")}
+AUDIENCE_IN_SENTENCE = {ALL: _("available to all"), EXISTING: _("existing clients only")}
 
 
 class Language(models.TextChoices):
@@ -168,7 +195,7 @@ def slot_open_to_sql(slot: str, therapist: str, on_list: str) -> tuple[str, list
 
 class Therapist(models.Model):
     user = models.OneToOneField(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="therapist")
-    timezone = models.CharField(_("time zone"), max_length=64, default=DEFAULT_TIMEZONE)
+    timezone = models.CharField(_("time zone"), max_length=TIMEZONE_MAX_LENGTH, default=DEFAULT_TIMEZONE)
     default_duration_minutes = models.PositiveIntegerField(_("default length (minutes)"), default=45)
     default_price = models.PositiveIntegerField(_("default price (kr)"), default=1000)
     default_video = models.BooleanField(_("video by default"), default=True)
@@ -184,9 +211,9 @@ class Therapist(models.Model):
     # to contact the therapist).
     cancellation_cutoff_hours = models.PositiveIntegerField(_("cancellation cut-off (hours before)"), default=24)
     # The public profile (R9: listing and matching).
-    title = models.CharField(_("professional title"), max_length=120, blank=True)
+    title = models.CharField(_("professional title"), max_length=TITLE_MAX_LENGTH, blank=True)
     presentation = models.TextField(_("presentation"), blank=True)
-    city = models.CharField(_("city"), max_length=80, blank=True)
+    city = models.CharField(_("city"), max_length=CITY_MAX_LENGTH, blank=True)
     languages = models.JSONField(_("languages"), default=list, blank=True, help_text=_("Language codes, e.g. [\"sv\", \"en\"]"))
     areas = models.JSONField(
         _("areas of help"), default=list, blank=True, help_text=_("Areas of help, e.g. [\"anxiety\", \"stress\"]")
@@ -196,7 +223,7 @@ class Therapist(models.Model):
     # How clients reach her: the Reply-To of their mails and what the pages show after the
     # cut-off. Empty: her log-in address (`contact_address`).
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
-    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=PHONE_MAX_LENGTH, blank=True)
     # The private iCalendar feed (subscribe from a phone); regenerating the token revokes the old URL.
     calendar_feed_token = models.CharField(_("calendar feed key"), max_length=64, unique=True, default=new_token, editable=False)
     created_at = models.DateTimeField(_("created"), default=now)
@@ -234,7 +261,9 @@ class Therapist(models.Model):
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.timezone)
+        from .timezones import zone
+
+        return zone(self.timezone)
 
     @property
     def contact_address(self) -> str:
@@ -243,6 +272,13 @@ class Therapist(models.Model):
     @property
     def default_modes(self) -> list[str]:
         return modes_list(self.default_video, self.default_onsite)
+
+    @property
+    def meets_for_client(self) -> str:
+        """How she meets, as her profile and card tell a client."""
+        if self.default_video and self.default_onsite:
+            return _("Video call and on site")
+        return MODE_FOR_CLIENTS[VIDEO if self.default_video else ONSITE]
 
     def price_for(self, duration_minutes: int) -> int:
         """R5: the settings' price in proportion to the length, rounded to whole kronor
@@ -273,13 +309,13 @@ class Client(models.Model):
         _("personnummer verified"),
         default=False, help_text=_("Proven by an eID log-in; otherwise only typed.")
     )
-    first_name = models.CharField(_("first name"), max_length=150)
-    last_name = models.CharField(_("last name"), max_length=150)
+    first_name = models.CharField(_("first name"), max_length=NAME_MAX_LENGTH)
+    last_name = models.CharField(_("last name"), max_length=NAME_MAX_LENGTH)
     # Lower-cased accent-free first name: the key of R13's prefix search, which must ignore
     # case and accents ("ase" finds "Åse") on SQLite and PostgreSQL alike.
-    search_name = models.CharField(_("search name"), max_length=150, db_index=True, editable=False)
+    search_name = models.CharField(_("search name"), max_length=NAME_MAX_LENGTH, db_index=True, editable=False)
     email = models.EmailField(_("e-mail"))
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    phone = models.CharField(_("phone"), max_length=PHONE_MAX_LENGTH, blank=True)
     language = models.CharField(_("language"), max_length=2, choices=Language, default=Language.SV)
     created_at = models.DateTimeField(_("created"), default=now)
     # R41: set on a placeholder that stands for an erased person's past bookings (or a record
@@ -401,6 +437,22 @@ class Slot(models.Model):
         return mode in self.modes
 
     @property
+    def mode_choices(self) -> list[tuple[str, str]]:
+        """The kinds it offers with their labels: (value, label) for a form's radio buttons."""
+        return [(m, Mode(m).label) for m in self.modes]
+
+    @property
+    def mode_labels(self) -> list[str]:
+        return [label for _m, label in self.mode_choices]
+
+    @property
+    def kinds_for_client(self) -> str:
+        """What a client is offered, in her words."""
+        if self.video and self.onsite:
+            return _("Video or on site")
+        return MODE_FOR_CLIENTS[VIDEO if self.video else ONSITE]
+
+    @property
     def live_booking(self) -> "Booking | None":
         """The confirmed booking, if any; uses `with_live_booking()`'s prefetch when there."""
         if hasattr(self, "live_bookings"):
@@ -421,9 +473,6 @@ class BookingQuerySet(models.QuerySet):
     def live(self):
         """The bookings that stand (R14, R16): confirmed, not cancelled (`LIVE_BOOKING`)."""
         return self.filter(LIVE_BOOKING)
-
-    # The older name of `live()`, still used by some services.
-    confirmed = live
 
     def earlier_than(self, client, start_at):
         """R15: the live bookings of `client` (an instance, an id or an OuterRef) that start
@@ -528,6 +577,10 @@ class Booking(models.Model):
         return int((self.end_at - self.start_at) / timedelta(minutes=1))
 
     @property
+    def mode_for_client(self) -> str:
+        return MODE_FOR_CLIENTS[self.mode]
+
+    @property
     def video_url(self) -> str | None:
         """The client's link to the call (R20, R29)."""
         if self.mode != VIDEO:
@@ -557,9 +610,15 @@ class Booking(models.Model):
         """The room itself, without a token (`domain.video.room_url` adds one when configured)."""
         return f"{settings.VIDEO_BASE_URL.rstrip('/')}/{self.video_room_name}"
 
+    @property
+    def video_opens_minutes(self) -> int:
+        """R20: how many minutes before the start the link opens (`VIDEO_OPENS_MINUTES_BEFORE`,
+        15 by default); what the pages, the feed and the mails say."""
+        return settings.VIDEO_OPENS_MINUTES_BEFORE
+
     def video_window(self):
-        """R20: the link opens 15 minutes before the start and closes at the end."""
-        return self.start_at - VIDEO_OPENS_BEFORE, self.end_at
+        """R20: the link opens `video_opens_minutes` before the start and closes at the end."""
+        return self.start_at - timedelta(minutes=self.video_opens_minutes), self.end_at
 
     @property
     def client_cancel_deadline(self):
@@ -593,9 +652,6 @@ def earlier_than_sql(client: str, start_at: str) -> tuple[str, list]:
         f"EXISTS (SELECT 1 FROM {bookings} e WHERE {live} AND e.client_id = {client} AND e.start_at < {start_at})",
         params,
     )
-
-
-VIDEO_OPENS_BEFORE = timedelta(minutes=15)
 
 
 class AuditEntry(models.Model):
@@ -675,8 +731,8 @@ class AccountRequest(models.Model):
     role = models.CharField(_("role"), max_length=10, blank=True)
     # A password hash (never the password), made on the request path for every sign-up alike.
     password = models.CharField(_("password hash"), max_length=128, blank=True)
-    first_name = models.CharField(_("first name"), max_length=150, blank=True)
-    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    first_name = models.CharField(_("first name"), max_length=NAME_MAX_LENGTH, blank=True)
+    last_name = models.CharField(_("last name"), max_length=NAME_MAX_LENGTH, blank=True)
     personnummer = models.CharField(_("personnummer"), max_length=13, blank=True)
     language = models.CharField(_("language"), max_length=2, default=Language.SV)
     # Where the browser was going (a slot she wanted): the verification link returns there.

@@ -3,10 +3,10 @@ only places a local wall-clock time becomes an instant or back."""
 
 import functools
 import zoneinfo
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -41,6 +41,42 @@ def valid_timezone(name: str) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError({"timezone": _("Unknown time zone: %(name)s") % {"name": name}})
     return name
+
+
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    """A therapist's zone from its stored IANA name (`Therapist.tz`, and rows read as values)."""
+    return zoneinfo.ZoneInfo(name)
+
+
+def local(moment: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
+    """An instant on the wall clock of `tz` (to show it, or to read its local date)."""
+    return moment.astimezone(tz)
+
+
+def local_today(tz: zoneinfo.ZoneInfo, moment: datetime | None = None) -> date:
+    """The local date in `tz` of `moment` (default: now)."""
+    return local(moment or timezone.now(), tz).date()
+
+
+def monday_of(day: date) -> date:
+    """The Monday of `day`'s week: weeks start on Monday (ISO 8601, as in Sweden)."""
+    return day - timedelta(days=day.weekday())
+
+
+def day_start(day: date, tz: zoneinfo.ZoneInfo) -> datetime:
+    """Midnight at the start of `day` on the wall clock of `tz`, as an aware instant."""
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def week_start(day: date, tz: zoneinfo.ZoneInfo) -> datetime:
+    """The first moment (Monday 00:00 in `tz`) of the week that holds `day`."""
+    return day_start(monday_of(day), tz)
+
+
+def week_bounds(day: date, tz: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
+    """[Monday 00:00, next Monday 00:00) in `tz` of the week that holds `day`."""
+    monday = monday_of(day)
+    return day_start(monday, tz), day_start(monday + timedelta(days=7), tz)
 
 
 def local_to_utc(naive: datetime, tz: zoneinfo.ZoneInfo, field: str = "start") -> datetime:

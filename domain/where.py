@@ -16,7 +16,7 @@ from .models import VIDEO
 
 def video_opens_minutes() -> int:
     """R20: how many minutes before the start the link to the call opens."""
-    return getattr(settings, "VIDEO_OPENS_MINUTES_BEFORE", 15)
+    return settings.VIDEO_OPENS_MINUTES_BEFORE
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ from datetime import UTC
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from icalendar import Calendar, Event
 
-from domain.models import VIDEO, Therapist
+from domain.models import MODE_IN_SENTENCE, VIDEO, Therapist
+from domain.timezones import local_today
 
 from . import colours
 
@@ -24,7 +25,7 @@ def summary(slot) -> str:
         return str(label)
     client = booking.client
     name = f"{client.first_name} {client.last_name[:1]}.".strip()
-    kind = _("video") if booking.mode == "video" else _("on site")
+    kind = MODE_IN_SENTENCE[booking.mode]
     return f"{label}: {name} ({kind})"
 
 
@@ -52,9 +53,12 @@ def calendar_feed(therapist: Therapist, slots) -> bytes:
         if booking is not None and booking.mode == VIDEO:
             # R29: her own link to the call (never the client's: renewing hers must end it).
             event.add("url", booking.therapist_video_url)
-            event.add("description", _("Your link to the video call (it opens 15 minutes before the start): %(url)s")
-                      % {"url": booking.therapist_video_url})
+            minutes = booking.video_opens_minutes
+            event.add("description", ngettext(
+                "Your link to the video call (it opens %(minutes)d minute before the start): %(url)s",
+                "Your link to the video call (it opens %(minutes)d minutes before the start): %(url)s", minutes,
+            ) % {"minutes": minutes, "url": booking.therapist_video_url})
         else:
-            event.add("url", f"{settings.SITE_URL}/kalender/?datum={timezone.localdate(slot.start_at, therapist.tz).isoformat()}")
+            event.add("url", f"{settings.SITE_URL}/kalender/?datum={local_today(therapist.tz, slot.start_at).isoformat()}")
         cal.add_component(event)
     return cal.to_ical()

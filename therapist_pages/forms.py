@@ -10,12 +10,28 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from domain.models import MAX_DURATION_MINUTES, MAX_PRICE, MIN_DURATION_MINUTES
+from domain.models import (
+    CITY_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    MAX_CANCELLATION_CUTOFF_HOURS,
+    MAX_DURATION_MINUTES,
+    MAX_PRICE,
+    MIN_DURATION_MINUTES,
+    NAME_MAX_LENGTH,
+    PERSONAL_INFO_MAX_LENGTH,
+    PERSONNUMMER_TYPED_MAX_LENGTH,
+    PHONE_MAX_LENGTH,
+    PRESENTATION_MAX_LENGTH,
+    RECEPTION_ADDRESS_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Audience,
+    Mode,
+)
 from domain.services.slots import MAX_REPEAT_WEEKS
 from domain.timezones import YEARS, in_range, local_to_utc, timezone_choices
 
-KIND_CHOICES = [("video", _("Video")), ("onsite", _("On site"))]
-AUDIENCE_CHOICES = [("all", _("Available to all")), ("existing", _("Existing clients only"))]
+KIND_CHOICES = Mode.choices  # the labels live with the model (domain/models.py)
+AUDIENCE_CHOICES = Audience.choices
 # The languages a therapist most often offers in Sweden; stored as ISO 639 codes.
 LANGUAGE_CHOICES = [
     ("sv", _("Swedish")), ("en", _("English")), ("ar", _("Arabic")), ("fa", _("Persian")), ("fi", _("Finnish")),
@@ -127,14 +143,14 @@ class BookForm(forms.Form):
 class ClientForm(forms.Form):
     """Add an own client (R12). The personnummer and e-mail are checked by `client_add`."""
 
-    first_name = forms.CharField(label=_("First name"), max_length=150)
-    last_name = forms.CharField(label=_("Last name"), max_length=150)
+    first_name = forms.CharField(label=_("First name"), max_length=NAME_MAX_LENGTH)
+    last_name = forms.CharField(label=_("Last name"), max_length=NAME_MAX_LENGTH)
     personnummer = forms.CharField(
-        label=_("Personnummer"), max_length=20,
+        label=_("Personnummer"), max_length=PERSONNUMMER_TYPED_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "placeholder": "ÅÅÅÅMMDD-NNNN"}),
     )
-    email = forms.CharField(label=_("E-mail address"), max_length=254, widget=forms.EmailInput)
-    phone = forms.CharField(label=_("Phone (optional)"), max_length=40, required=False,
+    email = forms.CharField(label=_("E-mail address"), max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput)
+    phone = forms.CharField(label=_("Phone (optional)"), max_length=PHONE_MAX_LENGTH, required=False,
                             widget=forms.TextInput(attrs={"type": "tel"}))
 
 
@@ -164,18 +180,19 @@ class SettingsForm(forms.Form):
     )
     default_audience = forms.ChoiceField(label=_("Default audience"), choices=AUDIENCE_CHOICES)
     reception_address = forms.CharField(
-        label=_("Reception address"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Reception address"), required=False, max_length=RECEPTION_ADDRESS_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     personal_info = forms.CharField(
-        label=_("Information for on-site visits"), required=False, max_length=2000,
+        label=_("Information for on-site visits"), required=False, max_length=PERSONAL_INFO_MAX_LENGTH,
         help_text=_("Sent with every on-site booking: door code, floor, where to wait."),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     timezone = forms.ChoiceField(label=_("Time zone"))
-    title = forms.CharField(label=_("Professional title"), required=False, max_length=120)
-    city = forms.CharField(label=_("City"), required=False, max_length=80)
+    title = forms.CharField(label=_("Professional title"), required=False, max_length=TITLE_MAX_LENGTH)
+    city = forms.CharField(label=_("City"), required=False, max_length=CITY_MAX_LENGTH)
     presentation = forms.CharField(
-        label=_("Presentation"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 5})
+        label=_("Presentation"), required=False, max_length=PRESENTATION_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 5})
     )
     languages = forms.MultipleChoiceField(
         label=_("Languages you offer"), required=False, choices=LANGUAGE_CHOICES, widget=forms.CheckboxSelectMultiple
@@ -185,14 +202,14 @@ class SettingsForm(forms.Form):
         help_text=_("Separated by commas, e.g. anxiety, stress, relationships."),
     )
     cancellation_cutoff_hours = forms.IntegerField(
-        label=_("Clients may cancel themselves up to (hours before)"), min_value=0, max_value=14 * 24
+        label=_("Clients may cancel themselves up to (hours before)"), min_value=0, max_value=MAX_CANCELLATION_CUTOFF_HOURS
     )
     contact_email = forms.CharField(
-        label=_("Contact e-mail for clients"), required=False, max_length=254, widget=forms.EmailInput,
+        label=_("Contact e-mail for clients"), required=False, max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput,
         help_text=_("Clients' replies to their booking e-mails go here. Leave it empty to use your log-in address."),
     )
     contact_phone = forms.CharField(
-        label=_("Contact phone for clients (optional)"), required=False, max_length=40,
+        label=_("Contact phone for clients (optional)"), required=False, max_length=PHONE_MAX_LENGTH,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     notify_by_email = forms.BooleanField(

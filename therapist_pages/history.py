@@ -3,16 +3,17 @@ and when, in the therapist's zone. The trail holds names and ids, never a person
 
 from datetime import datetime
 
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.translation import gettext as _
 
-from domain.models import AuditEntry, Therapist
+from domain.models import ALL, AUDIENCE_IN_SENTENCE, EXISTING, MODE_IN_SENTENCE, ONSITE, VIDEO, AuditEntry, Therapist
+from domain.timezones import local
 
 
 def _when(text: str | None, therapist: Therapist) -> str:
     if not text:
         return ""
-    return formats.date_format(timezone.localtime(datetime.fromisoformat(text), therapist.tz), "D j F H:i")
+    return formats.date_format(local(datetime.fromisoformat(text), therapist.tz), "D j F H:i")
 
 
 def _minutes(snapshot: dict) -> int:
@@ -20,16 +21,15 @@ def _minutes(snapshot: dict) -> int:
 
 
 def _kinds(modes) -> str:
-    names = {"video": _("video"), "onsite": _("on site")}
-    return _(" and ").join(names.get(m, m) for m in modes or [])
+    return _(" and ").join(str(MODE_IN_SENTENCE.get(m, m)) for m in modes or [])
 
 
 def _audience(audience: str) -> str:
-    return _("available to all") if audience == "all" else _("existing clients only")
+    return str(AUDIENCE_IN_SENTENCE[ALL if audience == ALL else EXISTING])
 
 
 def _mode(mode: str) -> str:
-    return _("video") if mode == "video" else _("on site")
+    return str(MODE_IN_SENTENCE[VIDEO if mode == VIDEO else ONSITE])
 
 
 def describe(entry: AuditEntry, therapist: Therapist) -> str | None:

@@ -24,11 +24,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from domain import selectors, services
 from domain import video as video_rooms
-from domain.errors import MESSAGES, DomainError
+from domain.errors import MESSAGES, Code, DomainError
 from domain.models import VIDEO, AccessRecord, Booking, Slot, Therapist
 from domain.services.access_log import record_reads, record_reads_when_sent
 from domain.services.slots import validate_duration
-from domain.timezones import date_from_text
+from domain.timezones import date_from_text, local, local_today
 from tidbok.http import login_required_401, url_template
 
 from . import colours, forms, history
@@ -87,13 +87,9 @@ def refused(error: DomainError) -> JsonResponse:
     return JsonResponse({"code": error.code, "detail": str(error.detail)}, status=409)
 
 
-def local(dt: datetime, therapist: Therapist) -> datetime:
-    return timezone.localtime(dt, therapist.tz)
-
-
 def when(dt: datetime, therapist: Therapist) -> str:
     """"tis 1 dec 09:00" in the therapist's zone and the page's language."""
-    return formats.date_format(local(dt, therapist), "D j F H:i")
+    return formats.date_format(local(dt, therapist.tz), "D j F H:i")
 
 
 # The calendar ----------------------------------------------------------------------------
@@ -156,7 +152,7 @@ def calendar(request):
 
 def new_slot_initial(therapist: Therapist) -> dict:
     return {
-        "date": timezone.localdate(timezone.now(), therapist.tz),
+        "date": local_today(therapist.tz),
         "duration_minutes": therapist.default_duration_minutes,
         "price": therapist.default_price,
         "kinds": therapist.default_modes,
@@ -200,7 +196,7 @@ def slot_new(request):
     if repeated is not None:
         message += " " + repeat_message(repeated)
         extra = repeat_summary(repeated)
-    return done(message, slot=slot.pk, start=local(slot.start_at, therapist).isoformat(), **extra)
+    return done(message, slot=slot.pk, start=local(slot.start_at, therapist.tz).isoformat(), **extra)
 
 
 @therapist_endpoint
@@ -231,7 +227,7 @@ def slot(request, slot_id: int):
     slot = own_slot(request, slot_id)
     booking = slot.live_booking
     entries = list(selectors.slot_history(slot))
-    start = local(slot.start_at, therapist)
+    start = local(slot.start_at, therapist.tz)
     edit_form = forms.SlotForm(
         initial={
             "date": start.date(), "time": start.time(), "duration_minutes": slot.duration_minutes,
@@ -244,7 +240,7 @@ def slot(request, slot_id: int):
         "colour": colours.of(slot),
         "booking": booking,
         "start": start,
-        "end": local(slot.end_at, therapist),
+        "end": local(slot.end_at, therapist.tz),
         "has_begun": slot.start_at <= timezone.now(),
         "video": video_facts(booking),
         "edit_form": edit_form,
@@ -335,7 +331,7 @@ def repeat_summary(result: services.RepeatResult) -> dict:
 def skip_reason(code: str) -> str:
     if code == "dst":
         return _("the clock changes that night")
-    return {"slot_overlap": _("taken"), "slot_in_past": _("passed")}.get(code) or str(MESSAGES[code])
+    return {Code.SLOT_OVERLAP: _("taken"), Code.SLOT_IN_PAST: _("passed")}.get(code) or str(MESSAGES[code])
 
 
 @therapist_endpoint
@@ -347,16 +343,16 @@ def slot_book(request, slot_id: int):
     form = forms.BookForm(request.POST)
     if not form.is_valid():
         return invalid(form.errors)
-    # Through her list: another therapist's client answers like a stranger (nothing is learnt).
-    client = selectors.client_search(therapist).filter(pk=form.cleaned_data["client"]).first()
-    if client is None:
-        return refused(DomainError("client_not_on_list"))
+    # Through her list (the service's one path, as the API's): another therapist's client
+    # answers like a stranger (nothing is learnt).
     try:
         booking = services.booking_create_by_therapist(
-            therapist=therapist, slot=slot, client=client, mode=form.cleaned_data["mode"], actor=request.user
+            therapist=therapist, slot=slot, client=form.cleaned_data["client"], mode=form.cleaned_data["mode"],
+            actor=request.user,
         )
     except DomainError as e:
         return refused(e)
+    client = booking.client
     log_reads(request, [client], What.BOOKING)
     return done(_("Booked: %(name)s, %(time)s. A confirmation was sent.") % {
         "name": f"{client.first_name} {client.last_name}", "time": when(booking.start_at, therapist),

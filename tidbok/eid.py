@@ -41,6 +41,7 @@ from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from domain.backends import source_address
+from domain.models import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH
 from domain.privacy import POLICY_VERSION
 from domain.services import AccountRequestsThrottled
 from domain.services.eid import (
@@ -395,7 +396,7 @@ def forget_on_login(sender, request, user, **kwargs):
 
 
 class EidSignupForm(forms.Form):
-    email = forms.EmailField(label=gettext_lazy("E-mail address"), max_length=254,
+    email = forms.EmailField(label=gettext_lazy("E-mail address"), max_length=EMAIL_MAX_LENGTH,
                              widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
     accept_privacy_policy = forms.BooleanField(
         label=gettext_lazy("I have read the privacy policy and agree that Tidbok stores my data as it says."),
@@ -407,9 +408,9 @@ class EidSignupForm(forms.Form):
         if need_names:
             # The broker gave no names (its scopes lack `profile`): she types them.
             self.fields = {
-                "first_name": forms.CharField(label=gettext_lazy("First name"), max_length=150,
+                "first_name": forms.CharField(label=gettext_lazy("First name"), max_length=NAME_MAX_LENGTH,
                                               widget=forms.TextInput(attrs={"autocomplete": "given-name"})),
-                "last_name": forms.CharField(label=gettext_lazy("Last name"), max_length=150,
+                "last_name": forms.CharField(label=gettext_lazy("Last name"), max_length=NAME_MAX_LENGTH,
                                              widget=forms.TextInput(attrs={"autocomplete": "family-name"})),
                 **self.fields,
             }

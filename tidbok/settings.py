@@ -34,6 +34,9 @@ SITE_URL = envurl("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Where video rooms live (R20, R29): a Jitsi Meet server, the room's name appended. `make run`
 # points it at Tidbok's own practice room instead (scripts/run; README, "Video calls").
 VIDEO_BASE_URL = os.environ.get("VIDEO_BASE_URL", "https://meet.jit.si/").strip()
+# R20: how many minutes before the start a video link opens (`Booking.video_window`); the pages,
+# the calendar feed and the mails say this number.
+VIDEO_OPENS_MINUTES_BEFORE = envint("VIDEO_OPENS_MINUTES_BEFORE", "15", minimum=0, maximum=24 * 60)
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 
 INSTALLED_APPS = [

@@ -18,6 +18,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
 from domain.backends import source_address
+from domain.models import PASSWORD_MAX_LENGTH
 from domain.services import LoginFailed, LoginThrottled, login_check
 from domain.services import two_factor as tf
 
@@ -180,7 +181,7 @@ def two_factor_passkey_delete(request, passkey_id: int):
 
 
 class TurnOffForm(forms.Form):
-    password = forms.CharField(label=_("Password"), max_length=256, strip=False,
+    password = forms.CharField(label=_("Password"), max_length=PASSWORD_MAX_LENGTH, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
     code = forms.CharField(label=_("Code from the app, or a recovery code"), max_length=32, required=False,
                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}))

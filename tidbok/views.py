@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from domain.backends import source_address
 from domain.errors import DomainError
+from domain.models import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH
 from domain.privacy import POLICY_DATE, POLICY_VERSION
 from domain.services import LoginFailed, LoginThrottled, login_check, token_delete, tokens_of
 from domain.services import account_erase as erase
@@ -34,9 +35,9 @@ def home(request):
 
 
 class LoginForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail address"), max_length=254,
+    email = forms.EmailField(label=_("E-mail address"), max_length=EMAIL_MAX_LENGTH,
                              widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
-    password = forms.CharField(label=_("Password"), max_length=256, strip=False,
+    password = forms.CharField(label=_("Password"), max_length=PASSWORD_MAX_LENGTH, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
@@ -127,7 +128,7 @@ def privacy(request):
 
 
 class EraseForm(forms.Form):
-    password = forms.CharField(label=_("Your password"), max_length=256, strip=False,
+    password = forms.CharField(label=_("Your password"), max_length=PASSWORD_MAX_LENGTH, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
     confirm = forms.BooleanField(label=_("I understand that my account and my data are erased for good."))
 

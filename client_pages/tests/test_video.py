@@ -360,3 +360,23 @@ def test_the_practice_room_answers_only_while_the_video_base_is_tidbok_itself(vi
     assert "Övningsrum för video" in page.content.decode()
     settings.VIDEO_BASE_URL = "https://meet.example.se/"
     assert visitor.get(room.removeprefix(settings.SITE_URL)).status_code == 404
+
+
+def test_when_the_link_opens_is_one_setting_that_the_window_and_every_page_follow(visitor, link, booking, erik,
+                                                                                  settings, now):
+    """R20: VIDEO_OPENS_MINUTES_BEFORE moves the window, and the pages say the number it holds
+    (not a "15" of their own)."""
+    settings.VIDEO_OPENS_MINUTES_BEFORE = 5
+    now.move_to(at("2027-01-11 09:54"))
+
+    waiting = visitor.get(link)
+
+    assert waiting.status_code == 200
+    assert "Länken öppnar kl. 09:55 den 11 januari, 5 minuter före start." in waiting.content.decode()
+    booking_page = logged_in(erik.user).get(f"/mina-bokningar/{booking.pk}/").content.decode()
+    assert "(öppnar 5 minuter före start)" in booking_page
+    now.move_to(at("2027-01-11 09:55"))
+    assert visitor.get(link).status_code == 302
+    settings.VIDEO_OPENS_MINUTES_BEFORE = 1
+    now.move_to(at("2027-01-11 09:58"))
+    assert "09:59 den 11 januari, 1 minut före start." in visitor.get(link).content.decode()

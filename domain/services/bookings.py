@@ -13,9 +13,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ..errors import DomainError
+from ..errors import Code, DomainError
 from ..models import Booking, Client, ClientLink, Slot, Therapist, User
-from ..selectors import booking_facts, slot_for_booking, stays_on_list
+from ..selectors import booking_facts, client_search, slot_for_booking, stays_on_list
 from .audit import audit_write, booking_snapshot
 from .emails import (
     email_booking_cancelled,
@@ -27,10 +27,21 @@ from .emails import (
 
 
 def booking_create_by_therapist(
-    *, therapist: Therapist, slot: Slot | int, client: Client, mode: str, actor: User | None
+    *, therapist: Therapist, slot: Slot | int, client: Client | int, mode: str, actor: User | None
 ) -> Booking:
     """R12–R14: the therapist books a client from her list into one of her slots (the slot or
-    its id; another therapist's slot is missing)."""
+    its id; another therapist's slot is missing). The client, or her id as a page or the API
+    got it, is looked up through the therapist's own list (`selectors.client_search`), the one
+    path for both: a client not on it, or no client at all, is `client_not_on_list`, so
+    nothing is learnt of other people; a slot not hers is missing first (Slot.DoesNotExist)."""
+    if not isinstance(client, Client):
+        listed = client_search(therapist).filter(pk=client).first()
+        if listed is None:
+            slot_id = slot.pk if isinstance(slot, Slot) else slot
+            if not Slot.objects.filter(pk=slot_id, therapist=therapist).exists():
+                raise Slot.DoesNotExist
+            raise DomainError(Code.CLIENT_NOT_ON_LIST)
+        client = listed
     return _booking_create(slot=slot, client=client, mode=mode, actor=actor, booked_by=therapist)
 
 
@@ -53,22 +64,22 @@ def _booking_create(
         if booked_by is not None and slot.therapist_id != booked_by.pk:
             raise Slot.DoesNotExist
         if booked_by is not None and not on_list:
-            raise DomainError("client_not_on_list")
+            raise DomainError(Code.CLIENT_NOT_ON_LIST)
         if booked_by is None and not open_to_client:
             raise Slot.DoesNotExist
         now = timezone.now()
         if slot.start_at <= now:
-            raise DomainError("slot_in_past")
+            raise DomainError(Code.SLOT_IN_PAST)
         # After the lock, in a statement of its own: it sees a booking committed while we waited.
         taken, earlier, own_future = booking_facts(slot, client, now)
         if taken:
-            raise DomainError("slot_taken")
+            raise DomainError(Code.SLOT_TAKEN)
         if not slot.offers(mode):
-            raise DomainError("mode_not_offered")
+            raise DomainError(Code.MODE_NOT_OFFERED)
         # Hoarding: what she books herself with one therapist is limited; her therapist's
         # bookings of her are not.
         if booked_by is None and own_future >= settings.MAX_OPEN_BOOKINGS_PER_THERAPIST:
-            raise DomainError("booking_limit")
+            raise DomainError(Code.BOOKING_LIMIT)
         booking = Booking(
             slot=slot,
             therapist=slot.therapist,
@@ -85,7 +96,7 @@ def _booking_create(
         except IntegrityError as e:
             # The unique index caught a booking the check could not see (R16). The whole
             # transaction rolls back with this error, so no savepoint is needed around it.
-            raise DomainError("slot_taken") from e
+            raise DomainError(Code.SLOT_TAKEN) from e
         booking._first_visit = not earlier
         if not on_list:
             _link_platform_client(therapist=slot.therapist, client=client, actor=actor)
@@ -127,14 +138,14 @@ def booking_cancel(*, booking: Booking, actor: User | None, erasing: bool = Fals
         Client.objects.select_for_update().filter(pk=booking.client_id).first()
         booking = Booking.objects.select_for_update().select_related("client", "therapist__user").get(pk=booking.pk)
         if not booking.is_confirmed:
-            raise DomainError("already_cancelled")
+            raise DomainError(Code.ALREADY_CANCELLED)
         now = timezone.now()
         if booking.start_at <= now:
-            raise DomainError("slot_in_past")
+            raise DomainError(Code.SLOT_IN_PAST)
         # The cut-off binds the client only; her therapist may still cancel (and tells her).
         if (not erasing and actor is not None and actor.pk and actor.pk == booking.client.user_id
                 and not booking.client_may_cancel(now)):
-            raise DomainError("cancellation_closed")
+            raise DomainError(Code.CANCELLATION_CLOSED)
         before = booking_snapshot(booking)
         booking.status = Booking.Status.CANCELLED
         booking.cancelled_at = now

@@ -24,14 +24,11 @@ from django.utils.translation import gettext as _
 
 from .. import personnummer as pnr
 from ..locking import in_transaction
-from ..models import Booking, Client, ClientLink, OutboundEmail, Therapist, User
+from ..models import NAME_MAX_LENGTH, PHONE_MAX_LENGTH, Booking, Client, ClientLink, OutboundEmail, Therapist, User
 from ..text import clean_text, has_control_characters
 from .access_log import access_log_carry
 from .audit import audit_write, client_snapshot
 from .throttle import Rate, rate_hit
-
-NAME_MAX_LENGTH, PHONE_MAX_LENGTH = 150, 40
-
 
 LINK_IN_NAME = re.compile(r"://|www\.|@", re.IGNORECASE)
 

@@ -29,7 +29,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from ..errors import DomainError
+from ..errors import Code, DomainError
 from ..models import AccountRequest, AuditEntry, Booking, Client, ClientLink, OutboundEmail, User
 from .accounts import LoginFailed, LoginThrottled, login_rate, verification_mail_rate
 from .audit import audit_write
@@ -54,7 +54,7 @@ def account_erase(*, user: User, password: str, source: str) -> None:
     session or token alone cannot). The password is a guess like a log-in's: counted per
     account and source address first (LoginThrottled), then checked (LoginFailed)."""
     if user.is_staff or user.is_superuser or hasattr(user, "therapist") or not hasattr(user, "client"):
-        raise DomainError("account_not_erasable")
+        raise DomainError(Code.ACCOUNT_NOT_ERASABLE)
     if not rate_hit(login_rate(), user.email, source):
         raise LoginThrottled
     if not user.check_password(str(password or "")):
@@ -85,7 +85,7 @@ def client_erase(*, client: Client, keep_own_records: bool, now: datetime | None
         # Old mail first: the therapists' notices written by the cancellations below name
         # nobody and stay.
         _outbox_scrub(addresses=addresses, booking_ids=booking_ids)
-        future = Booking.objects.filter(client=client, status=Booking.Status.CONFIRMED, start_at__gt=now)
+        future = Booking.objects.live().filter(client=client, start_at__gt=now)
         for booking in future.order_by("start_at"):
             booking_cancel(booking=booking, actor=user, erasing=True)
         therapist_ids = set(Booking.objects.filter(client=client).values_list("therapist_id", flat=True))

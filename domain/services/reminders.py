@@ -23,7 +23,7 @@ def booking_reminders_queue(*, now: datetime | None = None) -> int:
     start gets none: its confirmation has just gone out."""
     now = now or timezone.now()
     due = (
-        Booking.objects.confirmed()
+        Booking.objects.live()
         .filter(
             reminder_queued_at__isnull=True,
             start_at__gt=now,
@@ -36,8 +36,8 @@ def booking_reminders_queue(*, now: datetime | None = None) -> int:
     written = 0
     for booking_id in list(due):
         with transaction.atomic():
-            claimed = Booking.objects.filter(
-                pk=booking_id, reminder_queued_at__isnull=True, status=Booking.Status.CONFIRMED
+            claimed = Booking.objects.live().filter(
+                pk=booking_id, reminder_queued_at__isnull=True
             ).update(reminder_queued_at=now)
             if not claimed:
                 continue  # another worker took it, or it was cancelled meanwhile

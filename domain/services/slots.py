@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..errors import DomainError
+from ..errors import Code, DomainError
 from ..locking import in_transaction
 from ..models import (
     ALL,
@@ -30,7 +30,7 @@ from ..models import (
     User,
     modes_list,
 )
-from ..timezones import YEARS, in_range, local_to_utc
+from ..timezones import YEARS, in_range, local, local_to_utc
 from .audit import audit_write, booking_snapshot, slot_snapshot
 from .emails import email_booking_rescheduled
 from .reminders import REMINDER_BEFORE
@@ -98,7 +98,7 @@ def _check_free(therapist: Therapist, start: datetime, end: datetime, exclude_id
     if exclude_id is not None:
         clashes = clashes.exclude(pk=exclude_id)
     if clashes.exists():
-        raise DomainError("slot_overlap")
+        raise DomainError(Code.SLOT_OVERLAP)
 
 
 def _save_guarded(slot: Slot, **save_kwargs) -> None:
@@ -109,7 +109,7 @@ def _save_guarded(slot: Slot, **save_kwargs) -> None:
             slot.save(**save_kwargs)
     except IntegrityError as e:
         if getattr(e.__cause__, "sqlstate", None) == "23P01":
-            raise DomainError("slot_overlap") from e
+            raise DomainError(Code.SLOT_OVERLAP) from e
         raise
 
 
@@ -135,7 +135,7 @@ def slot_create(
     audience = therapist.default_audience if audience is None else validate_audience(audience)
     end = start + timedelta(minutes=duration)
     if start < timezone.now():
-        raise DomainError("slot_in_past")
+        raise DomainError(Code.SLOT_IN_PAST)
 
     with transaction.atomic():
         lock_therapist(therapist)
@@ -180,7 +180,7 @@ def slot_update(
         slot = Slot.objects.select_for_update().get(pk=slot.pk)
         therapist = lock_therapist(slot.therapist)
         before = slot_snapshot(slot)
-        booking = slot.bookings.confirmed().select_related("client").first()
+        booking = slot.bookings.live().select_related("client").first()
 
         new_start = slot.start_at if start is UNSET else validate_start(start)
         duration = slot.duration_minutes if duration_minutes is UNSET else validate_duration(duration_minutes)
@@ -198,9 +198,9 @@ def slot_update(
         now = timezone.now()
         # A slot that has begun is history: neither it nor its booking changes any more.
         if slot.start_at < now or (moved and new_start < now):
-            raise DomainError("slot_in_past")
+            raise DomainError(Code.SLOT_IN_PAST)
         if booking and booking.mode not in modes_list(video, onsite):
-            raise DomainError("mode_not_offered", _("The slot is booked for that kind of meeting; it must stay offered."))
+            raise DomainError(Code.MODE_NOT_OFFERED, _("The slot is booked for that kind of meeting; it must stay offered."))
         if moved:
             _check_free(therapist, new_start, new_end, exclude_id=slot.pk)
 
@@ -249,8 +249,8 @@ def slot_delete(*, slot: Slot, actor: User | None) -> None:
     The database holds it too: a live booking's slot cannot become empty."""
     with transaction.atomic():
         slot = Slot.objects.select_for_update().get(pk=slot.pk)
-        if slot.bookings.confirmed().exists():
-            raise DomainError("slot_booked")
+        if slot.bookings.live().exists():
+            raise DomainError(Code.SLOT_BOOKED)
         before = slot_snapshot(slot)
         audit_write(
             actor=actor, action="slot.deleted", target=slot, therapist_id=slot.therapist_id, slot_id=slot.pk,
@@ -282,7 +282,7 @@ def slot_repeat_weekly(*, slot: Slot, actor: User | None, weeks: int) -> RepeatR
         raise ValidationError({"weeks": _("Repeat for 1 to %(max)d weeks.") % {"max": MAX_REPEAT_WEEKS}})
     therapist = slot.therapist
     tz = therapist.tz
-    local_start = slot.start_at.astimezone(tz).replace(tzinfo=None)
+    local_start = local(slot.start_at, tz).replace(tzinfo=None)
     result = RepeatResult()
     with transaction.atomic():
         for week in range(1, weeks + 1):

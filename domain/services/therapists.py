@@ -10,7 +10,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..models import Therapist, User, new_token
+from ..models import (
+    CITY_MAX_LENGTH,
+    MAX_CANCELLATION_CUTOFF_HOURS,
+    PERSONAL_INFO_MAX_LENGTH,
+    PHONE_MAX_LENGTH,
+    PRESENTATION_MAX_LENGTH,
+    RECEPTION_ADDRESS_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Therapist,
+    User,
+    new_token,
+)
 from ..text import clean_text, has_control_characters
 from ..timezones import valid_timezone
 from .audit import audit_write
@@ -36,16 +47,18 @@ SETTINGS_FIELDS = (
     "contact_phone",
 )
 
-# Free text: the longest each may be (the model's max_length where it has one).
-TEXT_LIMITS = {"reception_address": 2000, "personal_info": 2000, "title": 120, "presentation": 5000, "city": 80}
+# Free text: the longest each may be (domain/models.py's constants, which the forms and the API read too).
+TEXT_LIMITS = {
+    "reception_address": RECEPTION_ADDRESS_MAX_LENGTH, "personal_info": PERSONAL_INFO_MAX_LENGTH,
+    "title": TITLE_MAX_LENGTH, "presentation": PRESENTATION_MAX_LENGTH, "city": CITY_MAX_LENGTH,
+}
 # Of those, the ones that may hold line breaks.
 MULTI_LINE = {"reception_address", "personal_info", "presentation"}
-MAX_CANCELLATION_CUTOFF_HOURS = 14 * 24
 MAX_LANGUAGES, MAX_AREAS, MAX_AREA_LENGTH = 20, 20, 60
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 # A phone number as people write one: "+46 70-123 45 67", "08-123 456 78", "(0)8 123 45".
 PHONE = re.compile(r"^\+?[0-9 ()-]+$")
-PHONE_MAX_LENGTH, PHONE_MIN_DIGITS = 40, 5
+PHONE_MIN_DIGITS = 5
 
 
 def therapist_settings_snapshot(therapist: Therapist) -> dict:

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from ..errors import DomainError
+from ..errors import Code, DomainError
 from ..models import VIDEO, Booking, User, new_token
 from ..video import TOKEN_FIELDS
 from .audit import audit_write
@@ -18,9 +18,9 @@ def booking_video_link_renew(*, booking: Booking, party: str, actor: User | None
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(pk=booking.pk)
         if not booking.is_confirmed:
-            raise DomainError("already_cancelled")
+            raise DomainError(Code.ALREADY_CANCELLED)
         if booking.mode != VIDEO:
-            raise DomainError("not_a_video_booking")
+            raise DomainError(Code.NOT_A_VIDEO_BOOKING)
         setattr(booking, field, new_token())
         booking.save(update_fields=[field])
         audit_write(

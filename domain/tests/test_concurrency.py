@@ -201,7 +201,7 @@ def test_a_move_racing_a_booking_leaves_the_booking_at_the_slots_time(anna, erik
             assert rescheduled == []
 
     # Nowhere a confirmed booking at a time other than its slot's.
-    for booking in Booking.objects.confirmed().select_related("slot"):
+    for booking in Booking.objects.live().select_related("slot"):
         assert (booking.start_at, booking.end_at) == (booking.slot.start_at, booking.slot.end_at)
 
 
@@ -226,7 +226,7 @@ def test_a_cancellation_racing_a_move_tells_the_client_what_really_happened(anna
         slot.refresh_from_db()
         assert booking.status == Booking.Status.CANCELLED
         assert slot.start_at == new_start
-        assert not slot.bookings.confirmed().exists()  # open again either way (R18)
+        assert not slot.bookings.live().exists()  # open again either way (R18)
         emails = list(OutboundEmail.objects.filter(booking=booking, to=erik.email).order_by("pk"))
         # Each version of the event has a higher SEQUENCE: the move raises it, the cancellation too.
         if booking.sequence == 2:
@@ -268,7 +268,7 @@ def test_a_delete_racing_a_booking_never_leaves_a_booking_without_its_slot(anna,
             assert booking.is_confirmed and booking.slot_id == slot.pk
             assert Slot.objects.filter(pk=slot.pk).exists()
 
-    assert not Booking.objects.confirmed().filter(slot__isnull=True).exists()
+    assert not Booking.objects.live().filter(slot__isnull=True).exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -535,3 +535,15 @@ def test_the_feed_carries_her_own_video_link_never_the_clients(anna, slot, erik,
                                     f"{video_booking.therapist_video_url}")
     assert events[f"slot-{onsite.slot_id}@tidbok"]["url"].endswith("/kalender/?datum=2027-01-12")
     assert video_booking.video_token.encode() not in body.replace(b"\r\n ", b"")  # unfolded (RFC 5545 3.1)
+
+
+def test_her_booking_view_and_feed_say_the_minutes_of_the_setting(anna, anna_web, slot, video_booking, settings):
+    """R20: the booking view and the feed say VIDEO_OPENS_MINUTES_BEFORE, not a number of their own."""
+    settings.VIDEO_OPENS_MINUTES_BEFORE = 1
+
+    body = anna_web.get(f"/kalender/tider/{slot.pk}/").content.decode()
+    feed = HttpClient().get(f"/kalender/feed/{anna.calendar_feed_token}.ics").content
+
+    assert "öppnas kl. 08:59, 1 minut före start" in body  # 09:00 in her zone
+    [video] = [e for e in feed_events(feed) if e["uid"] == f"slot-{video_booking.slot_id}@tidbok"]
+    assert video["description"].startswith("Din länk till videosamtalet (den öppnas 1 minut före start): ")

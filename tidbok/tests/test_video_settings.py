@@ -62,8 +62,11 @@ def test_without_any_of_it_rooms_have_no_token(tmp_path):
      "https://"),
     ({"VIDEO_BASE_URL": "meet.example.se"}, "VIDEO_BASE_URL must be an http(s):// address"),
     ({"VIDEO_BASE_URL": "javascript:alert(1)"}, "VIDEO_BASE_URL must be an http(s):// address"),
+    ({"VIDEO_OPENS_MINUTES_BEFORE": "-1"}, "VIDEO_OPENS_MINUTES_BEFORE must be at least 0"),
+    ({"VIDEO_OPENS_MINUTES_BEFORE": "1441"}, "VIDEO_OPENS_MINUTES_BEFORE must be at most 1440"),
 ], ids=["secret without app id", "app id without secret", "misspelt secret", "subject alone", "audience alone",
-        "empty secret file", "short secret", "token over http", "base without scheme", "base not a web address"])
+        "empty secret file", "short secret", "token over http", "base without scheme", "base not a web address",
+        "video opens after the start", "video opens over a day before"])
 def test_a_half_or_unsafe_configuration_refuses_to_start(tmp_path, video, named):
     check = manage(tmp_path, "check", **video)
 

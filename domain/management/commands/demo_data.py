@@ -23,6 +23,7 @@ from domain.services import (
     slot_create,
     therapist_settings_update,
 )
+from domain.timezones import local_today, monday_of
 
 PASSWORD = "kalender-demo-2026"
 THERAPIST_EMAIL = "terapeut@tidbok.se"
@@ -123,8 +124,7 @@ class Command(BaseCommand):
 
         tz = sara.tz
         now = timezone.now()
-        today = timezone.localtime(now, tz).date()
-        monday = today - timedelta(days=today.weekday())
+        monday = monday_of(local_today(tz, now))
 
         def local(day_offset: int, hour: int, minute: int = 0) -> datetime:
             day = monday + timedelta(days=day_offset)
