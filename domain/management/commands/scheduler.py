@@ -1,11 +1,11 @@
 """Run the periodic jobs (`domain.periodic`) until SIGTERM or Ctrl-C; `manage.py serve` starts
 it beside the web server and the task worker."""
 
-import signal
 import time
 
 from django.core.management.base import BaseCommand
 
+from domain.management.stopping import Stopping
 from domain.periodic import Scheduler
 
 # How often the loop looks at the clock and at a stop signal.
@@ -16,14 +16,7 @@ class Command(BaseCommand):
     help = "Run the periodic jobs (re-queue of stale mails, reminders, the daily retention) until stopped."
 
     def handle(self, **options):
-        stopping = False
-
-        def stop(signum, frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        stopping = Stopping()
         scheduler = Scheduler()
         self.stdout.write("The scheduler is running.")
         self.stdout.flush()

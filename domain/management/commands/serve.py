@@ -19,6 +19,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from domain.management.stopping import Stopping
 from tidbok.env import envint
 
 MANAGE = str(settings.BASE_DIR / "manage.py")
@@ -83,14 +84,7 @@ class Command(BaseCommand):
             Helper("task worker", [sys.executable, MANAGE, "db_worker", "--interval", "1", "--no-reload"]),
             Helper("scheduler", [sys.executable, MANAGE, "scheduler"]),
         ]
-        stopping = False
-
-        def stop(signum, frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        stopping = Stopping()
         self.stdout.write(f"Tidbok is running at http://{host}:{port}/  (API docs: /api/v1/docs). Ctrl-C stops it.")
         self.stdout.flush()
 
