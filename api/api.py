@@ -185,8 +185,10 @@ def on_database_unavailable(request, exc):
     DB_LOCK_TIMEOUT_MS: a moment's outage, not a bug. The broken
     connection is dropped at the end of this request and the next one reconnects (connection
     health checks), so the service recovers by itself (domain/tests/test_faults.py)."""
-    from tidbok.middleware import database_unavailable_answer
+    from tidbok.middleware import database_unavailable_answer, database_unavailable_code
 
+    if database_unavailable_code(exc) is None:
+        raise exc  # not an outage: a bug, answered as a 500 with its traceback logged
     return database_unavailable_answer(request, exc)  # {code, detail}, Retry-After (docs/api.md)
 
 

@@ -96,13 +96,32 @@ LOCK_NOT_AVAILABLE = "55P03"
 RETRY_AFTER_SECONDS = 1
 
 
-def database_unavailable_code(error: Exception) -> str:
+# What counts as the database being away or busy, not a bug (which stays a 500 with its
+# traceback): PostgreSQL's connection classes (08…), its shutdown and too-many-connections
+# states; SQLite's busy, cannot-open and I/O errors; a connection that is already closed.
+UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03", "53300")
+SQLITE_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+SQLITE_AWAY = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL", "SQLITE_NOTADB")
+
+
+def database_unavailable_code(error: Exception) -> str | None:
     """`database_busy` when a lock wait timed out (PostgreSQL's lock_timeout, SQLite's "database
-    is locked"), `database_unavailable` when the database cannot be reached at all."""
+    is locked"), `database_unavailable` when the database cannot be reached at all, None for
+    any other database error (a missing table, a bad query: a bug, answered as a 500)."""
+    if isinstance(error, InterfaceError):
+        return "database_unavailable"
     cause = error.__cause__
-    if getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE or "database is locked" in str(error):
+    sqlstate = getattr(cause, "sqlstate", None)
+    sqlite_name = getattr(cause, "sqlite_errorname", "")
+    if sqlstate == LOCK_NOT_AVAILABLE or sqlite_name.startswith(SQLITE_BUSY) or "database is locked" in str(error):
         return "database_busy"
-    return "database_unavailable"
+    if sqlite_name:
+        return "database_unavailable" if sqlite_name.startswith(SQLITE_AWAY) else None
+    if sqlstate is None and isinstance(error, OperationalError):
+        return "database_unavailable"  # psycopg: the connection failed or was lost (no server state)
+    if sqlstate and (sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES):
+        return "database_unavailable"
+    return None
 
 
 def database_unavailable_answer(request, error: Exception):
@@ -137,7 +156,7 @@ class database_unavailable:  # noqa: N801 - named like the other middleware of t
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, (OperationalError, InterfaceError)):
+        if isinstance(exception, (OperationalError, InterfaceError)) and database_unavailable_code(exception):
             return database_unavailable_answer(request, exception)
         return None
 

@@ -59,3 +59,6 @@ if settings.OIDC_ISSUER:
         path("login/eid/callback/", eid.EidCallback.as_view(), name="eid_callback"),
         path("login/eid/nytt-konto/", eid.eid_signup, name="eid_signup"),
     ]
+
+# A database gone while a middleware read the session or the user: 503, not 500 (tidbok/views.py).
+handler500 = "tidbok.views.server_error"

@@ -1,15 +1,19 @@
 """The pages every visitor shares: home (sends each role to her first view), log in, log out.
 Language is switched by Django's `set_language` (a cookie, so the choice sticks)."""
 
+import sys
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 from django.views.decorators.http import require_POST
 
 from domain.backends import source_address
@@ -21,7 +25,18 @@ from domain.services import account_erase as erase
 from domain.services.erasure import ACCOUNT_REQUEST_KEEP
 
 from .http import safe_next
+from .middleware import database_unavailable_answer, database_unavailable_code
 from .two_factor import after_password
+
+
+def server_error(request):
+    """handler500: a database that went away while a middleware used it (the session or the
+    user of a logged-in request, before any view ran) answers 503 like a view's outage does
+    (`tidbok.middleware.database_unavailable`); everything else is Django's 500 page."""
+    error = sys.exc_info()[1]
+    if isinstance(error, (OperationalError, InterfaceError)) and database_unavailable_code(error):
+        return database_unavailable_answer(request, error)
+    return defaults.server_error(request)
 
 
 def home(request):

@@ -50,11 +50,11 @@ def wait_for(what: str, check, seconds: float, server: subprocess.Popen | None =
     raise AssertionError(f"no {what} within {seconds} s")
 
 
-def ask(port: int, method: str, path: str, body: dict | None = None) -> int:
+def ask(port: int, method: str, path: str, body: dict | None = None, headers: dict | None = None) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.request(method, path, body=json.dumps(body) if body else None,
-                     headers={"Content-Type": "application/json"} if body else {})
+                     headers={**({"Content-Type": "application/json"} if body else {}), **(headers or {})})
         response = conn.getresponse()
         response.read()
         return response.status
@@ -149,6 +149,9 @@ def test_serve_answers_sends_mail_through_its_worker_and_scheduler_and_stops_wit
         try:
             assert ask(port, "GET", "/api/v1/therapists") == 503
             assert ask(port, "GET", "/hitta-terapeut/") == 503
+            # A logged-in visitor's session is read by the middleware before any view runs.
+            assert ask(port, "GET", "/hitta-terapeut/", headers={"Cookie": "sessionid=" + "x" * 32}) == 503
+            assert ask(port, "GET", "/api/v1/therapist/calendar", headers={"Authorization": "Bearer " + "x" * 40}) == 503
             assert ask(port, "GET", "/api/v1/health") == 200
             wait_for("the worker started again", lambda: any(
                 "db_worker" in c and pid != worker for pid, c in descendants(server.pid).items()), 60, server)
