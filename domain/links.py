@@ -31,6 +31,9 @@ class Links(Protocol):
     def invitation(self, token: str) -> str:
         """Where an own client accepts her therapist's invitation (R26)."""
 
+    def video(self, token: str) -> str:
+        """The page of a video call, opened with the reader's own key (R20, R29)."""
+
     def therapist_calendar(self, day: date) -> str:
         """The therapist's calendar on `day`."""
 

@@ -585,14 +585,18 @@ class Booking(models.Model):
         """The client's link to the call (R20, R29)."""
         if self.mode != VIDEO:
             return None
-        return f"{settings.SITE_URL}/video/{self.video_token}"
+        from .links import links
+
+        return links().video(self.video_token)
 
     @property
     def therapist_video_url(self) -> str | None:
         """The therapist's own link to the same call (R29): a key of its own."""
         if self.mode != VIDEO:
             return None
-        return f"{settings.SITE_URL}/video/{self.therapist_video_token}"
+        from .links import links
+
+        return links().video(self.therapist_video_token)
 
     def where(self, *, for_therapist: bool = False):
         """What this booking tells its reader about where it happens (`domain.where`): in a

@@ -6,11 +6,11 @@ booking carries her own link to the call (R29), never the client's."""
 
 from datetime import UTC
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import ngettext
 from icalendar import Calendar, Event
 
+from domain.links import links
 from domain.models import MODE_IN_SENTENCE, VIDEO, Therapist
 from domain.timezones import local_today
 
@@ -59,6 +59,6 @@ def calendar_feed(therapist: Therapist, slots) -> bytes:
                 "Your link to the video call (it opens %(minutes)d minutes before the start): %(url)s", minutes,
             ) % {"minutes": minutes, "url": booking.therapist_video_url})
         else:
-            event.add("url", f"{settings.SITE_URL}/kalender/?datum={local_today(therapist.tz, slot.start_at).isoformat()}")
+            event.add("url", links().therapist_calendar(local_today(therapist.tz, slot.start_at)))
         cal.add_component(event)
     return cal.to_ical()

@@ -40,6 +40,9 @@ class PageLinks:
     def invitation(self, token: str) -> str:
         return _absolute(reverse("client_pages:invitation", args=[token]))
 
+    def video(self, token: str) -> str:
+        return _absolute(reverse("video", args=[token]))
+
     def therapist_calendar(self, day: date) -> str:
         return _absolute(reverse("therapist_pages:calendar"), datum=day.isoformat())
 

@@ -77,6 +77,10 @@ def test_no_module_of_the_domain_knows_a_page_url():
                 offenders.append(f"{path.relative_to(DOMAIN)}:{node.lineno}")
             if isinstance(node, ast.Import) and any(a.name.startswith("django.urls") for a in node.names):
                 offenders.append(f"{path.relative_to(DOMAIN)}:{node.lineno}")
+            # Nor does it write one by hand: SITE_URL followed by a path.
+            if isinstance(node, ast.JoinedStr) and "SITE_URL" in ast.unparse(node) and "/" in "".join(
+                    part.value for part in node.values if isinstance(part, ast.Constant)):
+                offenders.append(f"{path.relative_to(DOMAIN)}:{node.lineno}")
     assert offenders == []
 
 
