@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conftest import api_for
+from conftest import api_for, days_ahead
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 
@@ -40,9 +40,10 @@ def tokens(keep_connection, anna, erik, nora, bo):
     from api.tests.helpers import booked, slot_for
 
     # Something to find: slots and a booking, so that generated ids sometimes hit real rows.
-    for day in range(12, 16):
-        slot_for(anna, f"2030-01-{day:02d} 09:00")
-    booked(slot_for(anna, "2030-01-16 09:00"), erik)
+    # Ahead of the real clock: the app is called without frozen time.
+    for day in range(7, 11):
+        slot_for(anna, days_ahead(day))
+    booked(slot_for(anna, days_ahead(11)), erik)
     return {
         "anonymous": None,
         "therapist": api_for(anna.user).headers["Authorization"],
