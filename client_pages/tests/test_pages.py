@@ -145,7 +145,7 @@ NOT_A_CHOICE = "Välj ett giltigt alternativ. {} finns inte bland tillgängliga 
     ("phone", NOT_A_CHOICE.format("phone")),
     ("onsite", NOT_A_CHOICE.format("onsite")),  # a kind there is, but not at this time
     ("\x00", NOT_A_CHOICE.format("\x00")),
-])
+], ids=["empty", "phone", "not-offered", "nul"])
 def test_booking_with_a_bad_kind_says_so(anna, erik, mode, error):
     s = slot(anna, modes=["video"])
 
