@@ -67,5 +67,10 @@ MAX_EXAMPLES = 30
 )
 @pytest.mark.parametrize("who", ["anonymous", "therapist", "client"])
 def test_the_api_keeps_to_its_document(case, who, tokens):
+    # A generated Host header is not the API's input: Django answers a host outside
+    # ALLOWED_HOSTS with its own 400 page on every URL before the API runs (seen once in a
+    # full run, as an "undocumented 400" on POST /bookings/{id}/cancel).
+    if case.headers:
+        case.headers = {name: value for name, value in case.headers.items() if name.lower() != "host"}
     headers = {"Authorization": tokens[who]} if tokens[who] else {}
     case.call_and_validate(headers=headers, checks=CHECKS)
