@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import socket
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,20 @@ def pnr(birth: str, serial: str = "123") -> str:
 def at(text: str) -> datetime:
     """'2027-01-11 09:00' in Stockholm time, as an aware datetime."""
     return datetime.fromisoformat(text).replace(tzinfo=STOCKHOLM)
+
+
+# The day the test run started, in Stockholm: fixed for the run, so that a test that crosses
+# midnight still gets the same day from each call of `days_ahead`.
+TODAY = datetime.now(STOCKHOLM).date()
+
+
+def days_ahead(days: int, time: str = "09:00") -> datetime:
+    """`time` in Stockholm on the day `days` days after the run's first day by the real clock,
+    as an aware datetime. For the tests that cannot freeze time (threads on their own
+    connections, other processes, a live server): their slots lie in the future whatever year
+    the suite runs in."""
+    day = TODAY + timedelta(days=days)
+    return datetime.fromisoformat(f"{day.isoformat()} {time}").replace(tzinfo=STOCKHOLM)
 
 
 postgres_only = pytest.mark.skipif(

@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conftest import api_for
+from conftest import api_for, days_ahead
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
 
@@ -40,9 +40,10 @@ def tokens(keep_connection, anna, erik, nora, bo):
     from api.tests.helpers import booked, slot_for
 
     # Something to find: slots and a booking, so that generated ids sometimes hit real rows.
-    for day in range(12, 16):
-        slot_for(anna, f"2030-01-{day:02d} 09:00")
-    booked(slot_for(anna, "2030-01-16 09:00"), erik)
+    # Ahead of the real clock: the app is called without frozen time.
+    for day in range(7, 11):
+        slot_for(anna, days_ahead(day))
+    booked(slot_for(anna, days_ahead(11)), erik)
     return {
         "anonymous": None,
         "therapist": api_for(anna.user).headers["Authorization"],
@@ -50,13 +51,26 @@ def tokens(keep_connection, anna, erik, nora, bo):
     }
 
 
+# 30 generated requests per operation and caller (positive and negative ones, schemathesis's
+# default): the 81 cases take about 37 s on an idle two-core machine, where 12 took 22 s.
+MAX_EXAMPLES = 30
+
+
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(
-    max_examples=12, deadline=None, derandomize=True, database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+    max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+    # The one health check that must go: `tokens` (the personas and their rows) is made once
+    # per test and shared by its examples on purpose, inside the test's transaction that is
+    # rolled back at the end; making them per example would cost a database set-up each time.
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @pytest.mark.parametrize("who", ["anonymous", "therapist", "client"])
 def test_the_api_keeps_to_its_document(case, who, tokens):
+    # A generated Host header is not the API's input: Django answers a host outside
+    # ALLOWED_HOSTS with its own 400 page on every URL before the API runs (seen once in a
+    # full run, as an "undocumented 400" on POST /bookings/{id}/cancel).
+    if case.headers:
+        case.headers = {name: value for name, value in case.headers.items() if name.lower() != "host"}
     headers = {"Authorization": tokens[who]} if tokens[who] else {}
     case.call_and_validate(headers=headers, checks=CHECKS)

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client as Browser
 
 from conftest import at, mailed_link, pnr, process_account_requests
-from domain.models import AccountRequest, Booking, Client, ClientLink, OutboundEmail, User
+from domain.models import AccountRequest, AuditEntry, Booking, Client, ClientLink, OutboundEmail, User
 from domain.services import booking_create_by_therapist, client_add, slot_create
 
 pytestmark = pytest.mark.usefixtures("now")
@@ -28,6 +28,11 @@ def browser_for(user=None) -> Browser:
 
 def slot(therapist, start="2027-01-12 09:00", **kw):
     return slot_create(therapist=therapist, actor=therapist.user, start=at(start), **kw)
+
+
+def field_errors(page: str) -> list[str]:
+    """The texts shown under the form's fields."""
+    return re.findall(r'<div class="field-error">(.*?)</div>', page, re.S)
 
 
 @pytest.fixture
@@ -102,9 +107,17 @@ def test_the_profile_of_a_therapist_without_client_booster_is_not_found_by_a_str
     assert browser_for(nora.user).get(f"/terapeut/{bo.pk}/").status_code == 404
 
 
-@pytest.mark.parametrize("week", ["nonsense", "2027-13-01", "9999-12-31", "%00"])
-def test_an_odd_week_is_no_server_error(anna, week):
-    assert browser_for().get(f"/terapeut/{anna.pk}/?vecka={week}").status_code in (200, 404)
+@pytest.mark.parametrize("week", ["nonsense", "2027-13-01", "2027-02-30", "9999-12-31", "%00", "2027-01-11%00"])
+def test_an_odd_week_shows_the_coming_week_and_says_so(anna, week):
+    slot(anna, "2027-01-13 09:00")
+
+    response = browser_for().get(f"/terapeut/{anna.pk}/?vecka={week}")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Det är inget datum; visar kommande vecka i stället." in page
+    assert "Lediga tider, veckan från 11 januari 2027" in page
+    assert "09:00–09:45" in page
 
 
 def test_a_visitor_choosing_a_time_is_sent_to_sign_up_with_the_choice_kept(anna):
@@ -124,20 +137,44 @@ def test_a_visitor_must_choose_a_kind_first(anna):
     assert response.status_code == 400 and 'class="form-errors"' in response.content.decode()
 
 
-@pytest.mark.parametrize("mode", ["", "phone", "\x00"])
-def test_booking_with_a_bad_kind_says_so(anna, erik, mode):
+NOT_A_CHOICE = "Välj ett giltigt alternativ. {} finns inte bland tillgängliga alternativ."
+
+
+@pytest.mark.parametrize("mode, error", [
+    ("", "Fältet måste fyllas i."),
+    ("phone", NOT_A_CHOICE.format("phone")),
+    ("onsite", NOT_A_CHOICE.format("onsite")),  # a kind there is, but not at this time
+    ("\x00", NOT_A_CHOICE.format("\x00")),
+], ids=["empty", "phone", "not-offered", "nul"])
+def test_booking_with_a_bad_kind_says_so(anna, erik, mode, error):
     s = slot(anna, modes=["video"])
 
     response = browser_for(erik.user).post(f"/boka/{s.pk}/", {"mode": mode})
 
-    assert response.status_code == 400 and not Booking.objects.exists()
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert field_errors(page) == [error]  # under the field
+    assert f'<a href="#">Typ av besök</a>: {error}' in page  # and in the summary above the form
+    assert not Booking.objects.exists()
+    assert not OutboundEmail.objects.exists()
+    assert not AuditEntry.objects.filter(action="booking.created").exists()
 
 
 def test_booking_a_taken_time_says_so(anna, erik, nora):
     s = slot(anna)
-    booking_create_by_therapist(therapist=anna, slot=s, client=erik, mode="video", actor=anna.user)
+    booking = booking_create_by_therapist(therapist=anna, slot=s, client=erik, mode="video", actor=anna.user)
+    mails = list(OutboundEmail.objects.values_list("pk", flat=True))
 
-    assert browser_for(nora.user).post(f"/boka/{s.pk}/", {"mode": "video"}).status_code == 404
+    response = browser_for(nora.user).post(f"/boka/{s.pk}/", {"mode": "video"})
+
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "<h1>Tiden går inte att boka</h1>" in page
+    assert "Den här tiden går inte (längre) att boka. Välj en annan tid." in page
+    # Erik's booking stands, and Nora got nothing: no booking, no mail, no place on Anna's list.
+    assert list(Booking.objects.values_list("pk", "client", "status")) == [(booking.pk, erik.pk, "confirmed")]
+    assert list(OutboundEmail.objects.values_list("pk", flat=True)) == mails
+    assert not ClientLink.objects.filter(client=nora).exists()
 
 
 def test_an_anonymous_post_is_asked_to_log_in(anna):

@@ -6,7 +6,8 @@ connections are per thread), release them together through a barrier and send ea
 through the whole HTTP stack, so every status is the API's own. They run on SQLite (where the
 IMMEDIATE transactions serialise writers and "database is locked" must never become a 500)
 and on PostgreSQL (row locks, the exclusion constraint and the partial unique index).
-Slots lie in 2030 so that time need not be frozen across threads."""
+Slots lie days ahead of the real clock (`conftest.days_ahead`), so that time need not be frozen
+across threads and the tests hold whatever year they run in."""
 
 import threading
 import traceback
@@ -17,7 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django_tasks_db.models import DBTaskResult
 from icalendar import Calendar
 
-from conftest import api_for, at, postgres_only
+from conftest import api_for, days_ahead, postgres_only
 from domain.models import AuditEntry, Booking, ClientLink, OutboundEmail, Slot
 from domain.services import slot_create
 
@@ -84,7 +85,7 @@ def test_twenty_clients_booking_one_slot_give_exactly_one_booking(anna, make_cli
         make_client(first=f"Klient{i}", last="Samtidig", therapist=anna if i % 2 else None) for i in range(20)
     ]
     apis = [api_for(c.user) for c in clients]
-    slot = open_slot(anna, at("2030-01-14 09:00"), audience="all")
+    slot = open_slot(anna, days_ahead(7), audience="all")
     links_before = ClientLink.objects.filter(therapist=anna).count()
 
     outcomes = race(*(book(api, slot.pk) for api in apis))
@@ -121,7 +122,7 @@ def test_twenty_clients_booking_one_slot_give_exactly_one_booking(anna, make_cli
 def test_ten_overlapping_slots_created_at_once_leave_exactly_one(anna):
     apis = [api_for(anna.user) for _ in range(10)]
     # 45-minute slots starting 4 minutes apart: every pair overlaps.
-    starts = [at("2030-01-15 09:00") + timedelta(minutes=4 * i) for i in range(10)]
+    starts = [days_ahead(8) + timedelta(minutes=4 * i) for i in range(10)]
 
     def create(api, start):
         return lambda: answer(api.post("/therapist/slots", {"start": start.isoformat()}))
@@ -143,7 +144,7 @@ def test_ten_overlapping_slots_created_at_once_leave_exactly_one(anna):
 @pytest.mark.django_db(transaction=True)
 def test_overlapping_slots_of_two_therapists_racing_are_both_created(anna, bo):
     """The serialisation is per therapist: Bo's calendar does not clash with Anna's."""
-    start = at("2030-01-16 09:00").isoformat()
+    start = days_ahead(9).isoformat()
     anna_api, bo_api = api_for(anna.user), api_for(bo.user)
     outcomes = race(
         lambda: answer(anna_api.post("/therapist/slots", {"start": start})),
@@ -158,7 +159,7 @@ def test_a_move_racing_a_booking_leaves_the_booking_at_the_slots_time(anna, erik
     settings.MAX_OPEN_BOOKINGS_PER_THERAPIST = 100  # one client books every round's slot
     anna_api, erik_api = api_for(anna.user), api_for(erik.user)
     for round_ in range(10):
-        old_start = at("2030-02-04 09:00") + timedelta(days=round_)
+        old_start = days_ahead(14) + timedelta(days=round_)
         new_start = old_start + timedelta(hours=2)
         slot = open_slot(anna, old_start)
 
@@ -209,7 +210,7 @@ def test_a_move_racing_a_booking_leaves_the_booking_at_the_slots_time(anna, erik
 def test_a_cancellation_racing_a_move_tells_the_client_what_really_happened(anna, erik):
     anna_api, erik_api = api_for(anna.user), api_for(erik.user)
     for round_ in range(6):
-        old_start = at("2030-06-03 09:00") + timedelta(days=round_)
+        old_start = days_ahead(30) + timedelta(days=round_)
         new_start = old_start + timedelta(hours=3)
         slot = open_slot(anna, old_start)
         status, body = answer(erik_api.post(f"/slots/{slot.pk}/book", {"mode": "video"}))
@@ -250,7 +251,7 @@ def test_a_delete_racing_a_booking_never_leaves_a_booking_without_its_slot(anna,
     settings.MAX_OPEN_BOOKINGS_PER_THERAPIST = 100  # one client books every round's slot
     anna_api, erik_api = api_for(anna.user), api_for(erik.user)
     for round_ in range(6):
-        slot = open_slot(anna, at("2030-03-04 09:00") + timedelta(days=round_))
+        slot = open_slot(anna, days_ahead(21) + timedelta(days=round_))
 
         deleted, booked = race(
             lambda s=slot.pk: answer(anna_api.delete(f"/therapist/slots/{s}")),
@@ -273,7 +274,7 @@ def test_a_delete_racing_a_booking_never_leaves_a_booking_without_its_slot(anna,
 
 @pytest.mark.django_db(transaction=True)
 def test_two_cancellations_at_once_cancel_once_and_mail_once(anna, erik):
-    slot = open_slot(anna, at("2030-04-01 09:00"))
+    slot = open_slot(anna, days_ahead(28))
     booking_id = answer(api_for(erik.user).post(f"/slots/{slot.pk}/book", {"mode": "onsite"}))[1]["id"]
 
     erik_api, anna_api = api_for(erik.user), api_for(anna.user)
@@ -306,40 +307,40 @@ def _booking_row(slot, client, status=Booking.Status.CONFIRMED):
 
 @postgres_only
 def test_the_database_refuses_an_overlapping_slot_with_an_exclusion_violation(anna):
-    Slot.objects.create(**_fields(_slot_row(anna, at("2030-05-06 09:00"))))
+    Slot.objects.create(**_fields(_slot_row(anna, days_ahead(35, "09:00"))))
     with pytest.raises(IntegrityError) as refused, transaction.atomic():
-        Slot.objects.create(**_fields(_slot_row(anna, at("2030-05-06 09:30"))))
+        Slot.objects.create(**_fields(_slot_row(anna, days_ahead(35, "09:30"))))
     assert refused.value.__cause__.sqlstate == "23P01"
     # A slot inside another, and one covering another, are refused alike.
-    for start, minutes in (("2030-05-06 09:10", 10), ("2030-05-06 08:00", 180)):
+    for start, minutes in (("09:10", 10), ("08:00", 180)):
         with pytest.raises(IntegrityError) as refused, transaction.atomic():
-            Slot.objects.create(**_fields(_slot_row(anna, at(start), minutes)))
+            Slot.objects.create(**_fields(_slot_row(anna, days_ahead(35, start), minutes)))
         assert refused.value.__cause__.sqlstate == "23P01"
     assert Slot.objects.count() == 1
 
 
 @postgres_only
 def test_the_database_refuses_moving_a_slot_onto_another(anna):
-    Slot.objects.create(**_fields(_slot_row(anna, at("2030-05-06 09:00"))))
-    other = Slot.objects.create(**_fields(_slot_row(anna, at("2030-05-06 11:00"))))
+    Slot.objects.create(**_fields(_slot_row(anna, days_ahead(35, "09:00"))))
+    other = Slot.objects.create(**_fields(_slot_row(anna, days_ahead(35, "11:00"))))
     with pytest.raises(IntegrityError) as refused, transaction.atomic():
-        Slot.objects.filter(pk=other.pk).update(start_at=at("2030-05-06 09:15"), end_at=at("2030-05-06 10:00"))
+        Slot.objects.filter(pk=other.pk).update(start_at=days_ahead(35, "09:15"), end_at=days_ahead(35, "10:00"))
     assert refused.value.__cause__.sqlstate == "23P01"
 
 
 @postgres_only
 def test_the_database_allows_adjacent_slots_and_other_therapists_overlaps(anna, bo):
-    Slot.objects.create(**_fields(_slot_row(anna, at("2030-05-06 09:00"))))
-    Slot.objects.create(**_fields(_slot_row(anna, at("2030-05-06 09:45"))))  # starts as the first ends
-    Slot.objects.create(**_fields(_slot_row(anna, at("2030-05-06 08:15"))))  # ends as the first starts
-    Slot.objects.create(**_fields(_slot_row(bo, at("2030-05-06 09:00"))))
+    Slot.objects.create(**_fields(_slot_row(anna, days_ahead(35, "09:00"))))
+    Slot.objects.create(**_fields(_slot_row(anna, days_ahead(35, "09:45"))))  # starts as the first ends
+    Slot.objects.create(**_fields(_slot_row(anna, days_ahead(35, "08:15"))))  # ends as the first starts
+    Slot.objects.create(**_fields(_slot_row(bo, days_ahead(35, "09:00"))))
     assert Slot.objects.filter(therapist=anna).count() == 3
     assert Slot.objects.filter(therapist=bo).count() == 1
 
 
 @pytest.mark.django_db
 def test_the_database_refuses_a_second_confirmed_booking_for_one_slot(anna, erik, nora):
-    slot = Slot.objects.create(**_fields(_slot_row(anna, at("2030-05-07 09:00"))))
+    slot = Slot.objects.create(**_fields(_slot_row(anna, days_ahead(36))))
     Booking.objects.create(**_fields(_booking_row(slot, erik)))
     with pytest.raises(IntegrityError), transaction.atomic():
         Booking.objects.create(**_fields(_booking_row(slot, nora)))
@@ -348,7 +349,7 @@ def test_the_database_refuses_a_second_confirmed_booking_for_one_slot(anna, erik
 
 @pytest.mark.django_db
 def test_the_database_allows_cancelled_bookings_beside_the_live_one(anna, erik, nora):
-    slot = Slot.objects.create(**_fields(_slot_row(anna, at("2030-05-07 09:00"))))
+    slot = Slot.objects.create(**_fields(_slot_row(anna, days_ahead(36))))
     Booking.objects.create(**_fields(_booking_row(slot, erik, Booking.Status.CANCELLED)))
     Booking.objects.create(**_fields(_booking_row(slot, nora, Booking.Status.CANCELLED)))
     Booking.objects.create(**_fields(_booking_row(slot, erik)))
@@ -357,7 +358,7 @@ def test_the_database_allows_cancelled_bookings_beside_the_live_one(anna, erik, 
 
 @pytest.mark.django_db
 def test_the_database_refuses_deleting_a_slot_with_a_live_booking(anna, erik):
-    slot = Slot.objects.create(**_fields(_slot_row(anna, at("2030-05-08 09:00"))))
+    slot = Slot.objects.create(**_fields(_slot_row(anna, days_ahead(37))))
     booking = Booking.objects.create(**_fields(_booking_row(slot, erik)))
     with pytest.raises(IntegrityError) as refused, transaction.atomic():
         slot.delete()
@@ -373,12 +374,12 @@ def test_the_database_refuses_deleting_a_slot_with_a_live_booking(anna, erik):
 
 @pytest.mark.django_db
 def test_the_database_lets_a_slot_go_once_its_booking_is_cancelled(anna, erik):
-    slot = Slot.objects.create(**_fields(_slot_row(anna, at("2030-05-08 09:00"))))
+    slot = Slot.objects.create(**_fields(_slot_row(anna, days_ahead(37))))
     booking = Booking.objects.create(**_fields(_booking_row(slot, erik, Booking.Status.CANCELLED)))
     slot.delete()
     booking.refresh_from_db()
     assert booking.slot_id is None  # the cancelled booking keeps its own time and price
-    assert booking.start_at == at("2030-05-08 09:00")
+    assert booking.start_at == days_ahead(37)
 
 
 def _fields(obj):

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -28,7 +29,7 @@ import pytest
 from django.db import connection
 
 from bench.run import Server
-from conftest import Inbox, free_port, postgres_only, start_smtp_server
+from conftest import Inbox, days_ahead, free_port, postgres_only, start_smtp_server
 from domain.models import AuditEntry, Booking, OutboundEmail
 from domain.services import slot_create, token_create
 
@@ -62,12 +63,12 @@ def post(port: int, path: str, token: str, body: dict, timeout: float = 10) -> t
         conn.close()
 
 
-def slots_2030(therapist, n, day=14):
+def future_slots(therapist, n):
+    """n back-to-back slots from a week ahead of the real clock (the server runs in other
+    processes, so time cannot be frozen)."""
     from datetime import timedelta
 
-    from conftest import at
-
-    first = at(f"2030-01-{day:02d} 07:00")
+    first = days_ahead(7, "07:00")
     return [slot_create(therapist=therapist, actor=therapist.user, start=first + timedelta(minutes=50 * i)).pk
             for i in range(n)]
 
@@ -76,7 +77,7 @@ def slots_2030(therapist, n, day=14):
 def test_a_server_killed_during_bookings_loses_no_confirmed_booking_and_leaves_none_half_made(
     anna, make_client, tmp_path
 ):
-    slot_ids = slots_2030(anna, 300)
+    slot_ids = future_slots(anna, 300)
     tokens = [token_create(user=make_client(first=f"Klient{i}", therapist=anna).user) for i in range(8)]
     server = Server(test_db_url(), workers=2, logdir=tmp_path)
     server.start()
@@ -174,7 +175,7 @@ def test_a_mail_server_down_for_a_while_delays_each_confirmation_and_sends_it_ex
         cwd=ROOT, env=env, stdout=open(tmp_path / "worker.log", "wb"), stderr=subprocess.STDOUT,
     )
     clients = [make_client(first=f"Post{i}", therapist=anna) for i in range(3)]
-    slots = iter(Slot.objects.filter(pk__in=slots_2030(anna, 30)).order_by("start_at"))
+    slots = iter(Slot.objects.filter(pk__in=future_slots(anna, 30)).order_by("start_at"))
     bookings = []
     try:
         # Each booking mails two: the client's confirmation and her therapist's note (R30).
@@ -193,7 +194,10 @@ def test_a_mail_server_down_for_a_while_delays_each_confirmation_and_sends_it_ex
         for i in range(5):
             bookings.append(self_booked(next(slots), clients[i % 3]))
         wait_for(lambda: OutboundEmail.objects.filter(status="sent").count() == 50, 40)
-        time.sleep(2.5)  # any retry still queued would go out now: it must not
+        # Then until the worker has run every task it was given, the retries queued while the
+        # server was down included: none is left that could send a mail again, so the inbox
+        # below is final (a fixed sleep would miss a retry queued for later than it).
+        wait_for(queue_drained, 40)
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
@@ -208,6 +212,14 @@ def test_a_mail_server_down_for_a_while_delays_each_confirmation_and_sends_it_ex
     assert sorted(tuple(e.rcpt_tos) for e in inbox.envelopes) == sorted(
         [(b.client.email,) for b in bookings] + [(anna.user.email,)] * len(bookings))
     assert set(OutboundEmail.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def queue_drained() -> bool:
+    """No task waits or runs: each has finished, successfully or not."""
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    return not DBTaskResult.objects.filter(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]).exists()
 
 
 def wait_for(condition, seconds: float) -> None:
@@ -289,7 +301,8 @@ def test_after_a_postgresql_restart_the_server_recovers_by_itself_and_loses_noth
             i = 0
             while not stop.is_set():
                 i += 1
-                start = f"2030-{1 + n:02d}-{1 + i % 28:02d}T{7 + (i // 28) % 12:02d}:00:00+01:00"
+                # Thread n's own month of days ahead, 28 days of 12 hourly slots.
+                start = (days_ahead(7 + 30 * n + i % 28, "07:00") + timedelta(hours=(i // 28) % 12)).isoformat()
                 status, slot = post(port, "/api/v1/therapist/slots", token, {"start": start})
                 if status != 201:
                     outcomes.append(status)

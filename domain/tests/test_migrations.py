@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from conftest import at, postgres_only
+from conftest import days_ahead, postgres_only
 
 
 def constraints(table: str) -> dict:
@@ -89,7 +89,7 @@ def test_the_domain_migrations_go_back_to_zero_and_forward_again(make_therapist)
     from domain.models import Slot
 
     anna = make_therapist()
-    start = at("2030-09-02 09:00")
+    start = days_ahead(30)
     Slot.objects.create(therapist=anna, start_at=start, end_at=start + timedelta(minutes=45), price=1000)
     if connection.vendor == "postgresql":
         assert exclusion_constraint() is not None
@@ -104,7 +104,7 @@ def test_the_domain_migrations_go_back_to_zero_and_forward_again(make_therapist)
 def test_postgresql_refuses_a_slot_longer_than_the_longest_allowed(anna):
     from domain.models import MAX_DURATION_MINUTES, Slot
 
-    start = at("2030-01-01 08:00")
+    start = days_ahead(30, "08:00")
     Slot.objects.create(therapist=anna, start_at=start, end_at=start + timedelta(minutes=MAX_DURATION_MINUTES), price=1)
     with pytest.raises(IntegrityError), transaction.atomic():
         Slot.objects.create(

@@ -93,7 +93,8 @@ def test_the_command_queues_what_is_due(anna, erik, now):
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_sweeping_at_once_write_each_reminder_once(anna, erik, make_client):
     """Real threads, each with its own connection, released together: the conditional UPDATE
-    lets exactly one of them claim each booking. Slots in 2030 (no frozen time across threads)."""
+    lets exactly one of them claim each booking. Slots relative to the real clock (no frozen time
+    across threads)."""
     from django.utils import timezone
 
     from domain.models import Slot

@@ -84,13 +84,36 @@ def test_a_visitors_current_page_is_marked_and_no_other(db, path):
     assert {href: current for href, current in links.items() if current} == {path: "page"}
 
 
-def test_the_current_link_is_styled_by_the_shared_stylesheet():
-    from django.contrib.staticfiles import finders
+def link_style(page, href: str) -> dict:
+    """How the browser draws the header's link to `href`: what the stylesheet finally gives it."""
+    return page.locator(f'header a[href="{href}"]').evaluate(
+        """a => { const s = getComputedStyle(a), box = a.getBoundingClientRect();
+                 return {weight: s.fontWeight, bar: s.borderBottomStyle, barWidth: s.borderBottomWidth,
+                         barColour: s.borderBottomColor, colour: s.color, shown: box.width > 0 && box.height > 0}; }"""
+    )
 
-    css = open(finders.find("tidbok/site.css"), encoding="utf-8").read()
 
-    assert '.main-nav a[aria-current="page"]' in css
-    assert '.header-tools a[aria-current="page"]' in css
+@pytest.mark.browser
+@pytest.mark.parametrize("who, path, others", [
+    ("client", "/mina-bokningar/", ["/hitta-terapeut/", "/konto/"]),  # in the main navigation
+    ("visitor", "/logga-in/", ["/hitta-terapeut/"]),  # among the header's tools
+])
+def test_the_current_link_is_drawn_bold_with_a_bar_and_the_others_are_not(live_server, page, login_as, erik, who, path,
+                                                                           others):
+    """Weight and a bar, not colour alone (site.css): checked on what Chromium computes, so a
+    rule that stops matching or is overridden later fails here."""
+    if who == "client":
+        login_as(erik.user)
+    page.goto(f"{live_server.url}{path}")
+
+    current = link_style(page, path)
+    assert current["shown"]
+    assert (current["weight"], current["bar"], current["barWidth"]) == ("600", "solid", "3px")
+    assert current["barColour"] == current["colour"]  # the bar in the accent colour of its text
+    for href in others:
+        other = link_style(page, href)
+        assert other["shown"]
+        assert (other["weight"], other["bar"]) == ("400", "none"), href
 
 
 def test_a_browser_asking_for_favicon_ico_gets_our_icon(client):

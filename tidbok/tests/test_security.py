@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from django.test import Client as HttpClient
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from api.tests.helpers import slot_for
-from conftest import Api, api_for, mailed_link, pnr, run_worker
+from conftest import TODAY, Api, api_for, days_ahead, mailed_link, pnr, run_worker
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -332,14 +333,15 @@ def test_a_full_booking_flow_logs_no_personnummer_and_no_password(caplog, settin
             "first_name": "Tore", "last_name": "Torsson", "personnummer": own_number.replace("-", "")[2:],
             "email": "tore@example.se"})
         assert added.status_code == 201, added.content
-        s1 = anna_api.post("/therapist/slots", {"start": "2030-01-14T09:00:00+01:00"}).json()["id"]
-        s2 = anna_api.post("/therapist/slots", {"start": "2030-01-15T09:00:00+01:00"}).json()["id"]
+        monday = days_ahead(7 - TODAY.weekday(), "00:00")  # a week whose slots lie ahead on the real clock
+        s1 = anna_api.post("/therapist/slots", {"start": (monday + timedelta(hours=9)).isoformat()}).json()["id"]
+        s2 = anna_api.post("/therapist/slots", {"start": (monday + timedelta(days=1, hours=9)).isoformat()}).json()["id"]
         assert anna_api.post(f"/therapist/slots/{s1}/booking", {"client_id": added.json()["id"], "mode": "onsite"}
                              ).status_code == 201
         booking = sigrid.post(f"/slots/{s2}/book", {"mode": "video"})
         assert booking.status_code == 201, booking.content
-        assert anna_api.get("/therapist/calendar", start="2030-01-14T00:00:00+01:00",
-                            end="2030-01-21T00:00:00+01:00").status_code == 200
+        assert anna_api.get("/therapist/calendar", start=monday.isoformat(),
+                            end=(monday + timedelta(days=7)).isoformat()).status_code == 200
         assert anna_api.get("/therapist/clients", q=own_number).status_code == 200  # a number typed in search
         assert sigrid.post(f"/bookings/{booking.json()['id']}/cancel").status_code == 200
         # The login page, with a wrong and a right password.
