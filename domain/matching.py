@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from .models import Slot, Therapist
 from .search import fold
+from .timezones import local
 
 # Parts of the day, by the slot's local start time in the therapist's zone (R22).
 PARTS_OF_DAY = {"morning": (6, 12), "afternoon": (12, 17), "evening": (17, 23)}
@@ -85,16 +86,16 @@ def _match(therapist: Therapist, wish: Wish, slots: list) -> Match:
         m.score += WEIGHTS["language"]
         m.reasons.append(("language", {"language": wish.language}))
     tz = therapist.tz
-    fitting = [s for s, _, _ in kind if wish.fits_time(s.astimezone(tz))]
+    fitting = [s for s, _, _ in kind if wish.fits_time(local(s, tz))]
     m.next_open = kind[0][0] if kind else None
     m.fitting_count = len(fitting)
     if fitting:
         m.first_fitting = fitting[0]
         m.score += WEIGHTS["times"]
-        m.reasons.append(("times", {"count": len(fitting), "first": fitting[0].astimezone(tz)}))
+        m.reasons.append(("times", {"count": len(fitting), "first": local(fitting[0], tz)}))
     elif kind:
         m.score += WEIGHTS["open"]
-        m.reasons.append(("other_times", {"first": kind[0][0].astimezone(tz)}))
+        m.reasons.append(("other_times", {"first": local(kind[0][0], tz)}))
     else:
         m.reasons.append(("no_times", {}))
     return m

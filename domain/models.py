@@ -28,8 +28,8 @@ DEFAULT_TIMEZONE = "Europe/Stockholm"
 MIN_DURATION_MINUTES = 5
 MAX_DURATION_MINUTES = 12 * 60
 MAX_PRICE = 100_000
-# R18: the longest cut-off a therapist may set (two weeks); the settings service, its form and
-# the API read it here.
+# R18: the longest cut-off a therapist may set (two weeks); the settings service and its form
+# read it here.
 MAX_CANCELLATION_CUTOFF_HOURS = 14 * 24
 
 # The longest each typed text may be: the model's column, the forms, the API's schemas and the

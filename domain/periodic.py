@@ -102,6 +102,3 @@ class Scheduler:
                 _close_connections()
             self.due[job.name] = self.clock() + wait
         return done
-
-    def seconds_to_next(self) -> float:
-        return max(0.0, min(self.due.values()) - self.clock())

@@ -9,14 +9,7 @@ therapist wrote for on-site visits."""
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
 from .models import VIDEO
-
-
-def video_opens_minutes() -> int:
-    """R20: how many minutes before the start the link to the call opens."""
-    return settings.VIDEO_OPENS_MINUTES_BEFORE
 
 
 @dataclass(frozen=True)
@@ -31,7 +24,7 @@ def booking_where(booking, *, for_therapist: bool = False) -> Where:
     if booking.mode == VIDEO:
         return Where(
             video_url=booking.therapist_video_url if for_therapist else booking.video_url,
-            opens_minutes_before=video_opens_minutes(),
+            opens_minutes_before=booking.video_opens_minutes,
         )
     therapist = booking.therapist
     return Where(address=therapist.reception_address, personal_info=None if for_therapist else therapist.personal_info)

@@ -111,7 +111,8 @@ TEMPLATES = [
 ]
 
 # Database: SQLite in DATA_DIR unless DATABASE_URL says otherwise. (DATA_DIR is made by
-# those who write there: `scripts/run`, `manage.py serve`; never at import.)
+# those who write there: the SQLite backend `tidbok/sqlite3` on its first connection,
+# `collectstatic`, `scripts/run`; never at import.)
 _database_url = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{DATA_DIR / 'tidbok.sqlite3'}"
 try:
     DATABASES = {

@@ -29,12 +29,11 @@ from .accounts import (
 )
 from .audit import audit_write
 from .clients import clean_email, clean_name, clean_personnummer, client_personnummer_verify
-from .emails import email_eid_account_exists
+from .emails import EID_NOTE_KIND, email_eid_account_exists
 from .throttle import rate_hit
 
 # Mails to an address that has an account when someone with BankID tried to make another
 # with it: at most this many within this long, so nobody floods a mailbox through the form.
-EID_NOTE_KIND = "eid_account_exists"
 EID_NOTE_LIMIT = (1, timedelta(minutes=10))
 
 

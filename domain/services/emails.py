@@ -22,9 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from ..links import links
-from ..models import VIDEO, Booking, OutboundEmail, User
-from ..timezones import moment_text, span_text
-from ..where import video_opens_minutes
+from ..models import Booking, OutboundEmail, User
+from ..timezones import local_today, moment_text, span_text
 
 # The mails about a booking that go to its client: replies to them reach her therapist.
 CLIENT_BOOKING_KINDS = frozenset({"booking_confirmed", "booking_cancelled", "booking_rescheduled", "booking_reminder"})
@@ -64,7 +63,7 @@ def _render(template: str, lang: str, context: dict, subject: dict | None = None
     a part is left out: two or more in a row are one paragraph break."""
     with translation.override(lang):
         text = render_to_string(f"domain/email/{template}.txt", {
-            "site_url": settings.SITE_URL, "video_opens_minutes": video_opens_minutes(), **context,
+            "site_url": settings.SITE_URL, **context,
         })
         subject = str(SUBJECTS[template]) % (subject or {})
     return subject, re.sub(r"\n{3,}", "\n\n", text.strip()) + "\n"
@@ -139,7 +138,6 @@ def _booking_outbox(
             "when": moment_text(booking.start_at, tz),
             "span": span_text(booking.start_at, booking.end_at, tz),
             "old_when": moment_text(old_start, tz) if old_start else "",
-            "is_video": booking.mode == VIDEO,
             "where": booking.where(for_therapist=for_therapist),
             **(context or {}),
         }
@@ -196,7 +194,7 @@ def _therapist_outbox(
         return None
     therapist = booking.therapist
     context = {
-        "calendar_url": links().therapist_calendar(timezone.localdate(booking.start_at, therapist.tz)),
+        "calendar_url": links().therapist_calendar(local_today(therapist.tz, booking.start_at)),
         "settings_url": links().therapist_settings(),
         "client_short": "" if anonymous else f"{booking.client.first_name} {booking.client.last_name[:1]}.".strip(),
     }
@@ -376,11 +374,15 @@ def email_account_exists(*, user) -> OutboundEmail:
     )
 
 
+# The eID note's kind: `services.eid` counts these per address to send at most a few.
+EID_NOTE_KIND = "eid_account_exists"
+
+
 def email_eid_account_exists(*, user) -> OutboundEmail:
     """Someone who logged in with an eID tried to create an account with this address, which
     has one: its owner is told how to connect the eID to it, if it was she."""
     return _outbox_to_person(
-        kind="eid_account_exists", to=user.email, lang=user.language,
+        kind=EID_NOTE_KIND, to=user.email, lang=user.language,
         context={"user": user, "login": links().log_in_to_connect_eid(), "reset": links().password_reset()},
     )
 

@@ -121,6 +121,14 @@ def test_a_video_call_gives_each_reader_her_own_link_and_when_it_opens(anna, eri
     assert f"Länken öppnar cirka 10 minuter före besöket:\n{b.video_url}\n" in mail.body
 
 
+@override_settings(VIDEO_OPENS_MINUTES_BEFORE=1)
+def test_one_minute_is_said_in_the_singular_to_both_readers(anna, erik):
+    b = booking(anna, erik, "video")
+
+    assert "Länken öppnar cirka 1 minut före besöket:" in emails.email_booking_confirmed(booking=b).body
+    assert "öppnar cirka 1 minut före besöket:" in emails.email_therapist_booking_created(booking=b, actor=erik.user).body
+
+
 def test_on_site_the_client_gets_the_address_and_the_information_and_the_therapist_the_address(make_therapist, erik):
     anna = make_therapist(email="anna2@example.se", reception_address="Storgatan 1", personal_info="Ring på.")
     b = booking(anna, erik, "onsite")

@@ -20,7 +20,7 @@ from domain import models, services
 from domain.errors import CODES, MESSAGES, Code, DomainError
 from domain.models import Booking, Slot, Therapist
 from domain.timezones import day_start, local_today, monday_of, week_bounds, week_start
-from therapist_pages.forms import AUDIENCE_CHOICES, KIND_CHOICES, ClientForm, SettingsForm
+from therapist_pages.forms import AUDIENCE_CHOICES, ClientForm, SettingsForm
 
 STOCKHOLM = zoneinfo.ZoneInfo("Europe/Stockholm")
 
@@ -110,7 +110,6 @@ def test_the_settings_form_and_the_service_share_the_cut_off_bound(anna):
 
 
 def test_the_forms_offer_the_models_labels():
-    assert KIND_CHOICES == models.Mode.choices
     assert AUDIENCE_CHOICES == models.Audience.choices
     assert MODE_CHOICES == list(models.MODE_FOR_CLIENTS.items())
     assert [value for value, _label in MODE_CHOICES] == list(models.MODES)
@@ -145,13 +144,15 @@ def test_a_week_starts_on_monday_whatever_the_day():
 
 
 def test_the_week_of_the_spring_change_is_an_hour_short_in_the_zone():
-    start, end = week_bounds(date(2027, 3, 31), STOCKHOLM)  # clocks go forward on Sunday 28 March 2027
+    utc = zoneinfo.ZoneInfo("UTC")
+    start, end = week_bounds(date(2027, 3, 31), STOCKHOLM)  # the week after the change: 7 whole days
 
     assert start == datetime(2027, 3, 29, tzinfo=STOCKHOLM) == week_start(date(2027, 4, 4), STOCKHOLM)
     assert (start.utcoffset(), end.utcoffset()) == (timedelta(hours=2), timedelta(hours=2))
-    assert end - start == timedelta(days=7)
+    assert end.astimezone(utc) - start.astimezone(utc) == timedelta(hours=168)
+    # Clocks go forward on Sunday 28 March 2027: that week, Monday to Monday, is 167 hours.
     start, end = week_bounds(date(2027, 3, 24), STOCKHOLM)
-    assert end.astimezone(zoneinfo.ZoneInfo("UTC")) - start.astimezone(zoneinfo.ZoneInfo("UTC")) == timedelta(hours=167)
+    assert end.astimezone(utc) - start.astimezone(utc) == timedelta(hours=167)
 
 
 def test_the_local_day_is_the_zones_not_utcs():

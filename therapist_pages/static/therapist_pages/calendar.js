@@ -545,7 +545,7 @@
         form.reset();
         show(false);
         chosen(c);
-        const status = bookForm.closest("dialog").querySelector("[data-role=status]");
+        const status = (bookForm.closest("dialog") || document).querySelector("[data-role=status]");
         if (status) status.textContent = T.format(S.clientAdded, { name: c.first_name + " " + c.last_name });
         const mode = bookForm.querySelector("[name=mode]:checked") ? null : bookForm.querySelector("[name=mode]");
         (mode || bookForm.querySelector("button[type=submit]:not([form])")).focus();
