@@ -107,7 +107,11 @@ def test_the_profile_of_a_therapist_without_client_booster_is_not_found_by_a_str
     assert browser_for(nora.user).get(f"/terapeut/{bo.pk}/").status_code == 404
 
 
-@pytest.mark.parametrize("week", ["nonsense", "2027-13-01", "2027-02-30", "9999-12-31", "%00", "2027-01-11%00"])
+@pytest.mark.parametrize("week", [
+    "nonsense", "2027-13-01", "2027-02-30", "%00", "2027-01-11%00",
+    # outside the years 1900 to 9000
+    "0001-01-01", "0001-01-07", "9999-12-31", "1899-12-31", "9000-01-01",
+])
 def test_an_odd_week_shows_the_coming_week_and_says_so(anna, week):
     slot(anna, "2027-01-13 09:00")
 
@@ -434,19 +438,6 @@ def test_asking_again_and_again_sends_one_reset_link_per_ten_minutes(erik, now):
     process_account_requests()
 
     assert OutboundEmail.objects.filter(kind="password_reset").count() == 2
-
-
-@pytest.mark.parametrize("week", ["0001-01-01", "0001-01-07", "9999-12-31", "1899-12-31", "9000-01-01"])
-def test_a_week_outside_the_years_1900_to_9000_shows_the_coming_week_and_says_so(anna, week):
-    slot(anna, "2027-01-12 09:00")
-
-    response = browser_for().get(f"/terapeut/{anna.pk}/?vecka={week}")
-
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert "Det är inget datum; visar kommande vecka i stället." in page
-    assert "Lediga tider, veckan från 11 januari 2027" in page
-    assert "09:00–09:45" in page
 
 
 def test_the_verification_page_names_the_address_and_wants_the_sign_ups_password(db):
