@@ -244,3 +244,12 @@ class RawReadsTest(TestCase):
             for profile in ("therapist", "client"):
                 assert fields(getattr(raw, profile, None)) == fields(getattr(orm, profile, None))
         assert token_user("no such key") is None
+
+
+def test_the_databases_one_live_booking_per_slot_means_the_same_live_as_the_code():
+    """R16's partial unique index cannot name LIVE_BOOKING (a migration freezes its condition);
+    it must still say the same thing, or the database would guard another notion of 'live'."""
+    from domain.models import LIVE_BOOKING
+
+    index = next(c for c in Booking._meta.constraints if c.name == "booking_one_live_per_slot")
+    assert index.condition == LIVE_BOOKING
