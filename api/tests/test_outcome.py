@@ -37,6 +37,9 @@ def test_after_the_start_she_marks_a_no_show_and_both_parties_read_it(anna_api, 
     assert mine["outcome"] == "no_show"
     [entry] = anna_api.get("/therapist/calendar", start=local_iso("2027-01-11 00:00")).json()
     assert entry["booking"]["outcome"] == "no_show" and entry["color"] in {"red", "yellow"}
+    # R40: her export holds it too, as everything about her.
+    [exported] = [b for b in erik_api.get("/client/export").json()["bookings"] if b["id"] == booking.pk]
+    assert exported["outcome"] == "no_show"
 
 
 def test_marking_again_changes_it(anna_api, booking, now):
