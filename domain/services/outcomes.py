@@ -15,8 +15,9 @@ from .audit import audit_write, booking_snapshot
 
 def booking_outcome_set(*, booking: Booking, outcome: str, actor: User | None) -> Booking:
     """R34: record (or change) a visit's outcome once its start has passed (`visit_not_started`
-    before). A cancelled booking stays a late cancellation or has none (`already_cancelled`),
-    as the check constraint `booking_outcome_valid` holds in the database too."""
+    before). A cancelled booking is not a visit: its outcome is `booking_cancel`'s (a late
+    cancellation, or none when cancelled in time) and is not changed here (`already_cancelled`);
+    the check constraint `booking_outcome_valid` holds the same in the database."""
     if outcome not in Outcome.values:
         raise ValidationError({"outcome": _("Choose attended, no-show or late cancellation.")})
     with transaction.atomic():
@@ -24,10 +25,10 @@ def booking_outcome_set(*, booking: Booking, outcome: str, actor: User | None) -
         now = timezone.now()
         if booking.start_at > now:
             raise DomainError(Code.VISIT_NOT_STARTED)
-        if not booking.is_confirmed and outcome != Outcome.LATE_CANCELLED:
-            raise DomainError(Code.ALREADY_CANCELLED)
         if booking.outcome == outcome:
             return booking
+        if not booking.is_confirmed:
+            raise DomainError(Code.ALREADY_CANCELLED)
         before = booking_snapshot(booking)
         booking.outcome, booking.outcome_at, booking.outcome_by = outcome, now, actor if actor and actor.pk else None
         booking.save(update_fields=["outcome", "outcome_at", "outcome_by"])

@@ -103,6 +103,7 @@ def test_the_client_page_counts_a_late_cancellation(anna, anna_web, erik):
     body = anna_web.get(f"/kalender/klienter/{erik.pk}/").content.decode()
 
     assert dict(re.findall(r'<li data-outcome="(\w+)">[^<]*<strong>(\d+)</strong>', body))["late_cancelled"] == "1"
+    assert "Sen avbokning" in body and f"/kalender/bokningar/{booking.pk}/utfall/" not in body  # no buttons
 
 
 def test_the_calendar_script_gets_each_outcomes_icon_and_words(anna_web):
