@@ -442,6 +442,21 @@ def therapist_book(request, slot_id: int, payload: s.TherapistBookingIn):
     return Status(201, booking_out(booking))
 
 
+@therapist_router.post(
+    "/bookings/{booking_id}/outcome", response={200: s.BookingOut, 404: s.Error, 409: s.Conflict, 422: dict},
+    description="R34: record what happened at a visit of hers once it has begun: `attended`, `no_show` or "
+    "`late_cancelled`; again to change it. 409 `visit_not_started` before its start, `already_cancelled` for a "
+    "booking cancelled in time; another therapist's booking is 404.",
+)
+def booking_outcome(request, booking_id: int, payload: s.OutcomeIn):
+    therapist = therapist_of(request)
+    booking = get_object_or_404(Booking.objects.filter(therapist=therapist), pk=booking_id)
+    services.booking_outcome_set(booking=booking, outcome=payload.outcome, actor=request.auth)
+    booking = _booking(booking.pk)
+    _log_reads(request, [booking.client], What.BOOKING)
+    return Status(200, booking_out(booking))
+
+
 # Clients and the public ---------------------------------------------------------------------
 public = Router(tags=["clients and the public"])
 

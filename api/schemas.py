@@ -16,10 +16,12 @@ from domain.models import (
     PHONE_MAX_LENGTH,
     RECEPTION_ADDRESS_MAX_LENGTH,
     TIMEZONE_MAX_LENGTH,
+    Outcome,
 )
 
 ModeName = Literal["video", "onsite"]
 AudienceName = Literal["all", "existing"]
+OutcomeName = Literal[tuple(Outcome.values)]  # R34: domain/models.py's `Outcome`, the one list
 
 
 class Error(Schema):
@@ -141,6 +143,7 @@ class EntryBooking(Schema):
     first_visit: bool
     client: BookedClient
     video_url: str | None = Field(None, description="The therapist's own link to the call (video only; R29)")
+    outcome: OutcomeName | None = Field(None, description="R34: what happened, once recorded")
 
 
 class Entry(Schema):
@@ -209,11 +212,16 @@ class BookingOut(Schema):
     price: int
     status: Literal["confirmed", "cancelled"]
     first_visit: bool
+    outcome: OutcomeName | None = Field(None, description="R34: attended, no-show or late cancellation, once recorded")
     therapist: PersonRef
     client: PersonRef
     video_url: str | None = None
     reception_address: str | None = None
     personal_info: str | None = None
+
+
+class OutcomeIn(Schema):
+    outcome: OutcomeName
 
 
 class VideoLinkOut(Schema):

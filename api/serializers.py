@@ -30,6 +30,7 @@ def entry_out(slot: Slot, therapist: Therapist) -> dict:
                 "personnummer_verified": booking.client.personnummer_verified,
             },
             "video_url": booking.therapist_video_url,
+            "outcome": booking.outcome,  # R34: the calendar draws its icon
         },
     }
 
@@ -70,6 +71,7 @@ def booking_out(booking: Booking) -> dict:
         "price": booking.price,
         "status": booking.status,
         "first_visit": booking.first_visit,
+        "outcome": booking.outcome,  # R34
         "therapist": {"id": therapist.pk, "first_name": therapist.first_name, "last_name": therapist.last_name},
         "client": person_ref(booking.client),
         # Where, as the client is told it (domain/where.py; docs/api.md): her link or the address.

@@ -21,6 +21,7 @@ class Code(StrEnum):
     BOOKING_LIMIT = "booking_limit"
     NOT_A_VIDEO_BOOKING = "not_a_video_booking"
     ACCOUNT_NOT_ERASABLE = "account_not_erasable"
+    VISIT_NOT_STARTED = "visit_not_started"
 
 
 # Every code, as plain strings in the order above (the API's schema and the tests read this).
@@ -44,6 +45,7 @@ MESSAGES = {
         "A therapist's or staff account cannot be erased here: a practice's records must be kept. "
         "Contact Tidbok's staff."
     ),
+    Code.VISIT_NOT_STARTED: _("The visit has not started yet; its outcome can be recorded once it has begun."),
 }
 assert set(MESSAGES) == set(Code), "every code has its message"
 

@@ -125,6 +125,7 @@ def _booking(b: Booking, *, therapist: bool = False, client: bool = False) -> di
         "booked": _iso(b.created_at, tz),
         "booked_by_client": b.by_client,
         "cancelled": _iso(b.cancelled_at, tz),
+        "outcome": b.outcome,  # R34: what her therapist recorded (attended, no_show, late_cancelled)
     }
     if therapist:
         out["therapist"] = {"id": b.therapist_id, "first_name": b.therapist.first_name,

@@ -71,6 +71,15 @@ MODE_FOR_CLIENTS = {VIDEO: _("Video call"), ONSITE: _("On site")}
 AUDIENCE_IN_SENTENCE = {ALL: _("available to all"), EXISTING: _("existing clients only")}
 
 
+class Outcome(models.TextChoices):
+    """R34: what happened at a visit, recorded by the therapist once it has begun (`Booking.outcome`;
+    the one definition of the values and their words)."""
+
+    ATTENDED = "attended", _("Attended")
+    NO_SHOW = "no_show", _("No-show")
+    LATE_CANCELLED = "late_cancelled", _("Late cancellation")
+
+
 class Language(models.TextChoices):
     SV = "sv", "Svenska"
     EN = "en", "English"
@@ -532,6 +541,13 @@ class Booking(models.Model):
         _("therapist's video key"), max_length=64, unique=True, default=new_token, editable=False
     )
     video_room = models.CharField(_("video room"), max_length=64, default=new_token, editable=False)
+    # R34: what happened (`services.outcomes.booking_outcome_set`, or `booking_cancel` after the
+    # cut-off), when and by whom it was recorded.
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome, null=True, blank=True)
+    outcome_at = models.DateTimeField(_("outcome recorded"), null=True, blank=True)
+    outcome_by = models.ForeignKey(
+        User, verbose_name=_("outcome recorded by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = BookingQuerySet.as_manager()
 
@@ -550,6 +566,14 @@ class Booking(models.Model):
             ),
             models.CheckConstraint(condition=Q(mode__in=list(MODES)), name="booking_mode_valid"),
             models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="booking_end_after_start"),
+            # R34 in the database: an outcome is one of `Outcome`; a cancelled booking has none,
+            # unless it was cancelled late (`booking_cancel` after the cut-off).
+            models.CheckConstraint(
+                condition=Q(outcome__isnull=True)
+                | Q(outcome__in=list(Outcome.values), status="confirmed")
+                | Q(outcome=Outcome.LATE_CANCELLED, status="cancelled"),
+                name="booking_outcome_valid",
+            ),
         ]
         indexes = [
             models.Index(fields=["client", "status", "start_at"], name="booking_client_start"),

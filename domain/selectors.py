@@ -1,6 +1,7 @@
 """Reads shared by the surfaces: who may see what (R7–R9), the calendar, the listing, the
 client list search (R13)."""
 
+from collections import Counter
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -19,6 +20,7 @@ from .models import (
     AuditEntry,
     Booking,
     Client,
+    Outcome,
     Slot,
     Therapist,
     User,
@@ -270,6 +272,12 @@ def upcoming_and_past(bookings, now: datetime) -> tuple[list[Booking], list[Book
     soonest first, and those over, the latest first (R21's list; her client's page)."""
     bookings = list(bookings)
     return [b for b in reversed(bookings) if b.end_at > now], [b for b in bookings if b.end_at <= now]
+
+
+def outcome_counts(bookings) -> list[dict]:
+    """R34: per outcome (in `Outcome`'s order) its words and how many of these bookings have it."""
+    counts = Counter(b.outcome for b in bookings if b.outcome)
+    return [{"value": o.value, "label": o.label, "count": counts[o.value]} for o in Outcome]
 
 
 def _folded(values) -> set[str]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from domain.models import Outcome
+
 
 @dataclass(frozen=True)
 class Colour:
@@ -43,3 +45,23 @@ def for_script() -> dict:
         c.name: {"background": c.background, "text": c.text, "icon": c.icon, "label": str(c.label)}
         for c in COLOURS.values()
     }
+
+
+# R34: a visit's outcome is shown as an icon beside the colour, never as a colour of its own
+# (the colour still says booked or first visit). The words are `Outcome`'s labels.
+OUTCOME_ICONS = {
+    Outcome.ATTENDED: "✓",
+    Outcome.NO_SHOW: "✗",
+    Outcome.LATE_CANCELLED: "⏱",
+}
+assert set(OUTCOME_ICONS) == set(Outcome), "every outcome has its icon"
+
+
+def outcomes() -> list[dict]:
+    """Each outcome's value, icon and words (the booking view's buttons, the client page)."""
+    return [{"value": o.value, "icon": OUTCOME_ICONS[o], "label": o.label} for o in Outcome]
+
+
+def outcomes_for_script() -> dict:
+    """The outcomes for calendar.js, in the active language: {value: {icon, label}}."""
+    return {o["value"]: {"icon": o["icon"], "label": str(o["label"])} for o in outcomes()}

@@ -6,7 +6,17 @@ from datetime import datetime
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from domain.models import ALL, AUDIENCE_IN_SENTENCE, EXISTING, MODE_IN_SENTENCE, ONSITE, VIDEO, AuditEntry, Therapist
+from domain.models import (
+    ALL,
+    AUDIENCE_IN_SENTENCE,
+    EXISTING,
+    MODE_IN_SENTENCE,
+    ONSITE,
+    VIDEO,
+    AuditEntry,
+    Outcome,
+    Therapist,
+)
 from domain.timezones import local
 
 
@@ -30,6 +40,10 @@ def _audience(audience: str) -> str:
 
 def _mode(mode: str) -> str:
     return str(MODE_IN_SENTENCE[VIDEO if mode == VIDEO else ONSITE])
+
+
+def _outcome(outcome: str | None) -> str:
+    return str(Outcome(outcome).label) if outcome in Outcome.values else "?"
 
 
 def describe(entry: AuditEntry, therapist: Therapist) -> str | None:
@@ -57,7 +71,13 @@ def describe(entry: AuditEntry, therapist: Therapist) -> str | None:
         case "booking.created":
             return _("Booked by %(client)s (%(mode)s).") % {"client": after.get("client", "?"), "mode": _mode(after.get("mode"))}
         case "booking.cancelled":
+            if after.get("outcome") == Outcome.LATE_CANCELLED:
+                return _("Booking of %(client)s cancelled after the cut-off: a late cancellation.") % {
+                    "client": before.get("client", "?")}
             return _("Booking of %(client)s cancelled.") % {"client": before.get("client", "?")}
+        case "booking.outcome_set":
+            return _("Outcome for %(client)s: %(outcome)s.") % {
+                "client": after.get("client", "?"), "outcome": _outcome(after.get("outcome"))}
         case "booking.rescheduled":
             return _("%(client)s was told of the new time.") % {"client": after.get("client", "?")}
         case "booking.video_link_renewed":
@@ -78,7 +98,7 @@ def lines(entries, therapist: Therapist) -> list[dict]:
 
 
 # The entries whose line says the client's name (`describe`).
-NAMES_THE_CLIENT = {"booking.created", "booking.cancelled", "booking.rescheduled"}
+NAMES_THE_CLIENT = {"booking.created", "booking.cancelled", "booking.rescheduled", "booking.outcome_set"}
 
 
 def client_ids(entries) -> set[int]:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("tider/<int:slot_id>/upprepa/", views.slot_repeat, name="slot_repeat"),
     path("tider/<int:slot_id>/boka/", views.slot_book, name="slot_book"),
     path("bokningar/<int:booking_id>/avboka/", views.booking_cancel, name="booking_cancel"),
+    path("bokningar/<int:booking_id>/utfall/", views.booking_outcome, name="booking_outcome"),
     path("bokningar/<int:booking_id>/ny-videolank/", views.booking_video_link, name="booking_video_link"),
     path("klienter/", views.clients, name="clients"),
     path("klienter/<int:client_id>/", views.client, name="client"),

@@ -118,6 +118,7 @@ def calendar(request):
             "price": reverse("therapist_pages:price"),
         },
         "colours": colours.for_script(),
+        "outcomes": colours.outcomes_for_script(),
         "strings": {
             "created": _("New slot %(time)s."),
             "moved": _("Moved to %(time)s."),
@@ -248,6 +249,7 @@ def slot(request, slot_id: int):
         "client_form": forms.DialogClientForm(auto_id=f"slot{slot.pk}-client-%s", form_id="slot-add-client"),
         "add_client_url": reverse("api-v1:clients"),
         "history": history.lines(entries, therapist),
+        "outcomes": colours.outcomes(),
     }
     # Her booking view names the booked client (and the personnummer), and its history the
     # clients of earlier, cancelled bookings of the slot (R39).
@@ -376,6 +378,34 @@ def booking_cancel(request, booking_id: int):
 
 @therapist_endpoint
 @require_POST
+def booking_outcome(request, booking_id: int):
+    """R34: she records what happened at a visit that has begun (the booking view's buttons
+    answer JSON; the client page's forms go back to the page with a message)."""
+    booking = get_object_or_404(Booking.objects.select_related("client"), pk=booking_id, therapist=request.therapist)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        booking = services.booking_outcome_set(booking=booking, outcome=request.POST.get("outcome", ""), actor=request.user)
+    except DomainError as e:
+        if wants_json:
+            return refused(e)
+        messages.error(request, str(e.detail))
+    except ValidationError as e:
+        if wants_json:
+            return invalid(e)
+        messages.error(request, " ".join(e.messages))
+    else:
+        log_reads(request, [booking.client], What.BOOKING)
+        text = _("Recorded for %(name)s: %(outcome)s.") % {
+            "name": booking.client.first_name, "outcome": booking.get_outcome_display(),
+        }
+        if wants_json:
+            return done(text)
+        messages.success(request, text)
+    return redirect("therapist_pages:client", booking.client_id)
+
+
+@therapist_endpoint
+@require_POST
 def booking_video_link(request, booking_id: int):
     """R29: a new link for the therapist herself; the old one stops at once, the client's stays."""
     booking = get_object_or_404(Booking, pk=booking_id, therapist=request.therapist)
@@ -423,10 +453,14 @@ def client(request, client_id: int):
     """One client of hers: her details and her bookings with this therapist, upcoming and past."""
     therapist = request.therapist
     person = get_object_or_404(selectors.client_search(therapist), pk=client_id)
-    upcoming, past = selectors.upcoming_and_past(selectors.bookings_of_client_with(therapist, person), timezone.now())
+    now = timezone.now()
+    upcoming, past = selectors.upcoming_and_past(selectors.bookings_of_client_with(therapist, person), now)
     log_reads(request, [person], What.CLIENT_PAGE)
     return render(request, "therapist_pages/client.html", {
         "client": person, "upcoming": upcoming, "past": past, "first_visit": colours.COLOURS["yellow"],
+        "now": now, "outcomes": colours.outcomes(),
+        # R34: how often she came, did not come, or cancelled late (with this therapist).
+        "outcome_counts": selectors.outcome_counts([*upcoming, *past]),
     })
 
 

@@ -90,6 +90,8 @@ MATRIX = [
      {"anon": 401, "erik": 200, "nora": 404, "anna": 200, "bo": 404}),
     ("renew a video link", "post", "/bookings/{video_booking}/video-link", None,
      {"anon": 401, "erik": 200, "nora": 404, "anna": 200, "bo": 404}),
+    ("record an outcome before the start (R34)", "post", "/therapist/bookings/{booking}/outcome", {"outcome": "no_show"},
+     {**T403, "anna": 409, "bo": 404}),
     ("renew the link of an on-site booking", "post", "/bookings/{booking}/video-link", None,
      {"anon": 401, "erik": 409, "nora": 404, "anna": 409, "bo": 404}),
     ("token", "post", "/auth/token", {"email": "anna@example.se", "password": "wrong"},

@@ -58,6 +58,7 @@ def test_a_first_visit_is_yellow_with_the_client_and_her_personnummer(anna_api, 
         "client": {"id": erik.pk, "first_name": "Erik", "last_name": "Eriksson", "personnummer": erik.personnummer,
                    "personnummer_verified": False},
         "video_url": None,  # on site: no call
+        "outcome": None,  # R34: nothing recorded yet
     }
     assert len(entry["booking"]["client"]["personnummer"]) == 13
     assert entry["booking"]["client"]["personnummer"][8] == "-"

@@ -127,6 +127,7 @@ BUDGETS = {
     "privacy_policy": 0,
     "client_export": 7,  # account, profile, lists, bookings, mails, tokens: one query each, whatever the rows
     "erase_refused": 4,  # a wrong password: the throttle's count before the check
+    "outcome": 10,  # R34: the booking through her, its row lock, the change, the audit entry, the answer, R39
 }
 
 
@@ -176,6 +177,15 @@ def test_single_object_endpoints_stay_within_their_budgets(anna, anna_api, erik,
     assert response.status_code == 400 and len(queries) <= BUDGETS["erase_refused"], len(queries)
 
 
+def test_recording_an_outcome_stays_within_its_budget(anna, anna_api, erik, now):
+    from conftest import at
+
+    visit = booked(slot_for(anna, "2027-01-11 09:00"), erik)
+    anna_api.get("/me")  # the token's first use writes its last_used_at once
+    now.move_to(at("2027-01-11 09:30"))
+    within("outcome", lambda: anna_api.post(f"/therapist/bookings/{visit.pk}/outcome", {"outcome": "attended"}))
+
+
 def test_the_exports_cost_the_same_for_one_booking_and_twenty(anna, anna_api, make_client):
     from domain.models import Client
 
@@ -204,7 +214,7 @@ def test_every_endpoint_of_the_openapi_document_has_a_budget(client, db):
         ("post", "/slots/{}/book"), ("get", "/client/bookings"), ("post", "/bookings/{}/cancel"),
         ("post", "/bookings/{}/video-link"), ("get", "/client/access-log"),
         ("post", "/auth/token"), ("post", "/auth/signup"), ("delete", "/auth/token"), ("get", "/auth/tokens"),
-        ("delete", "/auth/tokens/{}"),
+        ("delete", "/auth/tokens/{}"), ("post", "/therapist/bookings/{}/outcome"),
         ("get", "/privacy-policy"), ("get", "/client/export"), ("get", "/therapist/export"), ("delete", "/me"),
     }
     served = {

@@ -467,3 +467,20 @@ def test_someone_logged_in_as_another_is_told_to_log_out_before_accepting(anna, 
 
     assert refused.status_code == 409
     assert not User.objects.filter(email="ase@example.se").exists()
+
+
+def test_her_history_shows_the_outcome_of_a_past_visit(anna, erik, now):
+    """R34: she sees in her own history what her therapist recorded."""
+    from domain.services import booking_outcome_set
+
+    booking = booking_create_by_therapist(therapist=anna, slot=slot(anna, "2027-01-11 09:00"), client=erik,
+                                          mode="onsite", actor=anna.user)
+    now.move_to(at("2027-01-11 10:00"))
+    b = browser_for(erik.user)
+    assert "Utfall" not in b.get("/mina-bokningar/").content.decode()
+
+    booking_outcome_set(booking=booking, outcome="no_show", actor=anna.user)
+
+    for path in ("/mina-bokningar/", f"/mina-bokningar/{booking.pk}/"):
+        page = b.get(path).content.decode()
+        assert re.search(r"Utfall</dt>\s*<dd[^>]*>Uteblev</dd>", page), path

@@ -32,6 +32,7 @@ from .clients import (
     invitation_record,
 )
 from .erasure import account_erase, client_erase, daily_jobs, personal_data_erase_expired, tables_prune
+from .outcomes import booking_outcome_set
 from .reminders import booking_reminders_queue
 from .slots import (
     UNSET,
@@ -60,6 +61,7 @@ __all__ = [
     "booking_cancel",
     "booking_create_by_client",
     "booking_create_by_therapist",
+    "booking_outcome_set",
     "booking_reminders_queue",
     "booking_video_link_renew",
     "client_add",

@@ -26,6 +26,8 @@ def booking_snapshot(booking: Booking) -> dict:
         "mode": booking.mode,
         "price": booking.price,
         "status": booking.status,
+        # R34: only once there is one, so the entries written before outcomes existed read the same.
+        **({"outcome": booking.outcome} if booking.outcome else {}),
     }
 
 

@@ -24,6 +24,7 @@ from .emails import (
     email_therapist_booking_created,
     email_therapist_booking_erased,
 )
+from .outcomes import late_cancellation_outcome
 
 
 def booking_create_by_therapist(
@@ -147,12 +148,18 @@ def booking_cancel(*, booking: Booking, actor: User | None, erasing: bool = Fals
                 and not booking.client_may_cancel(now)):
             raise DomainError(Code.CANCELLATION_CLOSED)
         before = booking_snapshot(booking)
+        # R34: the therapist cancelling after the client's cut-off is a late cancellation.
+        late = None if erasing else late_cancellation_outcome(booking, actor=actor, at=now)
         booking.status = Booking.Status.CANCELLED
         booking.cancelled_at = now
         booking.cancelled_by = actor if actor and actor.pk else None
         # R31: a cancellation is a new version of the calendar event, as a move is.
         booking.sequence += 1
-        booking.save(update_fields=["status", "cancelled_at", "cancelled_by", "sequence"])
+        fields = ["status", "cancelled_at", "cancelled_by", "sequence"]
+        if late:
+            booking.outcome, booking.outcome_at, booking.outcome_by = late, now, actor
+            fields += ["outcome", "outcome_at", "outcome_by"]
+        booking.save(update_fields=fields)
         audit_write(
             actor=actor, action="booking.cancelled", target=booking, therapist_id=booking.therapist_id,
             slot_id=booking.slot_id, before=before, after=booking_snapshot(booking),

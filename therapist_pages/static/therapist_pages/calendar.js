@@ -19,6 +19,9 @@
   // Colour (R2, R7, R14, R15) plus a shape and words, so colour is never the only signal:
   // therapist_pages/colours.py's, by the name the API's `color` gives.
   const COLOURS = config.colours;
+  // R34: a visit's outcome is an icon and words beside the colour, never a colour of its own
+  // (therapist_pages/colours.py's OUTCOME_ICONS, the words domain/models.py's `Outcome`).
+  const OUTCOMES = config.outcomes;
 
   function say(text) {
     alertEl.textContent = "";
@@ -128,6 +131,21 @@
       icon.setAttribute("aria-hidden", "true");
       icon.textContent = COLOURS[entry.color].icon;
       title.append(icon, " ", arg.event.title);
+      const outcome = entry.booking && entry.booking.outcome && OUTCOMES[entry.booking.outcome];
+      if (outcome) {
+        const mark = document.createElement("span");
+        mark.className = "slot-outcome";
+        mark.dataset.outcome = entry.booking.outcome;
+        mark.title = outcome.label;
+        const shape = document.createElement("span");
+        shape.setAttribute("aria-hidden", "true");
+        shape.textContent = outcome.icon;
+        const words = document.createElement("span");
+        words.className = "visually-hidden";
+        words.textContent = outcome.label;
+        mark.append(shape, words);
+        title.append(" ", mark);
+      }
       const price = document.createElement("span");
       price.className = "slot-price";
       price.textContent = T.format(S.price, { price: entry.price });
