@@ -21,6 +21,7 @@ class Code(StrEnum):
     BOOKING_LIMIT = "booking_limit"
     NOT_A_VIDEO_BOOKING = "not_a_video_booking"
     ACCOUNT_NOT_ERASABLE = "account_not_erasable"
+    OUTSIDE_BOOKING_WINDOW = "outside_booking_window"
 
 
 # Every code, as plain strings in the order above (the API's schema and the tests read this).
@@ -43,6 +44,9 @@ MESSAGES = {
     Code.ACCOUNT_NOT_ERASABLE: _(
         "A therapist's or staff account cannot be erased here: a practice's records must be kept. "
         "Contact Tidbok's staff."
+    ),
+    Code.OUTSIDE_BOOKING_WINDOW: _(
+        "This time cannot be booked here: it is too soon or too far ahead for the therapist's booking window."
     ),
 }
 assert set(MESSAGES) == set(Code), "every code has its message"

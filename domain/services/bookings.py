@@ -70,6 +70,10 @@ def _booking_create(
         now = timezone.now()
         if slot.start_at <= now:
             raise DomainError(Code.SLOT_IN_PAST)
+        # R35: a client books only inside her therapist's booking window; the therapist herself
+        # may book any slot.
+        if booked_by is None and not slot.therapist.bookable_by_clients(slot.start_at, now):
+            raise DomainError(Code.OUTSIDE_BOOKING_WINDOW)
         # After the lock, in a statement of its own: it sees a booking committed while we waited.
         taken, earlier, own_future = booking_facts(slot, client, now)
         if taken:
