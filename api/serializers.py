@@ -19,6 +19,7 @@ def entry_out(slot: Slot, therapist: Therapist) -> dict:
         **open_slot_out(slot, therapist),
         "status": "booked" if booking else "available",
         "color": slot.color,
+        "bookable_by_clients": slot.bookable_by_clients,
         "booking": booking
         and {
             "id": booking.pk,
