@@ -118,6 +118,7 @@ def calendar(request):
             "price": reverse("therapist_pages:price"),
         },
         "colours": colours.for_script(),
+        "marks": colours.marks_for_script(),
         "strings": {
             "created": _("New slot %(time)s."),
             "moved": _("Moved to %(time)s."),
@@ -145,6 +146,7 @@ def calendar(request):
     context = {
         "config": config,
         "colours": colours.COLOURS.values(),
+        "marks": colours.MARKS.values(),
         "new_form": forms.NewSlotForm(initial=new_slot_initial(therapist)),
     }
     return render(request, "therapist_pages/calendar.html", context)
