@@ -13,7 +13,8 @@ and every hand-written read is compared with its ORM twin on it:
 - `services.accounts.token_user` with `select_related` of the token's user and profiles.
 
 The ORM's own definitions are checked against the rules written out plainly in Python
-(docs/rules.md R8, R9, R15), so the chain rule → ORM → SQL holds. Each example runs in its own
+(docs/rules.md R8, R9, R15, and R35's booking window, `in_booking_window` with its twin for a
+therapist in hand), so the chain rule → ORM → SQL holds. Each example runs in its own
 transaction, rolled back after it (hypothesis.extra.django.TestCase); run on SQLite and, with
 DATABASE_URL, on PostgreSQL."""
 
