@@ -519,12 +519,6 @@ class Slot(models.Model):
         return self.bookings.live().with_first_visit().select_related("client").first()
 
     @property
-    def bookable_by_clients(self) -> bool:
-        """R35: open, and inside its therapist's booking window now (`Therapist.bookable_by_clients`):
-        what the calendar marks when it is not (an open slot clients cannot book yet or any more)."""
-        return self.live_booking is None and self.therapist.bookable_by_clients(self.start_at)
-
-    @property
     def color(self) -> str:
         """R2, R7, R14, R15: green open to all, blue existing-only, red booked, yellow a
         first visit."""

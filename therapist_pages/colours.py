@@ -7,7 +7,7 @@ signal. Everything that shows a colour reads it from here: the legend and the sw
 json_script config, `for_script`) and the private feed's event titles (feed.py).
 
 The marks drawn over a colour are defined here too (`MARKS`, R35: an open slot that clients
-cannot book now, `Slot.bookable_by_clients`): the legend, its CSS and the script
+cannot book now, the calendar API's `bookable_by_clients`): the legend, its CSS and the script
 (`marks_for_script`) read them."""
 
 from dataclasses import dataclass
@@ -49,7 +49,7 @@ class Mark:
     meaning: str | Promise  # the legend's words
 
 
-# R35: an open slot that clients cannot book now (`Slot.bookable_by_clients` is false): sooner
+# R35: an open slot that clients cannot book now (the calendar API's `bookable_by_clients` is false): sooner
 # than her minimum notice, or further ahead than her horizon. Hatched, with its own shape.
 CLOSED_TO_CLIENTS = Mark(
     "closed",
