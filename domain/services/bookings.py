@@ -46,8 +46,9 @@ def booking_create_by_therapist(
 
 
 def booking_create_by_client(*, client: Client, slot: Slot | int, mode: str, actor: User | None) -> Booking:
-    """R17: a client books an open slot she may see (R7–R9). A slot she may not see answers
-    as missing, so nothing is learnt of it. A client new to the therapist joins her list."""
+    """R17: a client books an open slot she may see (R7–R9), inside the therapist's booking
+    window (R35: else `outside_booking_window`). A slot she may not see answers as missing, so
+    nothing is learnt of it. A client new to the therapist joins her list."""
     return _booking_create(slot=slot, client=client, mode=mode, actor=actor, booked_by=None)
 
 
