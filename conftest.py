@@ -81,9 +81,14 @@ class Api:
 
 @pytest.fixture
 def make_therapist(db):
-    from domain.models import Therapist, User
+    from domain.models import MAX_BOOKING_HORIZON_DAYS, Therapist, User
 
     def make(email="anna@example.se", first="Anna", last="Andersson", booster=True, **settings_fields):
+        # R35: the tests of the other rules book slots an hour ahead and months away (fixed
+        # dates, frozen or not), so their therapists take any time a client picks; R35's own
+        # tests (domain/tests/test_booking_window.py) give the window, or the model's defaults.
+        settings_fields.setdefault("min_notice_hours", 0)
+        settings_fields.setdefault("booking_horizon_days", MAX_BOOKING_HORIZON_DAYS)
         user = User.objects.create_user(
             email=email, password="correct horse battery", first_name=first, last_name=last, email_verified=True
         )

@@ -106,6 +106,8 @@ class SettingsOut(Schema):
     default_modes: list[ModeName]
     default_audience: AudienceName
     client_booster: bool
+    min_notice_hours: int = Field(description="R35: clients may book a slot only this many hours before its start or earlier")
+    booking_horizon_days: int = Field(description="R35: clients may book a slot at most this many days ahead")
     notify_by_email: bool = Field(description="R30: mail her when a client books, cancels or moves a time")
     contact_email: str = Field(
         description="Where clients' replies to their booking mails go (Reply-To); empty: her log-in address"
@@ -121,6 +123,8 @@ class SettingsPatch(Schema):
     personal_info: str | None = Field(None, max_length=PERSONAL_INFO_MAX_LENGTH)
     default_modes: list[ModeName] | None = Field(None, min_length=1)
     default_audience: AudienceName | None = None
+    min_notice_hours: int | None = None
+    booking_horizon_days: int | None = None
     notify_by_email: StrictBool | None = None
     contact_email: str | None = Field(None, max_length=EMAIL_MAX_LENGTH)
     contact_phone: str | None = Field(None, max_length=PHONE_MAX_LENGTH)
@@ -156,6 +160,10 @@ class Entry(Schema):
     audience: AudienceName
     status: Literal["available", "booked"]
     color: Literal["green", "blue", "red", "yellow"]
+    bookable_by_clients: bool = Field(
+        description="R35: open, and inside her booking window now, so a client may book it (false: booked, or too "
+        "soon or too far ahead for clients)"
+    )
     booking: EntryBooking | None
 
 

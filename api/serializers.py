@@ -19,6 +19,8 @@ def entry_out(slot: Slot, therapist: Therapist) -> dict:
         **open_slot_out(slot, therapist),
         "status": "booked" if booking else "available",
         "color": slot.color,
+        # R35: open and inside her booking window now; the calendar marks an open slot when not.
+        "bookable_by_clients": booking is None and therapist.bookable_by_clients(slot.start_at),
         "booking": booking
         and {
             "id": booking.pk,

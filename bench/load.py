@@ -241,14 +241,16 @@ def load(url: str, sizes: Sizes, env: dict, quiet: bool = False, seed: int = 5) 
         therapists = (
             (t, "Europe/Stockholm", SLOT_MINUTES, 1000, "true", "true", "all", f"Mottagningsgatan {t}",
              "Ring på porttelefonen.", "true" if t % BOOSTER_EVERY == 0 else "false", stamp, t, "[]",
-             f"feed-{t}", 24, "Stockholm", '["sv"]', "", "Leg. psykolog")
+             f"feed-{t}", 24, "Stockholm", '["sv"]', "", "Leg. psykolog", 0, 730)
             for t in range(1, T + 1)
         )
+        # R35: the widest booking window (no notice, 730 days: domain.models' MAX_BOOKING_HORIZON_DAYS),
+        # so clients see and book every future slot of the year around `base`, as before the rule.
         copy_rows(conn, "domain_therapist",
                   ["id", "timezone", "default_duration_minutes", "default_price", "default_video", "default_onsite",
                    "default_audience", "reception_address", "personal_info", "client_booster", "created_at", "user_id",
                    "areas", "calendar_feed_token", "cancellation_cutoff_hours", "city", "languages", "presentation",
-                   "title"],
+                   "title", "min_notice_hours", "booking_horizon_days"],
                   therapists, Progress("therapists", T, quiet))
 
         clients = (

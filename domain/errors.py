@@ -22,6 +22,7 @@ class Code(StrEnum):
     NOT_A_VIDEO_BOOKING = "not_a_video_booking"
     ACCOUNT_NOT_ERASABLE = "account_not_erasable"
     VISIT_NOT_STARTED = "visit_not_started"
+    OUTSIDE_BOOKING_WINDOW = "outside_booking_window"
 
 
 # Every code, as plain strings in the order above (the API's schema and the tests read this).
@@ -46,6 +47,9 @@ MESSAGES = {
         "Contact Tidbok's staff."
     ),
     Code.VISIT_NOT_STARTED: _("The visit has not started yet; its outcome can be recorded once it has begun."),
+    Code.OUTSIDE_BOOKING_WINDOW: _(
+        "This time cannot be booked here: it is too soon or too far ahead for the therapist's booking window."
+    ),
 }
 assert set(MESSAGES) == set(Code), "every code has its message"
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from .models import Slot, Therapist
+from .models import Slot, Therapist, in_booking_window
 from .search import fold
 from .timezones import local
 
@@ -53,9 +53,10 @@ def therapists_matching(wish: Wish, *, now: datetime | None = None) -> list[Matc
     time within four weeks), then the soonest fitting time, then the soonest open time."""
     now = now or timezone.now()
     therapists = list(Therapist.objects.boosted().select_related("user"))
-    # What a new client may book (R8, R9): free slots open to a client on no list.
+    # What a new client may book (R8, R9): free slots open to a client on no list, inside
+    # each therapist's booking window (R35).
     slots = (
-        Slot.objects.filter(therapist__in=therapists, start_at__gt=now, start_at__lt=now + HORIZON)
+        Slot.objects.filter(in_booking_window(now), therapist__in=therapists, start_at__gt=now, start_at__lt=now + HORIZON)
         .free()
         .open_to(None)
         .order_by("start_at")

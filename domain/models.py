@@ -31,6 +31,14 @@ MAX_PRICE = 100_000
 # R18: the longest cut-off a therapist may set (two weeks); the settings service and its form
 # read it here.
 MAX_CANCELLATION_CUTOFF_HOURS = 14 * 24
+# R35: the booking window a therapist may set. Clients book a slot only if it starts at least
+# `min_notice_hours` from now (0: up to its start) and less than `booking_horizon_days` ahead.
+# The settings service, its form, the API and the check constraints read these.
+DEFAULT_MIN_NOTICE_HOURS = 12
+MAX_MIN_NOTICE_HOURS = 30 * 24
+DEFAULT_BOOKING_HORIZON_DAYS = 90
+MIN_BOOKING_HORIZON_DAYS = 1
+MAX_BOOKING_HORIZON_DAYS = 2 * 365
 
 # The longest each typed text may be: the model's column, the forms, the API's schemas and the
 # services' checks all read these (one number each).
@@ -202,6 +210,33 @@ def slot_open_to_sql(slot: str, therapist: str, on_list: str) -> tuple[str, list
     return f"({on_list} OR ({open_to_all} AND {takes_new}))", params + more
 
 
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+def _times(field, unit: timedelta):
+    """A therapist's whole-number field (`F` or `OuterRef`) times `unit`, as a duration (read
+    as a plain integer first: SQLite's duration arithmetic refuses a PositiveIntegerField)."""
+    number = models.ExpressionWrapper(field, output_field=models.IntegerField())
+    return models.ExpressionWrapper(number * models.Value(unit), output_field=models.DurationField())
+
+
+def in_booking_window(at, outer: bool = False) -> Q:
+    """R35 for a Slot query: the slot starts inside its therapist's booking window as seen at
+    `at` (a client may book it then): at least her minimum notice after `at` and less than her
+    horizon after it. `outer`: the therapists are the outer query (a subquery of Therapist
+    with `therapist=OuterRef("pk")`), so her fields are read there without a join. The one
+    definition; `Therapist.booking_window` is its twin for a therapist in hand, proved to
+    answer the same by domain/tests/test_raw_reads.py."""
+    field = models.OuterRef if outer else (lambda name: models.F(f"therapist__{name}"))
+    start = models.Value(at, output_field=models.DateTimeField())
+    earliest = start + _times(field("min_notice_hours"), HOUR)
+    latest = start + _times(field("booking_horizon_days"), DAY)
+    return Q(
+        start_at__gte=models.ExpressionWrapper(earliest, output_field=models.DateTimeField()),
+        start_at__lt=models.ExpressionWrapper(latest, output_field=models.DateTimeField()),
+    )
+
+
 class Therapist(models.Model):
     user = models.OneToOneField(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="therapist")
     timezone = models.CharField(_("time zone"), max_length=TIMEZONE_MAX_LENGTH, default=DEFAULT_TIMEZONE)
@@ -219,6 +254,9 @@ class Therapist(models.Model):
     # How long before the start a client may still cancel herself (R18; after it she is told
     # to contact the therapist).
     cancellation_cutoff_hours = models.PositiveIntegerField(_("cancellation cut-off (hours before)"), default=24)
+    # R35: the booking window: how soon before a slot's start and how far ahead clients may book.
+    min_notice_hours = models.PositiveIntegerField(_("minimum notice (hours)"), default=DEFAULT_MIN_NOTICE_HOURS)
+    booking_horizon_days = models.PositiveIntegerField(_("booking horizon (days)"), default=DEFAULT_BOOKING_HORIZON_DAYS)
     # The public profile (R9: listing and matching).
     title = models.CharField(_("professional title"), max_length=TITLE_MAX_LENGTH, blank=True)
     presentation = models.TextField(_("presentation"), blank=True)
@@ -251,6 +289,16 @@ class Therapist(models.Model):
                 & Q(default_duration_minutes__lte=MAX_DURATION_MINUTES),
                 name="therapist_default_duration_range",
             ),
+            # R35 in the database: the window's bounds (the settings service checks them first).
+            models.CheckConstraint(
+                condition=Q(min_notice_hours__gte=0) & Q(min_notice_hours__lte=MAX_MIN_NOTICE_HOURS),
+                name="therapist_min_notice_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(booking_horizon_days__gte=MIN_BOOKING_HORIZON_DAYS)
+                & Q(booking_horizon_days__lte=MAX_BOOKING_HORIZON_DAYS),
+                name="therapist_booking_horizon_range",
+            ),
         ]
 
     def __str__(self):
@@ -281,6 +329,17 @@ class Therapist(models.Model):
     @property
     def default_modes(self) -> list[str]:
         return modes_list(self.default_video, self.default_onsite)
+
+    def booking_window(self, at=None) -> tuple:
+        """R35 (`in_booking_window`) for this therapist in hand: the first and the last-but-not-
+        included start a client may book at `at` (default now)."""
+        at = at or now()
+        return at + self.min_notice_hours * HOUR, at + self.booking_horizon_days * DAY
+
+    def bookable_by_clients(self, start_at, at=None) -> bool:
+        """Whether a slot starting at `start_at` lies inside her booking window (R35)."""
+        earliest, latest = self.booking_window(at)
+        return earliest <= start_at < latest
 
     @property
     def meets_for_client(self) -> str:

@@ -25,6 +25,7 @@ from .models import (
     Therapist,
     User,
     earlier_than_sql,
+    in_booking_window,
     list_entries,
     live_booking_sql,
     on_list_sql,
@@ -168,9 +169,10 @@ def calendar_for_therapist(therapist: Therapist, start: datetime, end: datetime)
 def open_slots_for_viewer(
     therapist: Therapist, client: Client | None, start: datetime | None = None, end: datetime | None = None
 ) -> QuerySet[Slot]:
-    """The open future slots this viewer may see and book (R7–R9); none at all when the
-    therapist is hidden from her."""
-    slots = Slot.objects.filter(therapist=therapist, start_at__gt=timezone.now()).free().open_to(client)
+    """The open future slots this viewer may see and book (R7–R9) inside the therapist's
+    booking window (R35: `in_booking_window`); none at all when the therapist is hidden from her."""
+    now = timezone.now()
+    slots = Slot.objects.filter(in_booking_window(now), therapist=therapist, start_at__gt=now).free().open_to(client)
     if start is not None:
         slots = slots.filter(end_at__gt=start)
     if end is not None:
@@ -180,11 +182,14 @@ def open_slots_for_viewer(
 
 def therapist_listing(mode: str | None = None) -> QuerySet[Therapist]:
     """R9: therapists with Client Booster, each with the soonest open time a new client can
-    book (`next_available`), soonest first; those with none last."""
+    book (`next_available`: inside her booking window, R35), soonest first; those with none last."""
     # `Slot.objects.open_to(None)` in two halves: the therapists are those who take new clients
     # (outside), their slots those open to all (inside), so the subquery need not join each
     # therapist again (domain/tests/test_raw_reads.py holds the two equal).
-    open_for_new = Slot.objects.filter(OPEN_TO_ALL, therapist=OuterRef("pk"), start_at__gt=timezone.now()).free()
+    now = timezone.now()
+    open_for_new = Slot.objects.filter(
+        OPEN_TO_ALL, in_booking_window(now, outer=True), therapist=OuterRef("pk"), start_at__gt=now
+    ).free()
     if mode:
         open_for_new = open_for_new.filter(**{mode: True})
     first = open_for_new.order_by("start_at").values("start_at")[:1]

@@ -4,7 +4,11 @@
 it is called. A colour always comes with a shape and words, so that colour is never the only
 signal. Everything that shows a colour reads it from here: the legend and the swatches' CSS
 (calendar.html), the booking view (_slot.html), the calendar's script (through its
-json_script config, `for_script`) and the private feed's event titles (feed.py)."""
+json_script config, `for_script`) and the private feed's event titles (feed.py).
+
+The marks drawn over a colour are defined here too (`MARKS`, R35: an open slot that clients
+cannot book now, the calendar API's `bookable_by_clients`): the legend, its CSS and the script
+(`marks_for_script`) read them."""
 
 from dataclasses import dataclass
 
@@ -33,6 +37,30 @@ COLOURS = {
         Colour("yellow", "#f2c94c", "#1d2433", "★", _("First visit"), _("Booked, the client's first visit")),
     )
 }
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A mark drawn over a slot's colour, never a colour of its own: a pattern and a shape, and
+    words for the legend and for whoever does not see the pattern."""
+
+    name: str  # the class on the slot and the legend's swatch: `slot-<name>`
+    pattern: str  # CSS background-image laid over the colour
+    icon: str
+    label: str | Promise  # said after the slot's title ("Open slot, clients cannot book it now")
+    meaning: str | Promise  # the legend's words
+
+
+# R35: an open slot that clients cannot book now (the calendar API's `bookable_by_clients` is false): sooner
+# than her minimum notice, or further ahead than her horizon. Hatched, with its own shape.
+CLOSED_TO_CLIENTS = Mark(
+    "closed",
+    "repeating-linear-gradient(135deg, rgba(255, 255, 255, .2) 0 .2rem, transparent .2rem .7rem)",
+    "⊘",
+    _("clients cannot book it now"),
+    _("Open, but clients cannot book it now: too soon (minimum notice) or too far ahead (booking horizon)"),
+)
+MARKS = {m.name: m for m in (CLOSED_TO_CLIENTS,)}
 
 
 def of(slot) -> Colour:
@@ -65,3 +93,8 @@ def outcomes() -> list[dict]:
 def outcomes_for_script() -> dict:
     """The outcomes for calendar.js, in the active language: {value: {icon, label}}."""
     return {o["value"]: {"icon": o["icon"], "label": str(o["label"])} for o in outcomes()}
+
+
+def marks_for_script() -> dict:
+    """The marks for calendar.js, in the active language."""
+    return {m.name: {"icon": m.icon, "label": str(m.label)} for m in MARKS.values()}

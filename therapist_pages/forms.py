@@ -13,9 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from domain.models import (
     CITY_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
+    MAX_BOOKING_HORIZON_DAYS,
     MAX_CANCELLATION_CUTOFF_HOURS,
     MAX_DURATION_MINUTES,
+    MAX_MIN_NOTICE_HOURS,
     MAX_PRICE,
+    MIN_BOOKING_HORIZON_DAYS,
     MIN_DURATION_MINUTES,
     NAME_MAX_LENGTH,
     PERSONAL_INFO_MAX_LENGTH,
@@ -167,7 +170,7 @@ class DialogClientForm(ClientForm):
 
 class SettingsForm(forms.Form):
     """Inställningar: the defaults of new slots, where and how clients meet her, her zone,
-    her public profile, the cancellation cut-off, how clients reach her and whether she is
+    her public profile, the cancellation cut-off, the booking window (R35), how clients reach her and whether she is
     mailed of their bookings (R30). The domain checks every value."""
 
     default_duration_minutes = forms.IntegerField(
@@ -203,6 +206,15 @@ class SettingsForm(forms.Form):
     )
     cancellation_cutoff_hours = forms.IntegerField(
         label=_("Clients may cancel themselves up to (hours before)"), min_value=0, max_value=MAX_CANCELLATION_CUTOFF_HOURS
+    )
+    # R35: the booking window (the bounds are the model's, as the service's and the database's).
+    min_notice_hours = forms.IntegerField(
+        label=_("Clients may book up to (hours before the start)"), min_value=0, max_value=MAX_MIN_NOTICE_HOURS,
+        help_text=_("0: until the start. Your calendar marks open slots that clients cannot book yet or any more."),
+    )
+    booking_horizon_days = forms.IntegerField(
+        label=_("Clients may book at most (days ahead)"), min_value=MIN_BOOKING_HORIZON_DAYS,
+        max_value=MAX_BOOKING_HORIZON_DAYS,
     )
     contact_email = forms.CharField(
         label=_("Contact e-mail for clients"), required=False, max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput,
@@ -242,6 +254,8 @@ def settings_initial(therapist) -> dict:
         "languages": list(therapist.languages),
         "areas": ", ".join(therapist.areas),
         "cancellation_cutoff_hours": therapist.cancellation_cutoff_hours,
+        "min_notice_hours": therapist.min_notice_hours,
+        "booking_horizon_days": therapist.booking_horizon_days,
         "contact_email": therapist.contact_email,
         "contact_phone": therapist.contact_phone,
         "notify_by_email": therapist.notify_by_email,

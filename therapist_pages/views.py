@@ -119,6 +119,7 @@ def calendar(request):
         },
         "colours": colours.for_script(),
         "outcomes": colours.outcomes_for_script(),
+        "marks": colours.marks_for_script(),
         "strings": {
             "created": _("New slot %(time)s."),
             "moved": _("Moved to %(time)s."),
@@ -146,6 +147,7 @@ def calendar(request):
     context = {
         "config": config,
         "colours": colours.COLOURS.values(),
+        "marks": colours.MARKS.values(),
         "new_form": forms.NewSlotForm(initial=new_slot_initial(therapist)),
     }
     return render(request, "therapist_pages/calendar.html", context)

@@ -29,6 +29,7 @@ def test_it_answers_an_open_slot_with_every_field(anna_api, anna):
             "audience": "all",
             "status": "available",
             "color": "green",
+            "bookable_by_clients": True,
             "booking": None,
         }
     ]

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.usefixtures("now")
 SETTINGS_KEYS = {
     "default_duration_minutes", "default_price", "timezone", "reception_address", "personal_info",
     "default_modes", "default_audience", "client_booster", "notify_by_email", "contact_email", "contact_phone",
+    "min_notice_hours", "booking_horizon_days",
 }
 
 
@@ -31,6 +32,9 @@ def test_it_answers_the_defaults(anna_api):
         "notify_by_email": True,
         "contact_email": "",
         "contact_phone": "",
+        # conftest's therapists take any time (R35's own defaults, 12 and 90: test_booking_window.py).
+        "min_notice_hours": 0,
+        "booking_horizon_days": 730,
     }
 
 
@@ -50,6 +54,8 @@ def test_it_changes_every_setting(anna_api, anna):
         "notify_by_email": False,
         "contact_email": "mottagning@example.se",
         "contact_phone": "+46 8-123 456 78",
+        "min_notice_hours": 24,
+        "booking_horizon_days": 60,
     }
 
     response = anna_api.patch("/therapist/settings", changes)
@@ -67,6 +73,7 @@ def test_it_changes_every_setting(anna_api, anna):
     assert (anna.notify_by_email, anna.contact_email, anna.contact_phone) == (False, "mottagning@example.se",
                                                                               "+46 8-123 456 78")
     assert anna.contact_address == "mottagning@example.se"
+    assert (anna.min_notice_hours, anna.booking_horizon_days) == (24, 60)
     assert anna_api.get("/therapist/settings").json() == response.json()
 
 

@@ -47,8 +47,9 @@ def booking_create_by_therapist(
 
 
 def booking_create_by_client(*, client: Client, slot: Slot | int, mode: str, actor: User | None) -> Booking:
-    """R17: a client books an open slot she may see (R7–R9). A slot she may not see answers
-    as missing, so nothing is learnt of it. A client new to the therapist joins her list."""
+    """R17: a client books an open slot she may see (R7–R9), inside the therapist's booking
+    window (R35: else `outside_booking_window`). A slot she may not see answers as missing, so
+    nothing is learnt of it. A client new to the therapist joins her list."""
     return _booking_create(slot=slot, client=client, mode=mode, actor=actor, booked_by=None)
 
 
@@ -71,6 +72,10 @@ def _booking_create(
         now = timezone.now()
         if slot.start_at <= now:
             raise DomainError(Code.SLOT_IN_PAST)
+        # R35: a client books only inside her therapist's booking window; the therapist herself
+        # may book any slot.
+        if booked_by is None and not slot.therapist.bookable_by_clients(slot.start_at, now):
+            raise DomainError(Code.OUTSIDE_BOOKING_WINDOW)
         # After the lock, in a statement of its own: it sees a booking committed while we waited.
         taken, earlier, own_future = booking_facts(slot, client, now)
         if taken:

@@ -1,6 +1,6 @@
 """A therapist's settings: the defaults of new slots (R2, R5–R7), where and how clients meet
 her (R19), her time zone (R22), her public profile (R9: the listing and matching), how long
-before a visit a client may still cancel (R18), whether she is mailed when a client books,
+before a visit a client may still cancel (R18), her booking window (R35), whether she is mailed when a client books,
 cancels or moves (R30), how clients reach her (the Reply-To of their mails), and her private
 calendar feed."""
 
@@ -12,7 +12,10 @@ from django.utils.translation import gettext as _
 
 from ..models import (
     CITY_MAX_LENGTH,
+    MAX_BOOKING_HORIZON_DAYS,
     MAX_CANCELLATION_CUTOFF_HOURS,
+    MAX_MIN_NOTICE_HOURS,
+    MIN_BOOKING_HORIZON_DAYS,
     PERSONAL_INFO_MAX_LENGTH,
     PHONE_MAX_LENGTH,
     PRESENTATION_MAX_LENGTH,
@@ -42,6 +45,8 @@ SETTINGS_FIELDS = (
     "languages",
     "areas",
     "cancellation_cutoff_hours",
+    "min_notice_hours",
+    "booking_horizon_days",
     "notify_by_email",
     "contact_email",
     "contact_phone",
@@ -77,6 +82,8 @@ def therapist_settings_snapshot(therapist: Therapist) -> dict:
         "languages": list(therapist.languages),
         "areas": list(therapist.areas),
         "cancellation_cutoff_hours": therapist.cancellation_cutoff_hours,
+        "min_notice_hours": therapist.min_notice_hours,
+        "booking_horizon_days": therapist.booking_horizon_days,
         "notify_by_email": therapist.notify_by_email,
         "contact_email": therapist.contact_email,
         "contact_phone": therapist.contact_phone,
@@ -133,6 +140,22 @@ def _clean_cutoff(value) -> int:
     return value
 
 
+def _clean_window(value, field: str) -> int:
+    """R35: the minimum notice (hours) and the horizon (days), each a whole number within the
+    bounds of domain/models.py (which the check constraints hold too)."""
+    low, high = {
+        "min_notice_hours": (0, MAX_MIN_NOTICE_HOURS),
+        "booking_horizon_days": (MIN_BOOKING_HORIZON_DAYS, MAX_BOOKING_HORIZON_DAYS),
+    }[field]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        message = {
+            "min_notice_hours": _("The minimum notice must be a whole number of hours from %(min)d to %(max)d."),
+            "booking_horizon_days": _("How far ahead clients may book must be a whole number of days from %(min)d to %(max)d."),
+        }[field]
+        raise ValidationError({field: message % {"min": low, "max": high}})
+    return value
+
+
 def _clean_notify(value) -> bool:
     if not isinstance(value, bool):
         raise ValidationError({"notify_by_email": _("Choose on or off (true or false).")})
@@ -181,6 +204,9 @@ def therapist_settings_update(*, therapist: Therapist, actor: User | None, **cha
         values["areas"] = _clean_areas(changes["areas"])
     if "cancellation_cutoff_hours" in changes:
         values["cancellation_cutoff_hours"] = _clean_cutoff(changes["cancellation_cutoff_hours"])
+    for field in ("min_notice_hours", "booking_horizon_days"):
+        if field in changes:
+            values[field] = _clean_window(changes[field], field)
     if "notify_by_email" in changes:
         values["notify_by_email"] = _clean_notify(changes["notify_by_email"])
     if "contact_email" in changes:

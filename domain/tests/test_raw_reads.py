@@ -13,19 +13,32 @@ and every hand-written read is compared with its ORM twin on it:
 - `services.accounts.token_user` with `select_related` of the token's user and profiles.
 
 The ORM's own definitions are checked against the rules written out plainly in Python
-(docs/rules.md R8, R9, R15), so the chain rule → ORM → SQL holds. Each example runs in its own
+(docs/rules.md R8, R9, R15, and R35's booking window, `in_booking_window` with its twin for a
+therapist in hand), so the chain rule → ORM → SQL holds. Each example runs in its own
 transaction, rolled back after it (hypothesis.extra.django.TestCase); run on SQLite and, with
 DATABASE_URL, on PostgreSQL."""
 
 from datetime import UTC, datetime, timedelta
 
 import time_machine
+from django.db.models import Exists, OuterRef
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from domain import selectors
-from domain.models import ALL, EXISTING, ApiToken, Booking, Client, ClientLink, Slot, Therapist, User
+from domain.models import (
+    ALL,
+    EXISTING,
+    ApiToken,
+    Booking,
+    Client,
+    ClientLink,
+    Slot,
+    Therapist,
+    User,
+    in_booking_window,
+)
 from domain.services.accounts import token_user
 
 BASE = datetime(2027, 1, 11, 8, tzinfo=UTC)
@@ -54,6 +67,8 @@ world = st.fixed_dictionaries({
     "links": st.sets(st.tuples(st.integers(0, 2), st.integers(0, 3)), max_size=8),
     "slots": st.lists(slot, max_size=10),
     "with_user": st.lists(st.booleans(), min_size=4, max_size=4),
+    # R35: each therapist's minimum notice (hours) and horizon (days), around the slots' span.
+    "windows": st.lists(st.tuples(st.sampled_from([0, 1, 5, 12, 30]), st.integers(1, 25)), min_size=3, max_size=3),
 })
 
 # A bounded run: each example writes a few dozen rows, on both databases.
@@ -65,8 +80,9 @@ def build(w) -> tuple[list[Therapist], list[Client], list[Slot]]:
         [User(email=f"t{i}@example.se", first_name=f"T{i}", last_name="Terapeut") for i in range(3)]
     )
     therapists = Therapist.objects.bulk_create([
-        Therapist(user=u, client_booster=b, languages=["sv", "en"][: i + 1], areas={"x": i} if i else [])
-        for i, (u, b) in enumerate(zip(users, w["boosters"], strict=True))
+        Therapist(user=u, client_booster=b, languages=["sv", "en"][: i + 1], areas={"x": i} if i else [],
+                  min_notice_hours=notice, booking_horizon_days=horizon)
+        for i, (u, b, (notice, horizon)) in enumerate(zip(users, w["boosters"], w["windows"], strict=True))
     ])
     client_users = User.objects.bulk_create(
         [User(email=f"c{i}@example.se", first_name=f"C{i}") for i, has in enumerate(w["with_user"]) if has]
@@ -117,6 +133,13 @@ def rule_visible(slot: Slot, client: Client | None) -> bool:
     if on_list(slot.therapist_id, client):
         return True
     return slot.audience == ALL and Therapist.objects.get(pk=slot.therapist_id).client_booster
+
+
+def rule_in_window(slot: Slot, at: datetime) -> bool:
+    """R35 as docs/rules.md says it: at least her minimum notice after `at`, less than her
+    horizon after it."""
+    t = Therapist.objects.get(pk=slot.therapist_id)
+    return at + t.min_notice_hours * HOUR <= slot.start_at < at + timedelta(days=t.booking_horizon_days)
 
 
 def rule_first_visit(booking: Booking) -> bool:
@@ -215,7 +238,8 @@ class RawReadsTest(TestCase):
         # her, as `Slot.objects.open_to(None)` says.
         with time_machine.travel(BASE + 5 * HOUR, tick=False):
             for mode in (None, "video", "onsite"):
-                free = Slot.objects.filter(start_at__gt=BASE + 5 * HOUR).free().open_to(None)
+                free = Slot.objects.filter(in_booking_window(BASE + 5 * HOUR), start_at__gt=BASE + 5 * HOUR)
+                free = free.free().open_to(None)
                 free = free.filter(**{mode: True}) if mode else free
                 soonest = {}
                 for s in free.order_by("-start_at"):
@@ -224,6 +248,24 @@ class RawReadsTest(TestCase):
                 assert set(listed) >= set(soonest)
                 assert listed == {t.pk: soonest.get(t.pk) for t in therapists if t.pk in listed}
                 assert set(listed) <= {t.pk for t in therapists if t.client_booster}
+
+    @EXAMPLES
+    @given(w=world, at=st.integers(-30, 24 * 30))
+    def test_the_booking_window_answers_as_the_rule_says_in_every_form(self, w, at):
+        """R35: the ORM condition (from the slots and from the therapists' side, as the
+        listing asks it), the twin for a therapist in hand and the rule agree, to the hour's
+        edges (the slots and the window's ends lie on whole hours)."""
+        therapists, _, slots = build(w)
+        at = BASE + at * HOUR
+        inside = {s.pk for s in slots if rule_in_window(s, at)}
+        assert set(Slot.objects.filter(in_booking_window(at)).values_list("pk", flat=True)) == inside
+        for t in therapists:
+            assert {s.pk for s in slots if s.therapist_id == t.pk and t.bookable_by_clients(s.start_at, at)} == {
+                pk for pk in inside if Slot.objects.get(pk=pk).therapist_id == t.pk
+            }
+        outer = Slot.objects.filter(in_booking_window(at, outer=True), therapist=OuterRef("pk"))
+        with_slot = set(Therapist.objects.filter(Exists(outer)).values_list("pk", flat=True))
+        assert with_slot == {s.therapist_id for s in slots if s.pk in inside}
 
     @EXAMPLES
     @given(w=world, owner=st.integers(0, 6))

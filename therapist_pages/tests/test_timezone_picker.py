@@ -14,7 +14,7 @@ from domain.timezones import timezone_choices
 SETTINGS = {
     "default_duration_minutes": "45", "default_price": "1000", "default_modes": ["video", "onsite"],
     "default_audience": "all", "reception_address": "", "personal_info": "", "title": "", "city": "",
-    "presentation": "", "areas": "", "cancellation_cutoff_hours": "24",
+    "presentation": "", "areas": "", "cancellation_cutoff_hours": "24", "min_notice_hours": "12", "booking_horizon_days": "90",
 }
 
 

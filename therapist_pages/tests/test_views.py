@@ -284,6 +284,7 @@ def test_settings_are_saved(anna, anna_web):
         "default_audience": "existing", "reception_address": "Storgatan 1", "personal_info": "Ring på.",
         "timezone": "Europe/Stockholm", "title": "Leg. psykolog", "city": "Lund", "presentation": "",
         "languages": ["sv", "en"], "areas": "ångest, stress", "cancellation_cutoff_hours": "48",
+        "min_notice_hours": "12", "booking_horizon_days": "90",
     })
 
     assert response.status_code == 302
@@ -301,7 +302,8 @@ def test_she_chooses_how_clients_reach_her_and_whether_she_is_mailed(anna, anna_
 
     response = anna_web.post("/kalender/installningar/", {
         "default_duration_minutes": "45", "default_price": "1000", "default_modes": ["video", "onsite"],
-        "default_audience": "all", "timezone": "Europe/Stockholm", "cancellation_cutoff_hours": "24", "areas": "",
+        "default_audience": "all", "timezone": "Europe/Stockholm", "cancellation_cutoff_hours": "24",
+        "min_notice_hours": "12", "booking_horizon_days": "90", "areas": "",
         "contact_email": "Mottagning@Example.se", "contact_phone": "+46 8-123 456 78",
         # notify_by_email unticked: a browser sends nothing for it
     })
@@ -322,7 +324,8 @@ def test_she_chooses_how_clients_reach_her_and_whether_she_is_mailed(anna, anna_
 def test_a_bad_contact_address_or_phone_is_refused_naming_the_field(anna, anna_web, field, value, message):
     response = anna_web.post("/kalender/installningar/", {
         "default_duration_minutes": "45", "default_price": "1000", "default_modes": ["video"],
-        "default_audience": "all", "timezone": "Europe/Stockholm", "cancellation_cutoff_hours": "24", "areas": "",
+        "default_audience": "all", "timezone": "Europe/Stockholm", "cancellation_cutoff_hours": "24",
+        "min_notice_hours": "12", "booking_horizon_days": "90", "areas": "",
         "notify_by_email": "on", field: value,
     })
 
@@ -356,7 +359,8 @@ def test_the_feed_is_private_and_its_address_can_be_renewed(anna, anna_web, slot
 def test_bad_settings_are_refused_per_field_and_nothing_changes(anna, anna_web):
     response = anna_web.post("/kalender/installningar/", {
         "default_duration_minutes": "3", "default_price": "1200", "default_audience": "all",
-        "timezone": "Europe/Stockholm", "cancellation_cutoff_hours": "24", "areas": "",
+        "timezone": "Europe/Stockholm", "cancellation_cutoff_hours": "24",
+        "min_notice_hours": "12", "booking_horizon_days": "90", "areas": "",
     })
 
     assert response.status_code == 422

@@ -152,8 +152,10 @@ class Command(BaseCommand):
         # Bookings: Klara's first visit (yellow), then a return visit (red), Maja switched (red),
         # and Åsa and one Erik booked by Sara (yellow: their first visits anywhere).
         open_all = [s for s in slots if s.audience == "all"]
-        if len(open_all) >= 6:
-            booking_create_by_client(client=klara, slot=open_all[0], mode=open_all[0].modes[0], actor=klara.user)
+        # Klara books herself the first of them inside Sara's booking window (R35), not one of Sara's.
+        klaras = [s for i, s in enumerate(open_all) if i not in (2, 3, 5) and sara.bookable_by_clients(s.start_at)]
+        if len(open_all) >= 6 and klaras:
+            booking_create_by_client(client=klara, slot=klaras[0], mode=klaras[0].modes[0], actor=klara.user)
             booking_create_by_therapist(therapist=sara, slot=open_all[2], client=klara, mode=open_all[2].modes[0],
                                         actor=sara.user)
             booking_create_by_therapist(therapist=sara, slot=open_all[3], client=switched, mode=open_all[3].modes[0],

@@ -22,6 +22,13 @@
   // R34: a visit's outcome is an icon and words beside the colour, never a colour of its own
   // (therapist_pages/colours.py's OUTCOME_ICONS, the words domain/models.py's `Outcome`).
   const OUTCOMES = config.outcomes;
+  // R35: the marks over a colour (therapist_pages/colours.py's MARKS): an open slot that
+  // clients cannot book now (the API's `bookable_by_clients` is false) is hatched.
+  const MARKS = config.marks;
+
+  function closedToClients(entry) {
+    return entry.status === "available" && !entry.bookable_by_clients && new Date(entry.start) > new Date();
+  }
 
   function say(text) {
     alertEl.textContent = "";
@@ -146,6 +153,16 @@
         mark.append(shape, words);
         title.append(" ", mark);
       }
+      if (closedToClients(entry)) {
+        const mark = document.createElement("span");
+        mark.className = "slot-mark";
+        mark.setAttribute("aria-hidden", "true");
+        mark.textContent = MARKS.closed.icon;
+        const words = document.createElement("span");
+        words.className = "visually-hidden";
+        words.textContent = ", " + MARKS.closed.label;
+        title.append(" ", mark, words);
+      }
       const price = document.createElement("span");
       price.className = "slot-price";
       price.textContent = T.format(S.price, { price: entry.price });
@@ -157,6 +174,8 @@
       if (!entry) return;
       arg.el.dataset.slotId = String(entry.id);
       arg.el.dataset.color = entry.color;
+      arg.el.dataset.bookableByClients = String(entry.bookable_by_clients);
+      arg.el.classList.toggle("slot-closed", closedToClients(entry));
       // The list view puts the slots (buttons) straight into a role=list, which may hold
       // list items only: a group of buttons is what it is.
       const parent = arg.el.parentElement;

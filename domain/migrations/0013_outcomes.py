@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('domain', '0011_privacy'),
+        ('domain', '0012_booking_window'),
     ]
 
     operations = [
