@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Literal
 
 from ninja import Field, Schema
-from pydantic import StrictBool
+from pydantic import StrictBool, StrictInt
 
 from domain.errors import CODES
 from domain.models import (
@@ -123,8 +123,8 @@ class SettingsPatch(Schema):
     personal_info: str | None = Field(None, max_length=PERSONAL_INFO_MAX_LENGTH)
     default_modes: list[ModeName] | None = Field(None, min_length=1)
     default_audience: AudienceName | None = None
-    min_notice_hours: int | None = None
-    booking_horizon_days: int | None = None
+    min_notice_hours: StrictInt | None = None
+    booking_horizon_days: StrictInt | None = None
     notify_by_email: StrictBool | None = None
     contact_email: str | None = Field(None, max_length=EMAIL_MAX_LENGTH)
     contact_phone: str | None = Field(None, max_length=PHONE_MAX_LENGTH)

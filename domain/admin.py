@@ -249,6 +249,8 @@ class BookingAdmin(LogsClientReads, admin.ModelAdmin):
     list_filter = ["status", "mode"]
     raw_id_fields = ["slot", "therapist", "client", "created_by", "cancelled_by"]
     exclude = ["video_token", "video_room"]
+    # R34: an outcome is the therapist's record, changed only through its audited service.
+    readonly_fields = ["outcome", "outcome_at", "outcome_by"]
     list_select_related = ["client", "therapist__user"]
 
     def clients_shown(self, obj):

@@ -39,6 +39,7 @@ def test_she_sets_her_window(anna_api, anna):
 @pytest.mark.parametrize("field, value", [
     ("min_notice_hours", -1), ("min_notice_hours", 721), ("min_notice_hours", "tolv"),
     ("booking_horizon_days", 0), ("booking_horizon_days", 731), ("booking_horizon_days", 2.5),
+    ("min_notice_hours", True), ("min_notice_hours", "12"), ("booking_horizon_days", 30.0),
 ])
 def test_a_bad_window_is_422_naming_the_field(anna_api, anna, field, value):
     assert_invalid(anna_api.patch("/therapist/settings", {field: value}), field)

@@ -21,14 +21,15 @@ def booking_outcome_set(*, booking: Booking, outcome: str, actor: User | None) -
     if outcome not in Outcome.values:
         raise ValidationError({"outcome": _("Choose attended, no-show or late cancellation.")})
     with transaction.atomic():
-        booking = Booking.objects.select_for_update().select_related("client").get(pk=booking.pk)
+        # The booking's row alone (`of`): client erasure locks the client, then her bookings.
+        booking = Booking.objects.select_for_update(of=("self",)).select_related("client").get(pk=booking.pk)
         now = timezone.now()
+        if not booking.is_confirmed:
+            raise DomainError(Code.ALREADY_CANCELLED)
         if booking.start_at > now:
             raise DomainError(Code.VISIT_NOT_STARTED)
         if booking.outcome == outcome:
             return booking
-        if not booking.is_confirmed:
-            raise DomainError(Code.ALREADY_CANCELLED)
         before = booking_snapshot(booking)
         booking.outcome, booking.outcome_at, booking.outcome_by = outcome, now, actor if actor and actor.pk else None
         booking.save(update_fields=["outcome", "outcome_at", "outcome_by"])

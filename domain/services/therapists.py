@@ -207,6 +207,13 @@ def therapist_settings_update(*, therapist: Therapist, actor: User | None, **cha
     for field in ("min_notice_hours", "booking_horizon_days"):
         if field in changes:
             values[field] = _clean_window(changes[field], field)
+    notice = values.get("min_notice_hours", therapist.min_notice_hours)
+    horizon = values.get("booking_horizon_days", therapist.booking_horizon_days)
+    if notice >= horizon * 24:
+        # A window that never opens would silently take her out of the listing and matching.
+        raise ValidationError({"min_notice_hours": _(
+            "The minimum notice must be shorter than how far ahead clients may book (%(days)d days)."
+        ) % {"days": horizon}})
     if "notify_by_email" in changes:
         values["notify_by_email"] = _clean_notify(changes["notify_by_email"])
     if "contact_email" in changes:

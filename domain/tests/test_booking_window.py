@@ -144,3 +144,18 @@ def test_a_bad_window_is_refused_naming_the_field_and_nothing_changes(anna, fiel
 def test_the_database_holds_the_bounds(anna, field, value):
     with pytest.raises(IntegrityError), transaction.atomic():
         Therapist.objects.filter(pk=anna.pk).update(**{field: value})
+
+
+def test_a_window_that_never_opens_is_refused_naming_the_notice(make_therapist):
+    from domain.services import therapist_settings_update
+
+    anna = make_therapist(email="tomt@example.se")
+    with pytest.raises(ValidationError) as refused:
+        therapist_settings_update(therapist=anna, actor=anna.user, min_notice_hours=48, booking_horizon_days=1)
+    assert "min_notice_hours" in refused.value.message_dict
+    anna.refresh_from_db()
+    assert (anna.min_notice_hours, anna.booking_horizon_days) != (48, 1)
+    # One bound at a time: moving only the horizon below the notice is refused too.
+    therapist_settings_update(therapist=anna, actor=anna.user, min_notice_hours=30)
+    with pytest.raises(ValidationError):
+        therapist_settings_update(therapist=anna, actor=anna.user, booking_horizon_days=1)

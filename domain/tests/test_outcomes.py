@@ -123,3 +123,12 @@ def test_the_database_refuses_an_outcome_that_is_none_or_on_a_cancelled_visit(an
     with pytest.raises(IntegrityError), transaction.atomic():
         Booking.objects.filter(pk=booking.pk).update(status="cancelled", outcome="attended")
     Booking.objects.filter(pk=booking.pk).update(status="cancelled", outcome="late_cancelled")
+
+
+def test_a_cancelled_booking_answers_already_cancelled_before_its_start_too(anna, erik):
+    booking = booking_at(anna, erik, "2027-01-13 09:00")
+    booking_cancel(booking=booking, actor=anna.user)
+
+    with pytest.raises(DomainError) as caught:
+        booking_outcome_set(booking=booking, outcome="attended", actor=anna.user)
+    assert caught.value.code == "already_cancelled"  # not "visit_not_started": it is no visit
