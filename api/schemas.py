@@ -229,7 +229,7 @@ class BookingOut(Schema):
 
 
 class OutcomeIn(Schema):
-    outcome: OutcomeName
+    outcome: OutcomeName | None  # null: clear it, or withdraw a late cancellation (docs/api.md)
 
 
 class VideoLinkOut(Schema):

@@ -43,6 +43,8 @@ def _mode(mode: str) -> str:
 
 
 def _outcome(outcome: str | None) -> str:
+    if outcome is None:
+        return _("not recorded")
     return str(Outcome(outcome).label) if outcome in Outcome.values else "?"
 
 

@@ -386,7 +386,9 @@ def booking_outcome(request, booking_id: int):
     booking = get_object_or_404(Booking.objects.select_related("client"), pk=booking_id, therapist=request.therapist)
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
-        booking = services.booking_outcome_set(booking=booking, outcome=request.POST.get("outcome", ""), actor=request.user)
+        # An empty value clears the outcome (a withdrawn late cancellation); a missing one is refused.
+        outcome = request.POST.get("outcome", "?") or None
+        booking = services.booking_outcome_set(booking=booking, outcome=outcome, actor=request.user)
     except DomainError as e:
         if wants_json:
             return refused(e)
@@ -398,7 +400,7 @@ def booking_outcome(request, booking_id: int):
     else:
         log_reads(request, [booking.client], What.BOOKING)
         text = _("Recorded for %(name)s: %(outcome)s.") % {
-            "name": booking.client.first_name, "outcome": booking.get_outcome_display(),
+            "name": booking.client.first_name, "outcome": booking.get_outcome_display() or _("not recorded"),
         }
         if wants_json:
             return done(text)

@@ -55,7 +55,7 @@ def test_marking_again_changes_it(anna_api, booking, now):
 def test_an_unknown_outcome_is_422_naming_the_field(anna_api, booking, now):
     now.move_to(at("2027-01-11 10:00"))
 
-    for body in ({"outcome": "maybe"}, {"outcome": None}, {}):
+    for body in ({"outcome": "maybe"}, {"outcome": 1}, {}):
         assert_invalid(anna_api.post(f"/therapist/bookings/{booking.pk}/outcome", body), "outcome")
     assert Booking.objects.get(pk=booking.pk).outcome is None
 
@@ -74,6 +74,16 @@ def test_the_therapist_cancelling_after_the_cut_off_answers_a_late_cancellation(
 
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled" and response.json()["outcome"] == "late_cancelled"
+
+
+def test_null_withdraws_a_late_cancellation_and_nothing_else_changes_a_cancelled_one(anna_api, booking):
+    anna_api.post(f"/bookings/{booking.pk}/cancel")  # an hour ahead: late
+
+    assert_conflict(anna_api.post(f"/therapist/bookings/{booking.pk}/outcome", {"outcome": "attended"}), "already_cancelled")
+    response = anna_api.post(f"/therapist/bookings/{booking.pk}/outcome", {"outcome": None})
+
+    assert response.status_code == 200 and response.json()["outcome"] is None
+    assert Booking.objects.get(pk=booking.pk).outcome is None
 
 
 def test_a_new_booking_has_no_outcome(anna_api, erik, anna):

@@ -13,20 +13,22 @@ from ..models import Booking, Outcome, User
 from .audit import audit_write, booking_snapshot
 
 
-def booking_outcome_set(*, booking: Booking, outcome: str, actor: User | None) -> Booking:
+def booking_outcome_set(*, booking: Booking, outcome: str | None, actor: User | None) -> Booking:
     """R34: record (or change) a visit's outcome once its start has passed (`visit_not_started`
     before). A cancelled booking is not a visit: its outcome is `booking_cancel`'s (a late
-    cancellation, or none when cancelled in time) and is not changed here (`already_cancelled`);
-    the check constraint `booking_outcome_valid` holds the same in the database."""
-    if outcome not in Outcome.values:
+    cancellation, or none when cancelled in time) and is not changed here (`already_cancelled`),
+    but for one thing: `None` withdraws a late cancellation (she cancelled late for her own
+    reasons, not the client's). `None` on a visit clears what was recorded. The check constraint
+    `booking_outcome_valid` holds the same in the database."""
+    if outcome is not None and outcome not in Outcome.values:
         raise ValidationError({"outcome": _("Choose attended, no-show or late cancellation.")})
     with transaction.atomic():
         # The booking's row alone (`of`): client erasure locks the client, then her bookings.
         booking = Booking.objects.select_for_update(of=("self",)).select_related("client").get(pk=booking.pk)
         now = timezone.now()
-        if not booking.is_confirmed:
+        if not booking.is_confirmed and outcome is not None and outcome != booking.outcome:
             raise DomainError(Code.ALREADY_CANCELLED)
-        if booking.start_at > now:
+        if booking.is_confirmed and booking.start_at > now:
             raise DomainError(Code.VISIT_NOT_STARTED)
         if booking.outcome == outcome:
             return booking

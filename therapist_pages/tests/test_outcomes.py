@@ -103,7 +103,33 @@ def test_the_client_page_counts_a_late_cancellation(anna, anna_web, erik):
     body = anna_web.get(f"/kalender/klienter/{erik.pk}/").content.decode()
 
     assert dict(re.findall(r'<li data-outcome="(\w+)">[^<]*<strong>(\d+)</strong>', body))["late_cancelled"] == "1"
-    assert "Sen avbokning" in body and f"/kalender/bokningar/{booking.pk}/utfall/" not in body  # no buttons
+    assert "Sen avbokning" in body
+    # No buttons for a visit's outcomes, only one to withdraw the late cancellation.
+    assert 'name="outcome" value="no_show"' not in body
+    assert "Inte klientens sena avbokning" in body
+
+
+def test_she_withdraws_a_late_cancellation_she_made_for_her_own_reasons(anna, anna_web, erik):
+    from domain.services import booking_cancel
+
+    booking = booking_create_by_therapist(
+        therapist=anna, slot=slot_create(therapist=anna, actor=anna.user, start=at("2027-01-11 09:00")),
+        client=erik, mode="video", actor=anna.user,
+    )
+    booking_cancel(booking=booking, actor=anna.user)  # she is ill: an hour ahead, after the cut-off
+
+    response = anna_web.post(f"/kalender/bokningar/{booking.pk}/utfall/", {"outcome": ""})
+
+    assert response.status_code == 302
+    saved = Booking.objects.get(pk=booking.pk)
+    assert (saved.status, saved.outcome) == ("cancelled", None)
+    entry = AuditEntry.objects.filter(action="booking.outcome_set").get()
+    assert (entry.before["outcome"], entry.after.get("outcome")) == ("late_cancelled", None)
+    body = anna_web.get(f"/kalender/klienter/{erik.pk}/").content.decode()
+    assert dict(re.findall(r'<li data-outcome="(\w+)">[^<]*<strong>(\d+)</strong>', body))["late_cancelled"] == "0"
+    # Once withdrawn, a cancellation made in time or withdrawn is never made late again.
+    assert anna_web.post(f"/kalender/bokningar/{booking.pk}/utfall/", {"outcome": "late_cancelled"}).status_code == 302
+    assert Booking.objects.get(pk=booking.pk).outcome is None
 
 
 def test_the_calendar_script_gets_each_outcomes_icon_and_words(anna_web):
