@@ -176,6 +176,7 @@ NOT_PAGES = {
     "therapist_pages:feed_regenerate": "POST only",
     "therapist_pages:feed": "an iCalendar file",
     "therapist_pages:booking_video_link": "POST only", "client_pages:video_link": "POST only",
+    "therapist_pages:booking_outcome": "POST only",
     "favicon": "a redirect to the icon's static file",
     "two_factor_recovery": "POST only (its answer, the codes, is walked)",
     "two_factor_passkey_delete": "POST only",
