@@ -23,6 +23,8 @@ class Code(StrEnum):
     ACCOUNT_NOT_ERASABLE = "account_not_erasable"
     VISIT_NOT_STARTED = "visit_not_started"
     OUTSIDE_BOOKING_WINDOW = "outside_booking_window"
+    SERIES_CONFLICT = "series_conflict"
+    TIME_OFF = "time_off"
 
 
 # Every code, as plain strings in the order above (the API's schema and the tests read this).
@@ -50,6 +52,8 @@ MESSAGES = {
     Code.OUTSIDE_BOOKING_WINDOW: _(
         "This time cannot be booked here: it is too soon or too far ahead for the therapist's booking window."
     ),
+    Code.SERIES_CONFLICT: _("Some weeks of the series cannot be booked, so none was booked."),
+    Code.TIME_OFF: _("The time falls in your time off."),
 }
 assert set(MESSAGES) == set(Code), "every code has its message"
 

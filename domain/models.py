@@ -39,6 +39,11 @@ MAX_MIN_NOTICE_HOURS = 30 * 24
 DEFAULT_BOOKING_HORIZON_DAYS = 90
 MIN_BOOKING_HORIZON_DAYS = 1
 MAX_BOOKING_HORIZON_DAYS = 2 * 365
+# R32: a weekly series books 2 to 52 weeks at the same wall-clock time.
+MIN_SERIES_WEEKS = 2
+MAX_SERIES_WEEKS = 52
+# R36: the longest stretch of time off at once.
+MAX_TIME_OFF_DAYS = 366
 
 # The longest each typed text may be: the model's column, the forms, the API's schemas and the
 # services' checks all read these (one number each).
@@ -53,6 +58,7 @@ CITY_MAX_LENGTH = 80
 RECEPTION_ADDRESS_MAX_LENGTH = 2000
 PERSONAL_INFO_MAX_LENGTH = 2000
 PRESENTATION_MAX_LENGTH = 5000
+TIME_OFF_NOTE_MAX_LENGTH = 200
 
 
 def new_token() -> str:
@@ -607,6 +613,12 @@ class Booking(models.Model):
     outcome_by = models.ForeignKey(
         User, verbose_name=_("outcome recorded by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # R32: the weekly series it was booked in, if any. Each occurrence is an ordinary booking
+    # of its own slot: R11, R16 and the constraints hold for it unchanged.
+    series = models.ForeignKey(
+        "BookingSeries", verbose_name=_("series"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="bookings",
+    )
 
     objects = BookingQuerySet.as_manager()
 
@@ -739,6 +751,67 @@ def earlier_than_sql(client: str, start_at: str) -> tuple[str, list]:
         f"EXISTS (SELECT 1 FROM {bookings} e WHERE {live} AND e.client_id = {client} AND e.start_at < {start_at})",
         params,
     )
+
+
+class BookingSeries(models.Model):
+    """R32: a client booked at the same wall-clock time every week for `weeks` weeks, all or
+    none (`services.series`). Holds only what ties the occurrences together; each occurrence
+    is a `Booking` with `series` set, cancelled or moved like any other."""
+
+    therapist = models.ForeignKey(Therapist, verbose_name=_("therapist"), on_delete=models.PROTECT, related_name="series")
+    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.PROTECT, related_name="series")
+    weeks = models.PositiveSmallIntegerField(_("weeks"))
+    created_at = models.DateTimeField(_("created"), default=now)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("booking series")
+        verbose_name_plural = _("booking series")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weeks__gte=MIN_SERIES_WEEKS, weeks__lte=MAX_SERIES_WEEKS), name="series_weeks_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.client} × {self.weeks}"
+
+
+class TimeOffQuerySet(models.QuerySet):
+    def overlapping(self, start, end):
+        """Time off that shares any moment with [start, end): time off ending as a slot starts
+        does not overlap it."""
+        return self.filter(start_at__lt=end, end_at__gt=start)
+
+
+class TimeOff(models.Model):
+    """R36: a stretch when the therapist does not work ("Ledighet"), [start_at, end_at) in UTC.
+    No slot may be made or moved into it (`time_off`); the open slots inside it were removed
+    when it was set (`services.time_off`), her bookings inside it stay for her to move or cancel."""
+
+    therapist = models.ForeignKey(Therapist, verbose_name=_("therapist"), on_delete=models.CASCADE, related_name="time_off")
+    start_at = models.DateTimeField(_("start"))
+    end_at = models.DateTimeField(_("end"))
+    note = models.CharField(_("note"), max_length=TIME_OFF_NOTE_MAX_LENGTH, blank=True)
+    created_at = models.DateTimeField(_("created"), default=now)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = TimeOffQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("time off")
+        verbose_name_plural = _("time off")
+        constraints = [
+            models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="time_off_end_after_start"),
+        ]
+        indexes = [models.Index(fields=["therapist", "start_at"], name="time_off_therapist_start")]
+
+    def __str__(self):
+        return f"{self.therapist} {self.start_at:%Y-%m-%d}–{self.end_at:%Y-%m-%d}"
 
 
 class AuditEntry(models.Model):

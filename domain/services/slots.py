@@ -27,6 +27,7 @@ from ..models import (
     Booking,
     Slot,
     Therapist,
+    TimeOff,
     User,
     modes_list,
 )
@@ -94,6 +95,11 @@ def lock_therapist(therapist: Therapist) -> Therapist:
 
 
 def _check_free(therapist: Therapist, start: datetime, end: datetime, exclude_id: int | None = None) -> None:
+    """A slot may be made or moved to [start, end) only outside her time off (R36: `time_off`)
+    and where no other slot of hers is (R11: `slot_overlap`). Under `lock_therapist`, which
+    setting time off takes too."""
+    if TimeOff.objects.filter(therapist=therapist).overlapping(start, end).exists():
+        raise DomainError(Code.TIME_OFF)
     clashes = Slot.objects.filter(therapist=therapist).overlapping(start, end)
     if exclude_id is not None:
         clashes = clashes.exclude(pk=exclude_id)
