@@ -34,6 +34,7 @@ from .clients import (
 from .erasure import account_erase, client_erase, daily_jobs, personal_data_erase_expired, tables_prune
 from .outcomes import booking_outcome_set
 from .reminders import booking_reminders_queue
+from .series import SeriesConflict, SeriesWeek, series_cancel, series_create, series_preview
 from .slots import (
     UNSET,
     RepeatResult,
@@ -81,6 +82,11 @@ __all__ = [
     "login_check",
     "password_reset_request",
     "personal_data_erase_expired",
+    "SeriesConflict",
+    "SeriesWeek",
+    "series_cancel",
+    "series_create",
+    "series_preview",
     "slot_create",
     "slot_create_many",
     "slot_create_repeating",

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..errors import Code, DomainError
-from ..models import Booking, Client, ClientLink, Slot, Therapist, User
+from ..models import Booking, BookingSeries, Client, ClientLink, Slot, Therapist, User
 from ..selectors import booking_facts, client_search, slot_for_booking, stays_on_list
 from .audit import audit_write, booking_snapshot
 from .emails import (
@@ -54,12 +54,16 @@ def booking_create_by_client(*, client: Client, slot: Slot | int, mode: str, act
 
 
 def _booking_create(
-    *, slot: Slot | int, client: Client, mode: str, actor: User | None, booked_by: Therapist | None
+    *, slot: Slot | int, client: Client, mode: str, actor: User | None, booked_by: Therapist | None,
+    series: BookingSeries | None = None,
 ) -> Booking:
     """The booking itself, in one transaction: lock the slot's row (only that row: the
     therapist's stays free for her other slots' bookings), check, insert, and write the list
     link, the audit entry and the confirmation to the outbox. The answer carries what the API
-    shows (`therapist.user`, `client`, `first_visit`), so nothing needs reading back."""
+    shows (`therapist.user`, `client`, `first_visit`), so nothing needs reading back.
+
+    `series` (R32, `services.series`): an occurrence of a weekly series; the series writes
+    one mail for all its occurrences, so this one writes none."""
     slot_id = slot.pk if isinstance(slot, Slot) else slot
     with transaction.atomic():
         slot, on_list, open_to_client = slot_for_booking(slot_id, client)
@@ -96,6 +100,7 @@ def _booking_create(
             mode=mode,
             created_by=actor if actor and actor.pk else None,
             by_client=booked_by is None,
+            series=series,
         )
         try:
             booking.save(force_insert=True)
@@ -110,7 +115,8 @@ def _booking_create(
             actor=actor, action="booking.created", target=booking, therapist_id=slot.therapist_id,
             slot_id=slot.pk, after=booking_snapshot(booking),
         )
-        email_booking_confirmed(booking=booking)
+        if series is None:
+            email_booking_confirmed(booking=booking)
         if booked_by is None:  # R30: a client booked; her therapist is told (unless she said no)
             email_therapist_booking_created(booking=booking, actor=actor)
     return booking
@@ -130,7 +136,9 @@ def _link_platform_client(*, therapist: Therapist, client: Client, actor: User |
     )
 
 
-def booking_cancel(*, booking: Booking, actor: User | None, erasing: bool = False) -> Booking:
+def booking_cancel(
+    *, booking: Booking, actor: User | None, erasing: bool = False, mail_client: bool = True
+) -> Booking:
     """R18: either side cancels; the slot is open again and the client is told. A client
     cancelling herself must do so before her therapist's cut-off (`cancellation_closed`).
 
@@ -172,7 +180,8 @@ def booking_cancel(*, booking: Booking, actor: User | None, erasing: bool = Fals
         if erasing:
             email_therapist_booking_erased(booking=booking, actor=actor)
         else:
-            email_booking_cancelled(booking=booking)
+            if mail_client:
+                email_booking_cancelled(booking=booking)
             email_therapist_booking_cancelled(booking=booking, actor=actor)
         _unlink_platform_client(booking=booking, actor=actor)
     return booking

@@ -26,7 +26,10 @@ from ..models import Booking, OutboundEmail, User
 from ..timezones import local_today, moment_text, span_text
 
 # The mails about a booking that go to its client: replies to them reach her therapist.
-CLIENT_BOOKING_KINDS = frozenset({"booking_confirmed", "booking_cancelled", "booking_rescheduled", "booking_reminder"})
+CLIENT_BOOKING_KINDS = frozenset({
+    "booking_confirmed", "booking_cancelled", "booking_rescheduled", "booking_reminder", "series_booked",
+    "series_cancelled",
+})
 
 
 # Each mail's subject; the body is domain/templates/domain/email/<template>.txt. Both are
@@ -36,6 +39,8 @@ SUBJECTS = {
     "booking_cancelled": _("Cancelled: %(when)s with %(therapist)s"),
     "booking_rescheduled": _("New time: %(when)s with %(therapist)s"),
     "booking_reminder": _("Reminder: %(when)s with %(therapist)s"),
+    "series_booked": _("Booked every week from %(when)s with %(therapist)s"),
+    "series_cancelled": _("Cancelled from %(when)s: your weekly visits with %(therapist)s"),
     "therapist_booking_created": _("New booking: %(when)s, %(client)s"),
     "therapist_booking_cancelled": _("Cancelled: %(when)s, %(client)s"),
     "therapist_booking_erased": _("Cancelled: %(when)s"),
@@ -77,12 +82,25 @@ def booking_ics(booking: Booking, *, for_therapist: bool = False, anonymous: boo
     Each party's copy carries her own link to the call; everything else is the same.
     `anonymous` (R41: the client erased her account) names no client: no summary of her, no
     ATTENDEE, so the mail kept in the outbox holds nothing of her."""
-    therapist, client = booking.therapist, booking.client
-    cancelled = not booking.is_confirmed
+    cal = _calendar("REQUEST" if booking.is_confirmed else "CANCEL")
+    cal.add_component(_booking_event(booking, for_therapist=for_therapist, anonymous=anonymous))
+    return cal.to_ical().decode()
+
+
+def _calendar(method: str) -> Calendar:
     cal = Calendar()
     cal.add("prodid", "-//Tidbok//tidbok.se//")
     cal.add("version", "2.0")
-    cal.add("method", "CANCEL" if cancelled else "REQUEST")
+    cal.add("method", method)
+    return cal
+
+
+def _booking_event(
+    booking: Booking, *, for_therapist: bool = False, anonymous: bool = False, attendee: bool = True
+) -> Event:
+    """The booking's one calendar event (`booking_ics`): its UID, SEQUENCE and status."""
+    therapist, client = booking.therapist, booking.client
+    cancelled = not booking.is_confirmed
     event = Event()
     event.add("uid", f"booking-{booking.pk}@tidbok")
     event.add("dtstamp", timezone.now())
@@ -111,15 +129,35 @@ def booking_ics(booking: Booking, *, for_therapist: bool = False, anonymous: boo
     event.add("organizer", organizer)
     # Booked, so accepted: nobody is asked to answer (RSVP=FALSE), and an answer would reach
     # the therapist's mailbox, not Tidbok.
-    if not anonymous:
-        attendee = vCalAddress(f"mailto:{client.email}")
-        attendee.params["cn"] = vText(f"{client.first_name} {client.last_name}".strip())
-        attendee.params["cutype"] = "INDIVIDUAL"
-        attendee.params["role"] = "REQ-PARTICIPANT"
-        attendee.params["partstat"] = "ACCEPTED"
-        attendee.params["rsvp"] = "FALSE"
-        event.add("attendee", attendee)
-    cal.add_component(event)
+    if attendee and not anonymous:
+        person = vCalAddress(f"mailto:{client.email}")
+        person.params["cn"] = vText(f"{client.first_name} {client.last_name}".strip())
+        person.params["cutype"] = "INDIVIDUAL"
+        person.params["role"] = "REQ-PARTICIPANT"
+        person.params["partstat"] = "ACCEPTED"
+        person.params["rsvp"] = "FALSE"
+        event.add("attendee", person)
+    return event
+
+
+def series_ics(bookings: list[Booking]) -> str:
+    """R32: every occurrence of a weekly series, for its client, in one calendar file: each
+    occurrence is its own VEVENT with its booking's own UID and SEQUENCE (`booking_ics`'s), so
+    the mail that later moves or cancels one occurrence (METHOD:REQUEST or CANCEL, one UID)
+    updates exactly that event in her calendar. Not one event with an RRULE: the occurrences
+    are separate bookings that move and cancel one by one, and a week the clocks change is
+    already at its own instant here.
+
+    METHOD:PUBLISH, not REQUEST: RFC 5546 lets only PUBLISH carry several components with
+    different UIDs in one iCalendar object (section 3.2.1; a REQUEST or CANCEL, sections 3.2.2
+    and 3.2.5, is about one UID and its recurrence instances), so a program may read only the
+    first event of a REQUEST that holds several. A PUBLISH is imported as it is, which is what
+    a booked (already accepted) time needs; it has no ATTENDEE (section 3.2.1 forbids one), so
+    no answer is asked for. Cancelled occurrences (`series_cancel`'s mail) are published the same way with
+    STATUS:CANCELLED and their raised SEQUENCE, which replaces the event by its UID."""
+    cal = _calendar("PUBLISH")
+    for booking in bookings:
+        cal.add_component(_booking_event(booking, attendee=False))
     return cal.to_ical().decode()
 
 
@@ -172,6 +210,32 @@ def email_booking_rescheduled(*, booking: Booking, old_start: datetime, old_end:
 def email_booking_reminder(*, booking: Booking) -> OutboundEmail:
     """The reminder a day before the visit, with the same details as the confirmation."""
     return _client_outbox(kind="booking_reminder", booking=booking)
+
+
+def _series_outbox(*, kind: str, bookings: list[Booking]) -> OutboundEmail:
+    """R32: one mail to the client about several occurrences of a series (every date, each
+    with its price), with one calendar file holding them all (`series_ics`). Kept with the
+    first occurrence (`OutboundEmail.booking`), so her reply goes to her therapist."""
+    first = bookings[0]
+    tz = first.therapist.tz
+    lang = _language(first.client.language)
+    with translation.override(lang):
+        rows = [{"span": span_text(b.start_at, b.end_at, tz), "price": b.price} for b in bookings]
+        when = moment_text(first.start_at, tz)
+    return _booking_outbox(
+        kind=kind, booking=first, to=first.client.email, lang=lang, ics=series_ics(bookings),
+        context={"rows": rows, "when": when},
+    )
+
+
+def email_series_booked(*, bookings: list[Booking]) -> OutboundEmail:
+    """R32: the one confirmation of a new weekly series (no per-booking confirmation goes)."""
+    return _series_outbox(kind="series_booked", bookings=bookings)
+
+
+def email_series_cancelled(*, bookings: list[Booking]) -> OutboundEmail:
+    """R32: the one notice of a series cancelled from a date on, listing the cancelled dates."""
+    return _series_outbox(kind="series_cancelled", bookings=bookings)
 
 
 # To the therapist (R30) --------------------------------------------------------------------
