@@ -23,7 +23,7 @@ from ninja.parser import Parser
 from domain import exports, selectors, services
 from domain.backends import source_address
 from domain.errors import DomainError
-from domain.models import AccessRecord, Booking, Slot, Therapist, modes_list
+from domain.models import AccessRecord, Booking, BookingSeries, Slot, Therapist, modes_list
 from domain.privacy import POLICY_DATE, POLICY_VERSION
 from domain.services import two_factor
 from domain.services.access_log import record_reads_when_sent
@@ -147,7 +147,9 @@ class InvalidQuery(Exception):
 # language (docs/api.md: Accept-Language, Swedish by default; api/messages.py).
 @api.exception_handler(DomainError)
 def on_domain_error(request, exc: DomainError):
-    return api.create_response(request, {"code": exc.code, "detail": str(exc.detail)}, status=409)
+    # A conflict about several things names them (R32's `series_conflict`: `dates`, `conflicts`).
+    body = {"code": exc.code, "detail": str(exc.detail), **getattr(exc, "extra", {})}
+    return api.create_response(request, body, status=409)
 
 
 @api.exception_handler(DjangoValidationError)
@@ -455,6 +457,54 @@ def booking_outcome(request, booking_id: int, payload: s.OutcomeIn):
     booking = _booking(booking.pk)
     _log_reads(request, [booking.client], What.BOOKING)
     return Status(200, booking_out(booking))
+
+
+def _series_args(therapist: Therapist, payload: s.SeriesIn) -> dict:
+    return {"therapist": therapist, "client": payload.client_id, **payload.dict(exclude={"client_id"})}
+
+
+@therapist_router.post(
+    "/series", response={201: s.SeriesOut, 409: s.SeriesConflictOut, 422: dict},
+    description="R32: book a client from her list at the same weekly time (her zone) for 2 to 52 weeks, all or "
+    "none: an open slot of hers at exactly a week's time is booked, else one is made. 409 `series_conflict` "
+    "names every week that cannot be booked (`dates`; `conflicts` with each week's number and code: "
+    "`slot_taken`, `slot_overlap`, `time_off`, `slot_in_past`, `mode_not_offered`, or `dst`); "
+    "`client_not_on_list`. The client gets one mail with every date.",
+)
+def series_create(request, payload: s.SeriesIn):
+    therapist = therapist_of(request)
+    series = services.series_create(**_series_args(therapist, payload), actor=request.auth)
+    bookings = series.created_bookings
+    _log_reads(request, [bookings[0].client], What.BOOKING)
+    return Status(201, {"id": series.pk, "bookings": [booking_out(b) for b in bookings]})
+
+
+@therapist_router.post(
+    "/series/preview", response={200: list[s.SeriesWeekOut], 409: s.Conflict, 422: dict},
+    description="R32: what `POST /therapist/series` with this body would book, week by week, writing nothing: "
+    "`ok`, or the `code` and `reason` it cannot be booked.",
+)
+def series_preview(request, payload: s.SeriesIn):
+    therapist = therapist_of(request)
+    rows = services.series_preview(**_series_args(therapist, payload))
+    return Status(200, [
+        {"week": w.week, "date": w.date, "start": w.start and local(w.start, therapist.tz),
+         "end": w.end and local(w.end, therapist.tz), "price": w.price, "ok": w.ok, "code": w.code,
+         "reason": w.reason or None}
+        for w in rows
+    ])
+
+
+@therapist_router.post(
+    "/series/{series_id}/cancel", response={200: s.SeriesCancelOut, 404: s.Error, 409: s.Conflict, 422: dict},
+    description="R32: cancel every live booking of the series on or after `from` (a date, her zone) that has not "
+    "begun; the client gets one mail listing them. Another therapist's series is 404.",
+)
+def series_cancel(request, series_id: int, payload: s.SeriesCancelIn):
+    therapist = therapist_of(request)
+    series = get_object_or_404(BookingSeries.objects.filter(therapist=therapist), pk=series_id)
+    cancelled = services.series_cancel(series=series, from_date=payload.from_, actor=request.auth)
+    return Status(200, {"cancelled": len(cancelled)})
 
 
 # Clients and the public ---------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The shapes of docs/api.md, as pydantic schemas (they make the OpenAPI document)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from ninja import Field, Schema
@@ -221,11 +221,56 @@ class BookingOut(Schema):
     status: Literal["confirmed", "cancelled"]
     first_visit: bool
     outcome: OutcomeName | None = Field(None, description="R34: attended, no-show or late cancellation, once recorded")
+    series_id: int | None = Field(None, description="R32: the weekly series it was booked in, if any")
     therapist: PersonRef
     client: PersonRef
     video_url: str | None = None
     reception_address: str | None = None
     personal_info: str | None = None
+
+
+class SeriesIn(Schema):
+    client_id: int
+    start: datetime = Field(description="The first week's start; every week is at this wall-clock time in her zone")
+    duration_minutes: int | None = None
+    price: int | None = Field(None, description="For the slots made for the series; an open slot there keeps its own")
+    mode: ModeName
+    weeks: StrictInt = Field(description="2 to 52")
+
+
+class SeriesOut(Schema):
+    id: int
+    bookings: list[BookingOut]
+
+
+class SeriesWeekOut(Schema):
+    week: int
+    date: date
+    start: datetime | None = Field(description="null: the time does not exist or exists twice that day (`dst`)")
+    end: datetime | None
+    price: int | None
+    ok: bool
+    code: str | None = Field(description="Why it cannot be booked: a conflict code, or `dst`")
+    reason: str | None
+
+
+class SeriesConflictWeek(Schema):
+    date: date
+    week: int
+    code: str
+
+
+class SeriesConflictOut(Conflict):
+    dates: list[date] = Field(description="Every week that cannot be booked")
+    conflicts: list[SeriesConflictWeek]
+
+
+class SeriesCancelIn(Schema):
+    from_: date = Field(alias="from")
+
+
+class SeriesCancelOut(Schema):
+    cancelled: int
 
 
 class OutcomeIn(Schema):

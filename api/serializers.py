@@ -74,6 +74,7 @@ def booking_out(booking: Booking) -> dict:
         "status": booking.status,
         "first_visit": booking.first_visit,
         "outcome": booking.outcome,  # R34
+        "series_id": booking.series_id,  # R32
         "therapist": {"id": therapist.pk, "first_name": therapist.first_name, "last_name": therapist.last_name},
         "client": person_ref(booking.client),
         # Where, as the client is told it (domain/where.py; docs/api.md): her link or the address.

@@ -30,6 +30,7 @@ def test_the_client_cancels_her_booking(erik_api, anna, erik, booking, settings)
         "status": "cancelled",
         "first_visit": False,  # a cancelled booking is no visit at all
         "outcome": None,  # cancelled in time (R34)
+        "series_id": None,  # R32: no series
         "therapist": {"id": anna.pk, "first_name": "Anna", "last_name": "Andersson"},
         "client": {"id": erik.pk, "first_name": "Erik", "last_name": "Eriksson"},
         "video_url": f"{settings.SITE_URL}/video/{booking.video_token}",

@@ -37,6 +37,7 @@ def test_her_client_books_a_video_time(erik_api, anna, erik, slot, settings):
         "status": "confirmed",
         "first_visit": True,
         "outcome": None,
+        "series_id": None,  # R32: no series
         "therapist": {"id": anna.pk, "first_name": "Anna", "last_name": "Andersson"},
         "client": {"id": erik.pk, "first_name": "Erik", "last_name": "Eriksson"},
         "video_url": f"{settings.SITE_URL}/video/{booking.video_token}",
@@ -191,14 +192,14 @@ def test_she_sees_her_bookings_upcoming_and_past_newest_first(erik_api, anna, er
     assert response.json() == [
         {
             "id": late.pk, "slot_id": late.slot_id, "start": "2027-01-14T09:00:00+01:00", "end": "2027-01-14T09:45:00+01:00",
-            "mode": "video", "price": 1000, "status": "confirmed", "first_visit": False, "outcome": None,
+            "mode": "video", "price": 1000, "status": "confirmed", "first_visit": False, "outcome": None, "series_id": None,
             "therapist": {"id": anna.pk, "first_name": "Anna", "last_name": "Andersson"},
             "client": {"id": erik.pk, "first_name": "Erik", "last_name": "Eriksson"},
             "video_url": f"{settings.SITE_URL}/video/{late.video_token}", "reception_address": None, "personal_info": None,
         },
         {
             "id": early.pk, "slot_id": early.slot_id, "start": "2027-01-11T09:00:00+01:00", "end": "2027-01-11T09:45:00+01:00",
-            "mode": "onsite", "price": 1000, "status": "confirmed", "first_visit": True, "outcome": None,
+            "mode": "onsite", "price": 1000, "status": "confirmed", "first_visit": True, "outcome": None, "series_id": None,
             "therapist": {"id": anna.pk, "first_name": "Anna", "last_name": "Andersson"},
             "client": {"id": erik.pk, "first_name": "Erik", "last_name": "Eriksson"},
             "video_url": None, "reception_address": "Storgatan 1", "personal_info": "Ring på.",

@@ -30,6 +30,7 @@ def test_it_books_her_client_for_video(anna_api, anna, slot, erik, settings):
         "status": "confirmed",
         "first_visit": True,
         "outcome": None,
+        "series_id": None,  # R32: no series
         "therapist": {"id": anna.pk, "first_name": "Anna", "last_name": "Andersson"},
         "client": {"id": erik.pk, "first_name": "Erik", "last_name": "Eriksson"},
         "video_url": f"{settings.SITE_URL}/video/{booking.video_token}",
