@@ -148,6 +148,7 @@ class EntryBooking(Schema):
     client: BookedClient
     video_url: str | None = Field(None, description="The therapist's own link to the call (video only; R29)")
     outcome: OutcomeName | None = Field(None, description="R34: what happened, once recorded")
+    series_id: int | None = Field(None, description="R32: the weekly series it was booked in, if any")
 
 
 class Entry(Schema):

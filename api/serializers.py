@@ -33,6 +33,7 @@ def entry_out(slot: Slot, therapist: Therapist) -> dict:
             },
             "video_url": booking.therapist_video_url,
             "outcome": booking.outcome,  # R34: the calendar draws its icon
+            "series_id": booking.series_id,  # R32: the calendar marks it ↻
         },
     }
 

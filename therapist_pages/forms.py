@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -18,8 +19,10 @@ from domain.models import (
     MAX_DURATION_MINUTES,
     MAX_MIN_NOTICE_HOURS,
     MAX_PRICE,
+    MAX_SERIES_WEEKS,
     MIN_BOOKING_HORIZON_DAYS,
     MIN_DURATION_MINUTES,
+    MIN_SERIES_WEEKS,
     NAME_MAX_LENGTH,
     PERSONAL_INFO_MAX_LENGTH,
     PERSONNUMMER_TYPED_MAX_LENGTH,
@@ -141,6 +144,21 @@ class BookForm(forms.Form):
         label=_("Kind of meeting"), choices=KIND_CHOICES, widget=forms.RadioSelect,
         error_messages={"required": _("Choose video or on site.")},
     )
+
+
+class SeriesForm(forms.Form):
+    """R32 "Boka varje vecka": how many weeks, the booked one included."""
+
+    weeks = forms.IntegerField(
+        label=lazy(lambda: _("Number of weeks (%(min)d–%(max)d)") % {"min": MIN_SERIES_WEEKS, "max": MAX_SERIES_WEEKS},
+                   str)(),
+        min_value=MIN_SERIES_WEEKS, max_value=MAX_SERIES_WEEKS, initial=10,
+        error_messages={"required": _("Give the number of weeks.")},
+    )
+
+
+class SeriesStartForm(BookForm, SeriesForm):
+    """The client and kind of `BookForm` and the weeks of `SeriesForm`: what a series needs."""
 
 
 class ClientForm(forms.Form):

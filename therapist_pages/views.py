@@ -9,6 +9,7 @@ rendered here, whose forms post to the views below and get JSON back: 200 with a
 
 import functools
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from domain import selectors, services
 from domain import video as video_rooms
 from domain.errors import MESSAGES, Code, DomainError
-from domain.models import VIDEO, AccessRecord, Booking, Slot, Therapist
+from domain.models import VIDEO, AccessRecord, Booking, BookingSeries, Slot, Therapist
 from domain.services.access_log import record_reads, record_reads_when_sent
 from domain.services.slots import validate_duration
 from domain.timezones import date_from_text, local, local_today
@@ -142,6 +143,7 @@ def calendar(request):
             "list": _("List"),
             "today": _("Go to today"),
             "times": _("Times"),
+            "series": _("booked every week"),
         },
     }
     context = {
@@ -252,7 +254,10 @@ def slot(request, slot_id: int):
         "add_client_url": reverse("api-v1:clients"),
         "history": history.lines(entries, therapist),
         "outcomes": colours.outcomes(),
+        "series_form": forms.SeriesForm(auto_id=f"slot{slot.pk}-series-%s"),
+        "series_left": series_left(booking),
     }
+    context["series_until"] = context["series_left"][-1].start_at if context["series_left"] else None
     # Her booking view names the booked client (and the personnummer), and its history the
     # clients of earlier, cancelled bookings of the slot (R39).
     log_reads(request, [*([booking.client] if booking else []), *history.client_ids(entries)], What.BOOKING)
@@ -361,6 +366,96 @@ def slot_book(request, slot_id: int):
     return done(_("Booked: %(name)s, %(time)s. A confirmation was sent.") % {
         "name": f"{client.first_name} {client.last_name}", "time": when(booking.start_at, therapist),
     })
+
+
+def series_left(booking: Booking | None) -> list[Booking]:
+    """R32: this booking and the series' later live ones, what "Avboka denna och följande"
+    cancels (none when it is no series booking)."""
+    if booking is None or booking.series_id is None:
+        return []
+    return list(Booking.objects.filter(series_id=booking.series_id, start_at__gte=booking.start_at).live()
+                .order_by("start_at"))
+
+
+@therapist_endpoint
+@require_POST
+def series_start(request, slot_id: int):
+    """R32 "Boka varje vecka" in the booking view: the client and kind chosen there and the
+    number of weeks; answers where the preview page is (nothing is booked yet)."""
+    slot = own_slot(request, slot_id)
+    form = forms.SeriesStartForm(request.POST)
+    if not form.is_valid():
+        return invalid(form.errors)
+    query = {k: form.cleaned_data[k] for k in ("client", "mode", "weeks")}
+    return done("", redirect=reverse("therapist_pages:series", args=[slot.pk]) + "?" + urlencode(query))
+
+
+@therapist_required
+def series(request, slot_id: int):
+    """R32: the preview of a weekly series from this slot (GET), every week with whether it
+    can be booked and why not; "Boka alla N" (POST) books them all or none."""
+    therapist = request.therapist
+    slot = own_slot(request, slot_id)
+    form = forms.SeriesStartForm(request.POST if request.method == "POST" else request.GET)
+    context = {"slot": slot, "form": form, "weeks": [], "refused": [], "error": ""}
+    if not form.is_valid():
+        context["error"] = " ".join(m for msgs in form.errors.values() for m in msgs)
+        return render(request, "therapist_pages/series.html", context, status=422)
+    # Through her own list, as every booking of hers: anyone else answers like a stranger.
+    client = selectors.client_search(therapist).filter(pk=form.cleaned_data["client"]).first()
+    if client is None:
+        context["error"] = str(MESSAGES[Code.CLIENT_NOT_ON_LIST])
+        return render(request, "therapist_pages/series.html", context, status=409)
+    log_reads(request, [client], What.BOOKING)
+    args = {
+        "therapist": therapist, "client": client, "start": slot.start_at, "weeks": form.cleaned_data["weeks"],
+        "mode": form.cleaned_data["mode"], "duration_minutes": slot.duration_minutes, "price": slot.price,
+    }
+    status = 200
+    try:
+        if request.method == "POST":
+            created = services.series_create(**args, actor=request.user).created_bookings
+            messages.success(request, ngettext(
+                "Booked every week: %(name)s, %(count)d time from %(time)s. One e-mail with every date was sent.",
+                "Booked every week: %(name)s, %(count)d times from %(time)s. One e-mail with every date was sent.",
+                len(created),
+            ) % {"name": f"{client.first_name} {client.last_name}", "count": len(created),
+                 "time": when(created[0].start_at, therapist)})
+            day = local(created[0].start_at, therapist.tz).date().isoformat()
+            return redirect(reverse("therapist_pages:calendar") + "?" + urlencode({"datum": day}))
+    except DomainError as e:  # a week refused since the preview was shown (SeriesConflict)
+        context["error"], status = str(e.detail), 409
+    except ValidationError as e:
+        context["error"], status = " ".join(e.messages), 422
+    try:
+        context["weeks"] = services.series_preview(**args)
+    except (DomainError, ValidationError) as e:
+        context["error"] = context["error"] or " ".join(getattr(e, "messages", [str(getattr(e, "detail", e))]))
+        status = 409 if isinstance(e, DomainError) else 422
+    context["client"] = client
+    context["refused"] = [w for w in context["weeks"] if not w.ok]
+    return render(request, "therapist_pages/series.html", context, status=status)
+
+
+@therapist_endpoint
+@require_POST
+def series_cancel(request, booking_id: int):
+    """R32 "Avboka denna och följande": the series of this booking from its date on."""
+    therapist = request.therapist
+    booking = get_object_or_404(Booking.objects.select_related("client"), pk=booking_id, therapist=therapist)
+    series_ = get_object_or_404(BookingSeries, pk=booking.series_id, therapist=therapist)
+    try:
+        cancelled = services.series_cancel(
+            series=series_, from_date=local(booking.start_at, therapist.tz).date(), actor=request.user
+        )
+    except DomainError as e:
+        return refused(e)
+    log_reads(request, [booking.client], What.BOOKING)
+    return done(ngettext(
+        "%(count)d booking of %(name)s was cancelled and %(name)s was told in one e-mail.",
+        "%(count)d bookings of %(name)s were cancelled and %(name)s was told in one e-mail.",
+        len(cancelled),
+    ) % {"count": len(cancelled), "name": booking.client.first_name})
 
 
 @therapist_endpoint

@@ -60,6 +60,7 @@ def test_a_first_visit_is_yellow_with_the_client_and_her_personnummer(anna_api, 
                    "personnummer_verified": False},
         "video_url": None,  # on site: no call
         "outcome": None,  # R34: nothing recorded yet
+        "series_id": None,  # R32: no series
     }
     assert len(entry["booking"]["client"]["personnummer"]) == 13
     assert entry["booking"]["client"]["personnummer"][8] == "-"

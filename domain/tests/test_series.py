@@ -98,7 +98,7 @@ def test_every_refused_week_is_named_with_its_reason(anna, erik, nora):
     rows = series_preview(therapist=anna, client=erik, start=at(MONDAY), weeks=6, mode="video")
     assert [(w.week, w.code) for w in rows] == [
         (1, None), (2, "slot_overlap"), (3, "time_off"), (4, "mode_not_offered"), (5, "slot_taken"), (6, None)]
-    assert rows[2].reason == "The time falls in your time off."
+    assert rows[2].reason == "Tiden ligger under din ledighet."
     with pytest.raises(SeriesConflict) as caught:
         make(anna, erik, weeks=6)
     assert [w for w, _d, _c in refused(caught)] == [2, 3, 4, 5]
@@ -121,7 +121,7 @@ def test_a_week_whose_time_does_not_exist_is_named(anna, erik):
 
     assert [(w.week, w.date.isoformat(), w.code) for w in rows] == [
         (1, "2027-03-21", None), (2, "2027-03-28", "dst"), (3, "2027-04-04", None)]
-    assert rows[1].start is None and "clocks change" in rows[1].reason
+    assert rows[1].start is None and "Klockan ställs om" in rows[1].reason
 
 
 def test_a_week_that_has_passed_is_named(anna, erik):

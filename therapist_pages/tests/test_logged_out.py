@@ -24,7 +24,7 @@ FETCHED = {
     ("POST", "slot_new", None), ("POST", "slot_range", None), ("POST", "slot_edit", "slot_id"),
     ("POST", "slot_delete", "slot_id"), ("POST", "slot_repeat", "slot_id"), ("POST", "slot_book", "slot_id"),
     ("POST", "booking_cancel", "booking_id"), ("POST", "booking_video_link", "booking_id"),
-    ("POST", "booking_outcome", "booking_id"),
+    ("POST", "booking_outcome", "booking_id"), ("POST", "series_start", "slot_id"), ("POST", "series_cancel", "booking_id"),
 }
 
 

@@ -138,6 +138,20 @@
       icon.setAttribute("aria-hidden", "true");
       icon.textContent = COLOURS[entry.color].icon;
       title.append(icon, " ", arg.event.title);
+      if (entry.booking && entry.booking.series_id) {
+        // R32: a booking of a weekly series carries a small ↻ (a mark, not a colour), and says so.
+        const mark = document.createElement("span");
+        mark.className = "slot-series";
+        mark.dataset.series = String(entry.booking.series_id);
+        const shape = document.createElement("span");
+        shape.setAttribute("aria-hidden", "true");
+        shape.textContent = "↻";
+        const words = document.createElement("span");
+        words.className = "visually-hidden";
+        words.textContent = ", " + S.series;
+        mark.append(shape, words);
+        title.append(" ", mark);
+      }
       const outcome = entry.booking && entry.booking.outcome && OUTCOMES[entry.booking.outcome];
       if (outcome) {
         const mark = document.createElement("span");

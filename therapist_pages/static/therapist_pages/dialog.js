@@ -209,8 +209,9 @@
     }
   });
 
-  /* Forms marked data-ajax post in the background; on success they fire "tidbok:done"
-     (bubbling, with the answer as detail) for the page's script to act on. */
+  /* Forms marked data-ajax post in the background (to the button's formaction when it has
+     one); on success they fire "tidbok:done" (bubbling, with the answer as detail) for the
+     page's script to act on, or go where the answer's `redirect` says (R32's preview page). */
   document.addEventListener("submit", async function (e) {
     const form = e.target;
     if (!form.hasAttribute("data-ajax")) return;
@@ -220,10 +221,13 @@
     const buttons = form.querySelectorAll("button[type=submit]");
     buttons.forEach(function (b) { b.disabled = true; });
     clearErrors(form);
-    const result = await request(form.action, { method: "POST", body: new FormData(form) });
+    const submitter = e.submitter && e.submitter.hasAttribute("formaction") ? e.submitter : null;
+    const result = await request(submitter ? submitter.formAction : form.action, { method: "POST", body: new FormData(form) });
     buttons.forEach(function (b) { b.disabled = false; });
     delete form.dataset.busy;
-    if (result.ok) {
+    if (result.ok && result.data && result.data.redirect) {
+      window.location.assign(result.data.redirect);
+    } else if (result.ok) {
       form.dispatchEvent(new CustomEvent("tidbok:done", { bubbles: true, detail: result.data || {} }));
     } else if (result.status === 422 && result.data && result.data.errors) {
       showErrors(form, result.data.errors);
