@@ -220,7 +220,9 @@ def _series_outbox(*, kind: str, bookings: list[Booking]) -> OutboundEmail:
     tz = first.therapist.tz
     lang = _language(first.client.language)
     with translation.override(lang):
-        rows = [{"span": span_text(b.start_at, b.end_at, tz), "price": b.price} for b in bookings]
+        # Each occurrence is its own booking with its own link to the call (R29).
+        rows = [{"span": span_text(b.start_at, b.end_at, tz), "price": b.price, "video_url": b.where().video_url}
+                for b in bookings]
         when = moment_text(first.start_at, tz)
     return _booking_outbox(
         kind=kind, booking=first, to=first.client.email, lang=lang, ics=series_ics(bookings),

@@ -52,6 +52,25 @@ def booking(therapist, client, *, mode, cancelled=False):
     )
 
 
+def series_bookings(therapist, client, *, mode, cancelled=False):
+    """Three weeks of a series across the change to summer time (28 March 2027)."""
+    from domain.models import BookingSeries
+
+    series = BookingSeries.objects.create(therapist=therapist, client=client, weeks=3)
+    made = []
+    for day in ("2027-03-15", "2027-03-22", "2027-03-29"):
+        slot = Slot.objects.create(therapist=therapist, start_at=at(f"{day} 10:00"), end_at=at(f"{day} 10:45"),
+                                   price=850)
+        made.append(Booking.objects.create(
+            slot=slot, therapist=therapist, client=client, start_at=slot.start_at, end_at=slot.end_at, price=850,
+            mode=mode, series=series, sequence=1 if cancelled else 0,
+            status=Booking.Status.CANCELLED if cancelled else Booking.Status.CONFIRMED,
+            video_token=f"client-key-{therapist.first_name}-{day}",
+            therapist_video_token=f"therapist-key-{therapist.first_name}-{day}",
+        ))
+    return made
+
+
 OLD = {"old_start": at("2027-01-11 14:00"), "old_end": at("2027-01-11 14:45")}
 
 # case: (who reads it: "client", "therapist" or "user", which therapist, mode, cancelled, write it)
@@ -83,6 +102,10 @@ CASES = {
                                       lambda b: emails.email_therapist_booking_moved(booking=b, actor=None, **OLD)),
     "therapist_booking_moved-onsite": ("therapist", "anna", "onsite", False,
                                        lambda b: emails.email_therapist_booking_moved(booking=b, actor=None, **OLD)),
+    # R32: one mail for a whole series, with every occurrence in one calendar file.
+    "series_booked-video": ("client", "anna", "video", False, lambda bs: emails.email_series_booked(bookings=bs)),
+    "series_booked-onsite": ("client", "anna", "onsite", False, lambda bs: emails.email_series_booked(bookings=bs)),
+    "series_cancelled": ("client", "anna", "video", True, lambda bs: emails.email_series_cancelled(bookings=bs)),
     "client_invitation": ("client", "anna", None, False, None),
     "email_verification": ("user", None, None, False, lambda u: emails.email_verification(user=u)),
     "email_verification-next": ("user", None, None, False,
@@ -110,6 +133,8 @@ def write(case: str, people, language: str) -> OutboundEmail:
         therapist.user.refresh_from_db()
     if case == "client_invitation":
         return emails.email_client_invitation(client=erik, therapist=therapist, link=invitation_url(erik))
+    if case.startswith("series_"):
+        return send(series_bookings(therapist, erik, mode=mode, cancelled=cancelled))
     return send(booking(therapist, erik, mode=mode, cancelled=cancelled))
 
 
