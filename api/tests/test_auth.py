@@ -424,7 +424,13 @@ def body_for(method: str, path: str, ids: dict) -> dict:
             "first_name": "Ny", "last_name": "Klient", "personnummer": pnr("19990909", "321"), "email": "ny@example.se"},
         ("post", "/api/v1/therapist/slots/{slot_id}/booking"): {"client_id": ids["client_id"], "mode": "video"},
         ("post", "/api/v1/slots/{slot_id}/book"): {"mode": "video"},
+        ("post", "/api/v1/therapist/series"): SERIES_BODY | {"client_id": ids["client_id"]},
+        ("post", "/api/v1/therapist/series/preview"): SERIES_BODY | {"client_id": ids["client_id"]},
+        ("post", "/api/v1/therapist/series/{series_id}/cancel"): {"from": "2027-01-01"},
     }.get((method, path), {})
+
+
+SERIES_BODY = {"start": "2027-02-01T10:00:00+01:00", "mode": "video", "weeks": 2}
 
 
 def revoked_token(user) -> str:
@@ -469,7 +475,9 @@ def test_a_write_without_a_valid_login_is_401_never_a_csrf_403(method, path, cal
     client knows to log in again; CSRF concerns only a browser that is logged in."""
     slot = slot_for(anna, "2027-01-13 09:00")
     booking = booked(slot_for(anna, "2027-01-14 09:00"), erik)
-    ids = {"slot_id": slot.pk, "booking_id": booking.pk, "client_id": erik.pk,
+    series = services.series_create(therapist=anna, client=erik, start=at("2027-01-18 10:00"), weeks=2, mode="video",
+                                    actor=anna.user)
+    ids = {"slot_id": slot.pk, "booking_id": booking.pk, "client_id": erik.pk, "series_id": series.pk,
            "token_id": ApiToken.objects.create(user=erik.user, key_hash="x" * 64).pk}
     token = CALLERS[caller](anna.user if "therapist" in path else erik.user)
     body = body_for(method, path, ids)

@@ -10,8 +10,9 @@ import json
 import pytest
 
 from api.tests.helpers import booked, slot_for
-from conftest import Api, api_for, pnr
+from conftest import Api, api_for, at, pnr
 from domain.models import ApiToken, Booking
+from domain.services import series_create
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -36,6 +37,8 @@ def world(anna, bo, erik, nora, make_client):
         "spare_slot": slot_for(anna, "2027-01-15 09:00").pk,
         "bo_slot": slot_for(bo, "2027-01-13 09:00").pk,
         "anna_token": ApiToken.objects.create(user=anna.user, key_hash="a" * 64, label="Annas telefon").pk,
+        "series": series_create(therapist=anna, client=erik, start=at("2027-03-01 10:00"), weeks=2, mode="onsite",
+                                actor=anna.user).pk,
     }
 
 
@@ -52,6 +55,10 @@ def apis(world):
 
 def new_client_body(w):
     return {"first_name": "Ny", "last_name": "Klient", "personnummer": pnr("19990909", "321"), "email": "ny@example.se"}
+
+
+def series_body(w):
+    return {"client_id": w["erik"].pk, "start": "2027-02-01T10:00:00+01:00", "mode": "video", "weeks": 2}
 
 
 # (name, method, path, body, {persona: status}); paths and bodies are filled from the world.
@@ -72,6 +79,12 @@ MATRIX = [
      {**T403, "anna": 201, "bo": 404}),
     ("therapist books a stranger", "post", "/therapist/slots/{open_slot}/booking",
      lambda w: {"client_id": w["olle"].pk, "mode": "video"}, {**T403, "anna": 409, "bo": 404}),
+    ("series (R32)", "post", "/therapist/series", lambda w: series_body(w),
+     {**T403, "anna": 201, "bo": 409}),
+    ("series preview (R32)", "post", "/therapist/series/preview", lambda w: series_body(w),
+     {**T403, "anna": 200, "bo": 409}),
+    ("cancel a series (R32)", "post", "/therapist/series/{series}/cancel", {"from": "2027-01-01"},
+     {**T403, "anna": 200, "bo": 404}),
     ("listing", "get", "/therapists", None, {"anon": 200, "erik": 200, "nora": 200, "anna": 200, "bo": 200}),
     ("anna's open slots", "get", "/therapists/{anna_id}/slots", None,
      {"anon": 200, "erik": 200, "nora": 200, "anna": 200, "bo": 200}),
@@ -182,5 +195,7 @@ def test_existing_only_slots_are_seen_only_by_her_own_clients(world, apis):
 
 
 def test_a_clients_bookings_are_her_own(world, apis):
-    assert {b["id"] for b in apis["erik"].get("/client/bookings").json()} == {world["booking"], world["video_booking"]}
+    series = set(Booking.objects.filter(series=world["series"]).values_list("pk", flat=True))
+    assert {b["id"] for b in apis["erik"].get("/client/bookings").json()} == {
+        world["booking"], world["video_booking"], *series}
     assert apis["nora"].get("/client/bookings").json() == []

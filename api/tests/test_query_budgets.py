@@ -128,6 +128,11 @@ BUDGETS = {
     "client_export": 7,  # account, profile, lists, bookings, mails, tokens: one query each, whatever the rows
     "erase_refused": 4,  # a wrong password: the throttle's count before the check
     "outcome": 10,  # R34: the booking through her, its row lock, the change, the audit entry, the answer, R39
+    # R32, 10 weeks: two reads (her slots at the weeks' times, her time off) whatever the weeks;
+    # booking them is each week's slot_create (R11, R36) and booking (R14–R16), about 15 each.
+    "series_preview": 4,
+    "series": 160,
+    "series_cancel": 60,  # six bookings, each by booking_cancel's rules (about 9 each), one mail
 }
 
 
@@ -186,6 +191,15 @@ def test_recording_an_outcome_stays_within_its_budget(anna, anna_api, erik, now)
     within("outcome", lambda: anna_api.post(f"/therapist/bookings/{visit.pk}/outcome", {"outcome": "attended"}))
 
 
+def test_a_series_stays_within_its_budget(anna, anna_api, erik, now):
+    body = {"client_id": erik.pk, "start": "2027-01-18T10:00:00+01:00", "mode": "video", "weeks": 10}
+    anna_api.get("/me")  # the token's first use writes its last_used_at once
+    slot_for(anna, "2027-02-01 10:00")  # one week books her open slot, the others make one each
+    within("series_preview", lambda: anna_api.post("/therapist/series/preview", body))
+    series = within("series", lambda: anna_api.post("/therapist/series", body)).json()
+    within("series_cancel", lambda: anna_api.post(f"/therapist/series/{series['id']}/cancel", {"from": "2027-02-15"}))
+
+
 def test_the_exports_cost_the_same_for_one_booking_and_twenty(anna, anna_api, make_client):
     from domain.models import Client
 
@@ -215,6 +229,7 @@ def test_every_endpoint_of_the_openapi_document_has_a_budget(client, db):
         ("post", "/bookings/{}/video-link"), ("get", "/client/access-log"),
         ("post", "/auth/token"), ("post", "/auth/signup"), ("delete", "/auth/token"), ("get", "/auth/tokens"),
         ("delete", "/auth/tokens/{}"), ("post", "/therapist/bookings/{}/outcome"),
+        ("post", "/therapist/series"), ("post", "/therapist/series/preview"), ("post", "/therapist/series/{}/cancel"),
         ("get", "/privacy-policy"), ("get", "/client/export"), ("get", "/therapist/export"), ("delete", "/me"),
     }
     served = {
