@@ -27,11 +27,12 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from api.tests.helpers import booked, slot_for
 from client_pages.tests.test_browser import english_texts
-from conftest import api_for
+from conftest import api_for, at
 from domain.models import ApiToken, User
 from domain.services.access_log import record_reads
 from domain.services.accounts import email_verification_token
 from domain.services.clients import invitation_token
+from domain.services.series import series_create
 from domain.services.two_factor import recovery_codes_create
 from tidbok.middleware import api_errors_as_json
 
@@ -185,9 +186,11 @@ def world(anna, bo, erik, nora, make_client):
     passkey = WebAuthnCredential.objects.create(
         user=nora.user, name="Telefon", confirmed=True, credential_id=b"nora", credential_id_sha256="nora",
         public_key=b"x", aaguid="00000000-0000-0000-0000-000000000000")
+    series = series_create(therapist=anna, client=erik, start=at("2027-02-01 10:00"), weeks=2, mode="video",
+                           actor=anna.user)  # R32
     return {
         "anna": anna, "erik": erik, "nora": nora, "staff": staff, "slot": open_slot, "booking": booking,
-        "olle": olle, "waiting": waiting, "bo": bo, "passkey": passkey,
+        "olle": olle, "waiting": waiting, "bo": bo, "passkey": passkey, "series": series,
     }
 
 
@@ -202,6 +205,7 @@ def fill(name: str, chain, world) -> dict:
         "id": erik.user.pk,  # a user's password in the admin
         "room": booking.video_room,  # the practice room (404 unless VIDEO_BASE_URL is Tidbok)
         "passkey_id": world["passkey"].pk,
+        "series_id": world["series"].pk,
     }
     tokens = {
         "video": booking.video_token,
