@@ -70,6 +70,9 @@ def describe(entry: AuditEntry, therapist: Therapist) -> str | None:
             if before.get("audience") != after.get("audience"):
                 parts.append(_audience(after.get("audience")))
             return _("Changed: %(changes)s.") % {"changes": "; ".join(parts)} if parts else None
+        case "booking.created" if after.get("series_id"):
+            return _("Booked by %(client)s (%(mode)s), every week.") % {
+                "client": after.get("client", "?"), "mode": _mode(after.get("mode"))}
         case "booking.created":
             return _("Booked by %(client)s (%(mode)s).") % {"client": after.get("client", "?"), "mode": _mode(after.get("mode"))}
         case "booking.cancelled":

@@ -28,6 +28,8 @@ def booking_snapshot(booking: Booking) -> dict:
         "status": booking.status,
         # R34: only once there is one, so the entries written before outcomes existed read the same.
         **({"outcome": booking.outcome} if booking.outcome else {}),
+        # R32: only for an occurrence of a weekly series, likewise.
+        **({"series_id": booking.series_id} if booking.series_id else {}),
     }
 
 

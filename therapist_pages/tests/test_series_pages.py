@@ -112,6 +112,7 @@ def test_a_series_booking_offers_cancel_this_and_this_and_following(anna_web, an
 
     assert "Avboka denna" in body and "Avboka denna och följande" in body
     assert "↻" in body and "6 bokningar" in body
+    assert "Bokad av Erik Eriksson (video), varje vecka." in body  # the slot's history
 
     response = anna_web.post(f"/kalender/bokningar/{fifth.pk}/avboka-foljande/", **AJAX)
 
