@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from .. import personnummer as pnr
 from ..locking import in_transaction
-from ..models import NAME_MAX_LENGTH, PHONE_MAX_LENGTH, Booking, Client, ClientLink, OutboundEmail, Therapist, User
+from ..models import NAME_MAX_LENGTH, PHONE_MAX_LENGTH, Booking, BookingSeries, Client, ClientLink, OutboundEmail, Therapist, User
 from ..text import clean_text, has_control_characters
 from .access_log import access_log_carry
 from .audit import audit_write, client_snapshot
@@ -242,6 +242,7 @@ def client_merge(*, record: Client, into: Client, actor: User | None) -> Client:
     locked = {c.pk: c for c in Client.objects.select_for_update().filter(pk__in=[first, second]).order_by("pk")}
     record, into = locked[record.pk], locked[into.pk]
     Booking.objects.filter(client=record).update(client=into)
+    BookingSeries.objects.filter(client=record).update(client=into)  # R32: with their bookings
     for link in ClientLink.objects.filter(client=record):
         existing = ClientLink.objects.filter(therapist_id=link.therapist_id, client=into).first()
         if existing is None:

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from ..errors import Code, DomainError
-from ..models import AccountRequest, AuditEntry, Booking, Client, ClientLink, OutboundEmail, User
+from ..models import AccountRequest, AuditEntry, Booking, BookingSeries, Client, ClientLink, OutboundEmail, User
 from .accounts import LoginFailed, LoginThrottled, login_rate, verification_mail_rate
 from .audit import audit_write
 from .bookings import booking_cancel
@@ -97,6 +97,8 @@ def client_erase(*, client: Client, keep_own_records: bool, now: datetime | None
             else:
                 keeper = placeholder_create(now=now)
             Booking.objects.filter(client=client, therapist_id=therapist_id).update(client=keeper)
+            # R32: her weekly series with that therapist go with their bookings.
+            BookingSeries.objects.filter(client=client, therapist_id=therapist_id).update(client=keeper)
             audit_write(actor=None, action="client.erased", target=keeper, therapist_id=therapist_id,
                         after={"client_id": keeper.pk})
         _audit_scrub(client_ids=[client.pk, *merged_ids], booking_ids=booking_ids, user=user)

@@ -275,3 +275,36 @@ def _listed(anna, client):
 
     ClientLink.objects.get_or_create(therapist=anna, client=client, defaults={"source": ClientLink.Source.OWN})
     return client
+
+
+def test_a_client_with_a_series_can_erase_her_account(anna, erik, now):
+    """R41 with R32: her future occurrences are cancelled like any booking, and the series goes
+    with her bookings to what her therapist keeps (not a 500 from the series' protected client)."""
+    from domain import services
+
+    series = make(anna, erik, weeks=3)
+
+    services.account_erase(user=erik.user, password="correct horse battery", source="127.0.0.1")
+
+    series.refresh_from_db()
+    assert series.client_id != erik.pk and not type(erik).objects.filter(pk=erik.pk).exists()
+    assert set(series.bookings.values_list("client_id", flat=True)) == {series.client_id}
+    assert not series.bookings.live().exists()
+
+
+def test_a_record_with_a_series_merges_into_her_account(anna, erik, make_client):
+    """R26 with R32: the therapist's own record, booked every week, joins her account; the
+    series follows its bookings."""
+    from django.db import transaction
+
+    from domain.services import client_merge
+
+    record = make_client(first="Erik", last="Eriksson", birth="19850312", therapist=anna, login=False)
+    series = make(anna, record, weeks=2)
+
+    with transaction.atomic():
+        client_merge(record=record, into=erik, actor=None)
+
+    series.refresh_from_db()
+    assert series.client_id == erik.pk
+    assert set(series.bookings.values_list("client_id", flat=True)) == {erik.pk}
