@@ -250,7 +250,8 @@ class BookingAdmin(LogsClientReads, admin.ModelAdmin):
     raw_id_fields = ["slot", "therapist", "client", "created_by", "cancelled_by"]
     exclude = ["video_token", "video_room"]
     # R34: an outcome is the therapist's record, changed only through its audited service.
-    readonly_fields = ["outcome", "outcome_at", "outcome_by"]
+    # R32: so is the series (and a select of every series would name every client in one).
+    readonly_fields = ["outcome", "outcome_at", "outcome_by", "series"]
     list_select_related = ["client", "therapist__user"]
 
     def clients_shown(self, obj):
