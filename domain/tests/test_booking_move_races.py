@@ -82,9 +82,10 @@ def test_a_move_racing_a_new_booking_of_the_slot_gives_one_winner(anna, erik, ma
         target = open_slot(anna, base + 1)
         before = snapshot(eriks)
 
+        nora_api = api_for(nora.user)
         moved, booked = race(
             move(api_for(erik.user), eriks, target),
-            lambda target=target: answer(api_for(nora.user).post(f"/slots/{target.pk}/book", {"mode": "video"})),
+            lambda target=target, nora_api=nora_api: answer(nora_api.post(f"/slots/{target.pk}/book", {"mode": "video"})),
         )
 
         never_a_server_error([moved, booked])
