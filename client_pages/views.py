@@ -18,7 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.translation import get_language, get_language_info, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
@@ -86,8 +86,6 @@ REASONS = {
 
 
 def local_text(dt: datetime) -> str:
-    from django.utils import formats
-
     return f"{formats.date_format(dt, 'l j F')} {dt:%H:%M}"
 
 
@@ -249,7 +247,30 @@ def access_log(request):
 def booking_detail(request, booking_id: int):
     client = _client_or_home(request)
     booking = get_object_or_404(selectors.bookings_for_client(client), pk=booking_id)
-    return render(request, "client_pages/booking.html", {"b": booking, "now": timezone.now()})
+    return render(request, "client_pages/booking.html", {
+        "b": booking, "now": timezone.now(), "moves": _moves_in_words(booking),
+    })
+
+
+def _moves_in_words(booking) -> list[str]:
+    """R33, R18: each move of her booking, who made it (she, her therapist, or Tidbok's staff
+    named as Tidbok), from when to when, in the therapist's zone."""
+    tz = booking.therapist.tz
+
+    def when(text):
+        return formats.date_format(local(datetime.fromisoformat(text), tz), "l j F H:i") if text else "?"
+
+    lines = []
+    for entry in selectors.booking_moves(booking):
+        times = {"old": when(entry.before and entry.before.get("start")),
+                 "new": when(entry.after and entry.after.get("start"))}
+        if entry.actor_id and entry.actor_id == booking.client.user_id:
+            lines.append(_("You moved it from %(old)s to %(new)s.") % times)
+        elif entry.actor_id and entry.actor_id == booking.therapist.user_id:
+            lines.append(_("%(name)s moved it from %(old)s to %(new)s.") % {**times, "name": booking.therapist.full_name})
+        else:
+            lines.append(_("It was moved from %(old)s to %(new)s.") % times)
+    return lines
 
 
 @login_required

@@ -265,6 +265,18 @@ def slot_history(slot: Slot) -> QuerySet[AuditEntry]:
     )
 
 
+def booking_moves(booking: Booking) -> QuerySet[AuditEntry]:
+    """The times a booking was moved, oldest first: by its client (R33, `booking.moved`) or
+    with its slot by the therapist (R18, `booking.rescheduled`); each entry's before and after
+    hold the times. What her booking's page lists."""
+    return (
+        AuditEntry.objects.filter(
+            target_type="booking", target_id=booking.pk, action__in=("booking.moved", "booking.rescheduled")
+        )
+        .order_by("at", "id")
+    )
+
+
 def bookings_of_client_with(therapist: Therapist, client: Client) -> QuerySet[Booking]:
     """One client's bookings with this therapist only (never her other therapists'), the
     latest start first, each with its first-visit mark (R15)."""

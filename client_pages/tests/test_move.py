@@ -9,7 +9,7 @@ from django.test import Client as Browser
 
 from conftest import at
 from domain.models import AuditEntry, Booking
-from domain.services import booking_create_by_client, booking_create_by_therapist, slot_create
+from domain.services import booking_create_by_client, booking_create_by_therapist, booking_move, slot_create
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -89,6 +89,21 @@ def test_the_question_then_the_move_then_her_booking_page_with_a_message(erik, b
     saved = Booking.objects.get(pk=booking.pk)
     assert saved.slot_id == target.pk and saved.sequence == booking.sequence + 1 and saved.price == 1200
     assert AuditEntry.objects.filter(action="booking.moved", actor=erik.user).count() == 1
+    # Her booking's page tells the move (R33), as it tells one her therapist made (R18).
+    assert "Du flyttade den från onsdag 13 januari 10:00 till torsdag 14 januari 14:00." in page
+
+
+def test_her_booking_page_tells_who_moved_it(anna, erik, booking, target):
+    from domain.services import slot_update
+
+    booking_move(booking=booking, slot=target, actor=erik.user)
+    slot_update(slot=target, actor=anna.user, start=at("2027-01-14 16:00"))
+
+    page = browser_for(erik.user).get(f"/mina-bokningar/{booking.pk}/").content.decode()
+
+    assert "Du flyttade den från onsdag 13 januari 10:00 till torsdag 14 januari 14:00." in page
+    assert "Anna Andersson flyttade den från torsdag 14 januari 14:00 till torsdag 14 januari 16:00." in page
+    assert page.index("Du flyttade") < page.index("Anna Andersson flyttade")
 
 
 def test_a_refusal_is_said_on_the_question(anna, erik, make_client, booking, target):
