@@ -160,3 +160,53 @@ def test_a_move_racing_the_therapist_removing_the_slot_is_consistent(anna, erik)
             assert (moved[0], removed[0]) == (404, 204), (moved, removed)
             assert snapshot(eriks) == before and not Slot.objects.filter(pk=target.pk).exists()
         every_live_booking_is_where_its_slot_is()
+
+
+def test_a_move_racing_the_therapist_moving_the_old_slot_is_consistent(anna, erik):
+    """Anna drags the slot Erik is on while he moves away from it: both succeed; his booking
+    ends on the target, and each step raised its SEQUENCE."""
+    for round_ in range(ROUNDS):
+        base = 60 + 3 * round_
+        old = open_slot(anna, base)
+        eriks = book(erik, old)
+        target = open_slot(anna, base + 1)
+        later = days_ahead(base, "12:00")
+
+        moved, dragged = race(
+            move(api_for(erik.user), eriks, target),
+            lambda old=old, later=later: answer(
+                api_for(anna.user).patch(f"/therapist/slots/{old.pk}", {"start": later.isoformat()})),
+        )
+
+        never_a_server_error([moved, dragged])
+        assert (moved[0], dragged[0]) == (200, 200), (moved, dragged)
+        saved = Booking.objects.get(pk=eriks.pk)
+        assert saved.slot_id == target.pk and saved.start_at == target.start_at
+        assert saved.sequence in (1, 2)  # 2 when the drag came first and moved the booking with it
+        every_live_booking_is_where_its_slot_is()
+
+
+def test_a_move_racing_the_therapist_cancelling_the_booking_is_consistent(anna, erik):
+    """Either the cancellation comes first (the move is already_cancelled) or the move (the
+    booking is cancelled on its new slot); never a live booking left behind on either slot."""
+    for round_ in range(ROUNDS):
+        base = 70 + 3 * round_
+        old = open_slot(anna, base)
+        eriks = book(erik, old)
+        target = open_slot(anna, base + 1)
+
+        moved, cancelled = race(
+            move(api_for(erik.user), eriks, target),
+            lambda eriks=eriks: answer(api_for(anna.user).post(f"/bookings/{eriks.pk}/cancel")),
+        )
+
+        never_a_server_error([moved, cancelled])
+        assert cancelled[0] == 200, cancelled
+        saved = Booking.objects.get(pk=eriks.pk)
+        assert saved.status == "cancelled"
+        if moved[0] == 200:
+            assert saved.slot_id == target.pk and saved.sequence == 2
+        else:
+            assert moved == (409, moved[1]) and moved[1]["code"] == "already_cancelled"
+            assert saved.slot_id == old.pk and saved.sequence == 1
+        assert not Booking.objects.live().filter(slot__in=[old, target]).exists()
