@@ -568,6 +568,21 @@ def booking_cancel(request, booking_id: int):
 
 
 @public.post(
+    "/bookings/{booking_id}/move", response={200: s.BookingOut, 404: s.Error, 409: s.Conflict, 422: dict},
+    description="R33: the client moves her own booking to another open slot of the same therapist, in one "
+    "transaction: the same booking (id, calendar UID) at the new time, with the new slot's price. 404 for a "
+    "booking not hers or a slot she may not see (another therapist's included); 409 `slot_taken`, "
+    "`cancellation_closed`, `outside_booking_window`, `slot_in_past`, `mode_not_offered`, `already_cancelled`; "
+    "422 for the slot it is already on.",
+)
+def booking_move(request, booking_id: int, payload: s.MoveIn):
+    client = client_of(request)
+    booking = get_object_or_404(Booking.objects.filter(client=client), pk=booking_id)
+    services.booking_move(booking=booking, slot=payload.slot_id, mode=payload.mode, actor=request.auth)
+    return Status(200, booking_out(_booking(booking.pk)))
+
+
+@public.post(
     "/bookings/{booking_id}/video-link", response={200: s.VideoLinkOut, 404: s.Error, 409: s.Conflict},
     description="R29: a new video link for the caller's side of the booking (client or therapist); the old "
     "one stops working at once, the other party's stays. 409 `already_cancelled` for a cancelled booking, "

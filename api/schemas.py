@@ -211,6 +211,13 @@ class BookIn(Schema):
     mode: ModeName
 
 
+class MoveIn(Schema):
+    # A whole number an id can be (the ids are 64-bit): anything else, a string or true
+    # included, is 422 naming `slot_id`, not a 404.
+    slot_id: StrictInt = Field(ge=1, le=2**63 - 1, description="The open slot of the same therapist to move to")
+    mode: ModeName | None = Field(None, description="The kind of meeting there; the booking's own if left out")
+
+
 class BookingOut(Schema):
     id: int
     slot_id: int | None

@@ -127,6 +127,7 @@ BUDGETS = {
     "privacy_policy": 0,
     "client_export": 7,  # account, profile, lists, bookings, mails, tokens: one query each, whatever the rows
     "erase_refused": 4,  # a wrong password: the throttle's count before the check
+    "move": 18,  # R33: both slots' locks, her row's, the booking's; the target, the update, audit, two mails
     "outcome": 10,  # R34: the booking through her, its row lock, the change, the audit entry, the answer, R39
 }
 
@@ -186,6 +187,16 @@ def test_recording_an_outcome_stays_within_its_budget(anna, anna_api, erik, now)
     within("outcome", lambda: anna_api.post(f"/therapist/bookings/{visit.pk}/outcome", {"outcome": "attended"}))
 
 
+def test_moving_a_booking_stays_within_its_budget(anna, erik, erik_api):
+    from api.tests.helpers import self_booked
+
+    booking = self_booked(slot_for(anna, "2027-01-13 09:00"), erik)
+    target = slot_for(anna, "2027-01-14 09:00")
+    erik_api.get("/me")  # the token's first use writes its last_used_at once
+    response = within("move", lambda: erik_api.post(f"/bookings/{booking.pk}/move", {"slot_id": target.pk}))
+    assert response.json()["slot_id"] == target.pk
+
+
 def test_the_exports_cost_the_same_for_one_booking_and_twenty(anna, anna_api, make_client):
     from domain.models import Client
 
@@ -214,7 +225,7 @@ def test_every_endpoint_of_the_openapi_document_has_a_budget(client, db):
         ("post", "/slots/{}/book"), ("get", "/client/bookings"), ("post", "/bookings/{}/cancel"),
         ("post", "/bookings/{}/video-link"), ("get", "/client/access-log"),
         ("post", "/auth/token"), ("post", "/auth/signup"), ("delete", "/auth/token"), ("get", "/auth/tokens"),
-        ("delete", "/auth/tokens/{}"), ("post", "/therapist/bookings/{}/outcome"),
+        ("delete", "/auth/tokens/{}"), ("post", "/therapist/bookings/{}/outcome"), ("post", "/bookings/{}/move"),
         ("get", "/privacy-policy"), ("get", "/client/export"), ("get", "/therapist/export"), ("delete", "/me"),
     }
     served = {

@@ -20,7 +20,7 @@ from .accounts import (
     token_user,
     tokens_of,
 )
-from .bookings import booking_cancel, booking_create_by_client, booking_create_by_therapist
+from .bookings import booking_cancel, booking_create_by_client, booking_create_by_therapist, booking_move
 from .clients import (
     InvitationsThrottled,
     client_add,
@@ -61,6 +61,7 @@ __all__ = [
     "booking_cancel",
     "booking_create_by_client",
     "booking_create_by_therapist",
+    "booking_move",
     "booking_outcome_set",
     "booking_reminders_queue",
     "booking_video_link_renew",

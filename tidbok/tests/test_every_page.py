@@ -129,6 +129,11 @@ PAGES = [
     Page("cancel, the question", "client", lambda w: f"/mina-bokningar/{w['booking'].pk}/avboka/",
          url_name="client_pages:cancel"),
     Page("a booking past the cut-off", "client", lambda w: f"/mina-bokningar/{w['soon'].pk}/"),
+    Page("move, the open times (R33)", "client", lambda w: f"/mina-bokningar/{w['booking'].pk}/flytta/",
+         url_name="client_pages:move"),
+    Page("move, the question (R33)", "client",
+         lambda w: f"/mina-bokningar/{w['booking'].pk}/flytta/{w['open_slot'].pk}/", url_name="client_pages:move_to"),
+    Page("move past the cut-off (R33)", "client", lambda w: f"/mina-bokningar/{w['soon'].pk}/flytta/"),
     Page("the video page before the call", "client", lambda w: f"/video/{w['booking'].video_token}", url_name="video"),
     Page("the practice room (make run's video rooms)", "anonymous",
          # The widest name a room can have (its key is random base64): it must wrap on a phone.
