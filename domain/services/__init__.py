@@ -44,6 +44,7 @@ from .slots import (
     slot_repeat_weekly,
     slot_update,
 )
+from .time_off import TimeOffPreview, time_off_create, time_off_delete, time_off_preview
 from .therapists import therapist_feed_token_regenerate, therapist_settings_update
 from .video_links import booking_video_link_renew
 
@@ -90,6 +91,10 @@ __all__ = [
     "tables_prune",
     "therapist_feed_token_regenerate",
     "therapist_settings_update",
+    "TimeOffPreview",
+    "time_off_create",
+    "time_off_delete",
+    "time_off_preview",
     "token_create",
     "token_delete",
     "token_revoke",
