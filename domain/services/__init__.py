@@ -44,8 +44,8 @@ from .slots import (
     slot_repeat_weekly,
     slot_update,
 )
-from .time_off import TimeOffPreview, time_off_create, time_off_delete, time_off_preview
 from .therapists import therapist_feed_token_regenerate, therapist_settings_update
+from .time_off import TimeOffPreview, time_off_create, time_off_delete, time_off_preview
 from .video_links import booking_video_link_renew
 
 __all__ = [
