@@ -73,6 +73,20 @@
     };
   }
 
+  const TIME_OFF = config.timeOff;
+
+  function timeOffEvent(item) {
+    return {
+      id: "time-off-" + item.id,
+      start: item.start,
+      end: item.end,
+      display: "background",
+      className: "time-off",
+      color: TIME_OFF.background,
+      extendedProps: { timeOff: item },
+    };
+  }
+
   function narrow() {
     return window.matchMedia("(max-width: 40rem)").matches;
   }
@@ -116,6 +130,16 @@
         else failure(new Error(String(result.status)));
       });
     },
+    // R36: her time off, a band behind the slots with its words ("Ledighet", or her note).
+    eventSources: [{
+      id: "time-off",
+      events: function (info, success, failure) {
+        T.request(T.url(config.urls.timeOff, {}, { start: info.startStr, end: info.endStr })).then(function (result) {
+          if (result.ok) success(result.data.map(timeOffEvent));
+          else failure(new Error(String(result.status)));
+        });
+      },
+    }],
     loading: function (isLoading) {
       // aria-busy while slots load: assistive technology waits, and so can tests.
       document.getElementById("calendar").setAttribute("aria-busy", String(isLoading));
@@ -124,6 +148,16 @@
       warn(S.loadFailed);
     },
     eventContent: function (arg) {
+      const timeOff = arg.event.extendedProps.timeOff;
+      if (timeOff) {
+        const band = document.createElement("div");
+        band.className = "time-off-label";
+        const icon = document.createElement("span");
+        icon.setAttribute("aria-hidden", "true");
+        icon.textContent = TIME_OFF.icon;
+        band.append(icon, " ", timeOff.note ? TIME_OFF.label + ": " + timeOff.note : TIME_OFF.label);
+        return { domNodes: [band] };
+      }
       const entry = arg.event.extendedProps.entry;
       if (!entry) return arg.timeText;  // the mirror of a stretch being marked
       const box = document.createElement("div");
@@ -170,6 +204,7 @@
       return { domNodes: [box] };
     },
     eventDidMount: function (arg) {
+      if (arg.event.extendedProps.timeOff) arg.el.dataset.timeOffId = String(arg.event.extendedProps.timeOff.id);
       const entry = arg.event.extendedProps.entry;
       if (!entry) return;
       arg.el.dataset.slotId = String(entry.id);
@@ -609,4 +644,7 @@
       }
     });
   }
+
+  // The time off page links each booking inside it here (?tid=): its booking view, at once.
+  if (config.initialSlot) openSlot(config.initialSlot, null);
 })();
