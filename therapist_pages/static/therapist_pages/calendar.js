@@ -140,6 +140,21 @@
         });
       },
     }],
+    backgroundEventContent: function (arg) {
+      const timeOff = arg.event.extendedProps.timeOff;
+      if (!timeOff) return true;
+      const band = document.createElement("div");
+      band.className = "time-off-label";
+      const icon = document.createElement("span");
+      icon.setAttribute("aria-hidden", "true");
+      icon.textContent = TIME_OFF.icon;
+      band.append(icon, " ", timeOff.note ? TIME_OFF.label + ": " + timeOff.note : TIME_OFF.label);
+      return { domNodes: [band] };
+    },
+    backgroundEventDidMount: function (arg) {
+      const timeOff = arg.event.extendedProps.timeOff;
+      if (timeOff) arg.el.dataset.timeOffId = String(timeOff.id);
+    },
     loading: function (isLoading) {
       // aria-busy while slots load: assistive technology waits, and so can tests.
       document.getElementById("calendar").setAttribute("aria-busy", String(isLoading));
@@ -148,16 +163,6 @@
       warn(S.loadFailed);
     },
     eventContent: function (arg) {
-      const timeOff = arg.event.extendedProps.timeOff;
-      if (timeOff) {
-        const band = document.createElement("div");
-        band.className = "time-off-label";
-        const icon = document.createElement("span");
-        icon.setAttribute("aria-hidden", "true");
-        icon.textContent = TIME_OFF.icon;
-        band.append(icon, " ", timeOff.note ? TIME_OFF.label + ": " + timeOff.note : TIME_OFF.label);
-        return { domNodes: [band] };
-      }
       const entry = arg.event.extendedProps.entry;
       if (!entry) return arg.timeText;  // the mirror of a stretch being marked
       const box = document.createElement("div");
@@ -204,7 +209,6 @@
       return { domNodes: [box] };
     },
     eventDidMount: function (arg) {
-      if (arg.event.extendedProps.timeOff) arg.el.dataset.timeOffId = String(arg.event.extendedProps.timeOff.id);
       const entry = arg.event.extendedProps.entry;
       if (!entry) return;
       arg.el.dataset.slotId = String(entry.id);
