@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def week(anna, erik, monday):
+def week(anna, erik, monday):  # noqa: F811
     """Next week: open slots Monday and Wednesday, Erik booked Tuesday; an open slot the week after."""
     open_ = [slot_create(therapist=anna, actor=anna.user, start=local(monday + timedelta(days=d), "09:00"))
              for d in (0, 2)]
