@@ -16,8 +16,8 @@ committed; but it does not conflict with the KEY SHARE that a booking's insert t
 therapist row through its foreign key, so a booking that got its slot's lock before us
 finishes, and we then see its slot as booked (and list the booking). A slot made between the
 first lock and the therapist's (so not in the first set) is locked after; in that instant
-only, a move of that very slot could deadlock with us and one of the two would be refused
-with 503 by the database (docs/architecture.md)."""
+only, a move of that very slot could deadlock with us, and PostgreSQL's deadlock detection
+would end one of the two with an error, nothing written (docs/architecture.md)."""
 
 import dataclasses
 from datetime import date, datetime, timedelta
