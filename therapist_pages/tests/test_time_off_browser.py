@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from domain.models import Slot, TimeOff
 from domain.services import booking_create_by_therapist, slot_create
+from therapist_pages.colours import TIME_OFF
 from therapist_pages.tests.test_calendar_browser import (  # noqa: F401 (fixtures)
     calendar,
     event,
@@ -19,6 +20,10 @@ from therapist_pages.tests.test_calendar_browser import (  # noqa: F401 (fixture
 )
 
 pytestmark = pytest.mark.browser
+
+
+def rgb(hex_: str) -> str:
+    return "rgb({}, {}, {})".format(*(int(hex_[i:i + 2], 16) for i in (1, 3, 5)))
 
 
 @pytest.fixture
@@ -74,7 +79,11 @@ def test_a_week_off_removes_its_open_slots_shows_the_band_and_lists_the_booking(
     expect(band.first).to_contain_text("Ledighet: Kurs")
     expect(band.first.locator(".time-off-label")).to_be_in_viewport()  # sticky: the grid opens at 07:00
     assert band.count() == 7  # one band a day
-    expect(page.locator(".legend")).to_contain_text("Ledighet: inga tider kan läggas in")
+    legend = page.locator(".legend li.legend-time-off")
+    expect(legend).to_have_text(f"{TIME_OFF.icon} Ledighet: inga tider kan läggas in")
+    expect(legend.locator(".swatch")).to_have_css("background-color", rgb(TIME_OFF.background))
+    expect(band.first).to_have_css("background-color", rgb(TIME_OFF.background))
+    expect(band.first.locator(".time-off-label")).to_have_css("color", rgb(TIME_OFF.text))
     time_off = TimeOff.objects.get()
     assert (time_off.start_at, time_off.end_at) == (local(monday, "00:00"), local(monday + timedelta(days=7), "00:00"))
 
