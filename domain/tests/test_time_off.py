@@ -260,3 +260,12 @@ def test_deleting_it_is_audited_and_the_removed_slots_stay_removed(anna):
     entry = AuditEntry.objects.get(action="time_off.deleted")
     assert entry.target_id == time_off.pk and datetime.fromisoformat(entry.before["start"]) == at("2027-01-18 00:00")
     assert slot_at(anna, "2027-01-19 09:00")  # her calendar is open there again
+
+
+def test_staff_read_time_off_in_the_admin_and_cannot_change_it(anna, admin_client):
+    time_off, _, _ = time_off_create(therapist=anna, start=WEEK[0], end=WEEK[1], note="Fjällen", actor=anna.user)
+
+    assert "Fjällen" in admin_client.get("/admin/domain/timeoff/").content.decode()
+    assert admin_client.get(f"/admin/domain/timeoff/{time_off.pk}/change/").status_code == 200
+    assert admin_client.post(f"/admin/domain/timeoff/{time_off.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert TimeOff.objects.filter(pk=time_off.pk).exists()
