@@ -1,6 +1,6 @@
 """The shapes of docs/api.md, as pydantic schemas (they make the OpenAPI document)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from ninja import Field, Schema
@@ -15,6 +15,7 @@ from domain.models import (
     PERSONNUMMER_TYPED_MAX_LENGTH,
     PHONE_MAX_LENGTH,
     RECEPTION_ADDRESS_MAX_LENGTH,
+    TIME_OFF_NOTE_MAX_LENGTH,
     TIMEZONE_MAX_LENGTH,
     Outcome,
 )
@@ -272,3 +273,24 @@ class AccessOut(Schema):
     at: datetime
     who: AccessReader
     what: str = Field(description="What was read and through which surface, in words of the caller's language")
+
+
+class TimeOffIn(Schema):
+    """R36: a bare date is a whole day in her zone, the end date inclusive; a date and time
+    (with its UTC offset) is that instant, the end exclusive."""
+
+    start: date | datetime = Field(description="A date (from its first moment in her zone) or a date and time")
+    end: date | datetime = Field(description="A date (through its last moment: inclusive) or a date and time (exclusive)")
+    note: str = Field("", max_length=TIME_OFF_NOTE_MAX_LENGTH)
+
+
+class TimeOffOut(Schema):
+    id: int
+    start: datetime = Field(description="Its first moment, in her zone")
+    end: datetime = Field(description="The moment after it, in her zone: [start, end)")
+    note: str
+
+
+class TimeOffCreated(TimeOffOut):
+    removed_slots: int = Field(description="How many of her open slots inside it were removed")
+    bookings_inside: list[BookingOut] = Field(description="Her live bookings inside it, for her to move or cancel")

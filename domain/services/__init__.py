@@ -45,6 +45,7 @@ from .slots import (
     slot_update,
 )
 from .therapists import therapist_feed_token_regenerate, therapist_settings_update
+from .time_off import TimeOffPreview, time_off_create, time_off_delete, time_off_preview
 from .video_links import booking_video_link_renew
 
 __all__ = [
@@ -91,6 +92,10 @@ __all__ = [
     "tables_prune",
     "therapist_feed_token_regenerate",
     "therapist_settings_update",
+    "TimeOffPreview",
+    "time_off_create",
+    "time_off_delete",
+    "time_off_preview",
     "token_create",
     "token_delete",
     "token_revoke",
