@@ -23,7 +23,7 @@ from ninja.parser import Parser
 from domain import exports, selectors, services
 from domain.backends import source_address
 from domain.errors import DomainError
-from domain.models import AccessRecord, Booking, BookingSeries, Slot, Therapist, modes_list
+from domain.models import AccessRecord, Booking, BookingSeries, Slot, Therapist, TimeOff, modes_list
 from domain.privacy import POLICY_DATE, POLICY_VERSION
 from domain.services import two_factor
 from domain.services.access_log import record_reads_when_sent
@@ -35,7 +35,7 @@ from . import schemas as s
 from .auth import ANYONE, LOGGED_IN, BearerAuth, allow_anonymous, client_of, read_surface, therapist_of, viewer_client
 from .messages import http_error_detail, status_detail, validation_errors
 from .renderers import ORJSONRenderer
-from .serializers import booking_out, client_out, entry_out, open_slot_out
+from .serializers import booking_out, client_out, entry_out, open_slot_out, time_off_out
 
 
 class ObjectParser(Parser):
@@ -507,6 +507,50 @@ def series_cancel(request, series_id: int, payload: s.SeriesCancelIn):
     return Status(200, {"cancelled": len(cancelled)})
 
 
+@therapist_router.get(
+    "/time-off", response={200: list[s.TimeOffOut], 422: dict},
+    description="R36: her time off that has not ended, earliest first; with `start` and/or `end` (as for the "
+    "calendar), the time off that shares a moment with that window instead.",
+)
+def time_off_list(request, start: datetime | None = None, end: datetime | None = None):
+    therapist = therapist_of(request)
+    found = TimeOff.objects.filter(therapist=therapist)
+    if start is not None or end is not None:
+        start, end = window(start, end, therapist.tz)
+        found = found.overlapping(start, end)
+    else:
+        found = found.filter(end_at__gt=timezone.now())
+    return [time_off_out(t, therapist) for t in found.order_by("start_at", "pk")]
+
+
+@therapist_router.post(
+    "/time-off", response={201: s.TimeOffCreated, 422: dict},
+    description="R36: set time off. Her open slots inside it that have not begun are removed (`removed_slots`); "
+    "her live bookings inside it stay and are listed (`bookings_inside`) for her to move or cancel. A bare date "
+    "is a whole day in her zone, the end date inclusive. 422 naming `end` when it is not after the start, the "
+    "stretch is longer than 366 days or it has already ended. Time off may overlap other time off.",
+)
+def time_off_create(request, payload: s.TimeOffIn):
+    therapist = therapist_of(request)
+    time_off, removed, inside = services.time_off_create(
+        therapist=therapist, start=payload.start, end=payload.end, note=payload.note, actor=request.auth
+    )
+    _log_reads(request, [b.client for b in inside], What.BOOKING)
+    return Status(201, {**time_off_out(time_off, therapist), "removed_slots": removed,
+                        "bookings_inside": [booking_out(b) for b in inside]})
+
+
+@therapist_router.delete(
+    "/time-off/{time_off_id}", response={204: None, 404: s.Error},
+    description="R36: remove time off; the slots removed when it was set stay removed. Another therapist's is 404.",
+)
+def time_off_delete(request, time_off_id: int):
+    therapist = therapist_of(request)
+    services.time_off_delete(time_off=get_object_or_404(TimeOff, pk=time_off_id, therapist=therapist),
+                             actor=request.auth)
+    return Status(204, None)
+
+
 # Clients and the public ---------------------------------------------------------------------
 public = Router(tags=["clients and the public"])
 
@@ -615,6 +659,21 @@ def booking_cancel(request, booking_id: int):
     if booking.therapist.user_id == request.auth.pk:  # her therapist reads the client's name (R39)
         _log_reads(request, [booking.client], What.BOOKING)
     return Status(200, booking_out(booking))
+
+
+@public.post(
+    "/bookings/{booking_id}/move", response={200: s.BookingOut, 404: s.Error, 409: s.Conflict, 422: dict},
+    description="R33: the client moves her own booking to another open slot of the same therapist, in one "
+    "transaction: the same booking (id, calendar UID) at the new time, with the new slot's price. 404 for a "
+    "booking not hers or a slot she may not see (another therapist's included); 409 `slot_taken`, "
+    "`cancellation_closed`, `outside_booking_window`, `slot_in_past`, `mode_not_offered`, `already_cancelled`; "
+    "422 for the slot it is already on.",
+)
+def booking_move(request, booking_id: int, payload: s.MoveIn):
+    client = client_of(request)
+    booking = get_object_or_404(Booking.objects.filter(client=client), pk=booking_id)
+    services.booking_move(booking=booking, slot=payload.slot_id, mode=payload.mode, actor=request.auth)
+    return Status(200, booking_out(_booking(booking.pk)))
 
 
 @public.post(

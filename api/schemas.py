@@ -15,6 +15,7 @@ from domain.models import (
     PERSONNUMMER_TYPED_MAX_LENGTH,
     PHONE_MAX_LENGTH,
     RECEPTION_ADDRESS_MAX_LENGTH,
+    TIME_OFF_NOTE_MAX_LENGTH,
     TIMEZONE_MAX_LENGTH,
     Outcome,
 )
@@ -212,6 +213,13 @@ class BookIn(Schema):
     mode: ModeName
 
 
+class MoveIn(Schema):
+    # A whole number an id can be (the ids are 64-bit): anything else, a string or true
+    # included, is 422 naming `slot_id`, not a 404.
+    slot_id: StrictInt = Field(ge=1, le=2**63 - 1, description="The open slot of the same therapist to move to")
+    mode: ModeName | None = Field(None, description="The kind of meeting there; the booking's own if left out")
+
+
 class BookingOut(Schema):
     id: int
     slot_id: int | None
@@ -311,3 +319,24 @@ class AccessOut(Schema):
     at: datetime
     who: AccessReader
     what: str = Field(description="What was read and through which surface, in words of the caller's language")
+
+
+class TimeOffIn(Schema):
+    """R36: a bare date is a whole day in her zone, the end date inclusive; a date and time
+    (with its UTC offset) is that instant, the end exclusive."""
+
+    start: date | datetime = Field(description="A date (from its first moment in her zone) or a date and time")
+    end: date | datetime = Field(description="A date (through its last moment: inclusive) or a date and time (exclusive)")
+    note: str = Field("", max_length=TIME_OFF_NOTE_MAX_LENGTH)
+
+
+class TimeOffOut(Schema):
+    id: int
+    start: datetime = Field(description="Its first moment, in her zone")
+    end: datetime = Field(description="The moment after it, in her zone: [start, end)")
+    note: str
+
+
+class TimeOffCreated(TimeOffOut):
+    removed_slots: int = Field(description="How many of her open slots inside it were removed")
+    bookings_inside: list[BookingOut] = Field(description="Her live bookings inside it, for her to move or cancel")

@@ -83,3 +83,13 @@ def booking_out(booking: Booking) -> dict:
         "reception_address": where.address,
         "personal_info": where.personal_info,
     }
+
+
+def time_off_out(time_off, therapist: Therapist) -> dict:
+    """R36: [start, end) in her zone."""
+    return {
+        "id": time_off.pk,
+        "start": local(time_off.start_at, therapist),
+        "end": local(time_off.end_at, therapist),
+        "note": time_off.note,
+    }

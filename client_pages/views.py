@@ -1,5 +1,6 @@
 """The client's side of Tidbok (issue 4): find a therapist (R9), match, a therapist's week
-of open times (R7, R8), book (R17), Mina bokningar (R21) with cancelling (R18), the video
+of open times (R7, R8), book (R17), Mina bokningar (R21) with cancelling (R18) and moving
+(R33), the video
 link (R20, R29), and the accounts behind them. Each view parses, fetches through the owner,
 calls one service and renders; the rules are the domain's."""
 
@@ -17,11 +18,11 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.translation import get_language, get_language_info, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from domain import selectors, services
 from domain import video as video_rooms
@@ -85,8 +86,6 @@ REASONS = {
 
 
 def local_text(dt: datetime) -> str:
-    from django.utils import formats
-
     return f"{formats.date_format(dt, 'l j F')} {dt:%H:%M}"
 
 
@@ -117,7 +116,19 @@ def profile(request, therapist_id: int):
     if not selectors.therapist_visible_to(therapist, client):
         raise Http404
     tz = therapist.tz
-    visible = selectors.open_slots_for_viewer(therapist, client)
+    context = {
+        "therapist": therapist,
+        "languages": [language_name(c) for c in therapist.languages or []],
+        **_week_of_open_slots(request, selectors.open_slots_for_viewer(therapist, client), tz),
+    }
+    with timezone.override(tz):
+        return render(request, "client_pages/profile.html", context)
+
+
+def _week_of_open_slots(request, visible, tz) -> dict:
+    """One week (`?vecka=` a day in it; else the week of the first open time) of the open
+    slots in `visible`, day by day in the therapist's zone, with the weeks before and after:
+    her profile's week, and the times a booking can be moved to (R33)."""
     week_text = request.GET.get("vecka", "")
     try:
         day = date_from_text(week_text) if week_text else None
@@ -134,9 +145,7 @@ def profile(request, therapist_id: int):
     for i in range(7):
         d = monday + timedelta(days=i)
         days.append({"date": d, "slots": [s for s in slots if local_today(tz, s.start_at) == d]})
-    context = {
-        "therapist": therapist,
-        "languages": [language_name(c) for c in therapist.languages or []],
+    return {
         "days": days,
         "any_this_week": bool(slots),
         "next_slot": None if slots else visible.filter(start_at__gte=end).first(),
@@ -145,8 +154,6 @@ def profile(request, therapist_id: int):
         "monday": monday,
         "is_past_week": end <= timezone.now(),
     }
-    with timezone.override(tz):
-        return render(request, "client_pages/profile.html", context)
 
 
 def _visible_open_slot(request, slot_id: int) -> Slot | None:
@@ -240,7 +247,30 @@ def access_log(request):
 def booking_detail(request, booking_id: int):
     client = _client_or_home(request)
     booking = get_object_or_404(selectors.bookings_for_client(client), pk=booking_id)
-    return render(request, "client_pages/booking.html", {"b": booking, "now": timezone.now()})
+    return render(request, "client_pages/booking.html", {
+        "b": booking, "now": timezone.now(), "moves": _moves_in_words(booking),
+    })
+
+
+def _moves_in_words(booking) -> list[str]:
+    """R33, R18: each move of her booking, who made it (she, her therapist, or Tidbok's staff
+    named as Tidbok), from when to when, in the therapist's zone."""
+    tz = booking.therapist.tz
+
+    def when(text):
+        return formats.date_format(local(datetime.fromisoformat(text), tz), "l j F H:i") if text else "?"
+
+    lines = []
+    for entry in selectors.booking_moves(booking):
+        times = {"old": when(entry.before and entry.before.get("start")),
+                 "new": when(entry.after and entry.after.get("start"))}
+        if entry.actor_id and entry.actor_id == booking.client.user_id:
+            lines.append(_("You moved it from %(old)s to %(new)s.") % times)
+        elif entry.actor_id and entry.actor_id == booking.therapist.user_id:
+            lines.append(_("%(name)s moved it from %(old)s to %(new)s.") % {**times, "name": booking.therapist.full_name})
+        else:
+            lines.append(_("It was moved from %(old)s to %(new)s.") % times)
+    return lines
 
 
 @login_required
@@ -260,6 +290,68 @@ def booking_cancel(request, booking_id: int):
     else:
         messages.success(request, _("The booking is cancelled. The time is open for others again."))
     return redirect("client_pages:bookings")
+
+
+# R33: she moves her booking ------------------------------------------------------------------
+
+
+def _movable(request, booking_id: int):
+    """Her own booking (another's is missing) and whether she may move it now: while she may
+    cancel it (R18's cut-off, `Booking.client_may_cancel`), as the service decides too."""
+    client = _client_or_home(request)
+    booking = get_object_or_404(selectors.bookings_for_client(client), pk=booking_id)
+    return client, booking, booking.start_at > timezone.now() and booking.client_may_cancel()
+
+
+@login_required
+@require_GET
+def booking_move(request, booking_id: int):
+    """R33, "Flytta": the open times of her therapist she may book (R7–R9, inside the booking
+    window R35: `selectors.open_slots_for_viewer`, as on the profile), a week at a time; each
+    leads to the question. After her cut-off the page says why she cannot, and whom to ask."""
+    client, booking, movable = _movable(request, booking_id)
+    therapist = booking.therapist
+    context = {"b": booking, "therapist": therapist, "movable": movable, "now": timezone.now()}
+    if movable:
+        context.update(_week_of_open_slots(request, selectors.open_slots_for_viewer(therapist, client), therapist.tz))
+    with timezone.override(therapist.tz):
+        return render(request, "client_pages/move.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def booking_move_to(request, booking_id: int, slot_id: int):
+    """R33: "Flytta hit?" GET shows the old time and the new, with the kind of meeting (hers,
+    if the new time offers it); POST moves the booking (`services.booking_move`, one step)
+    and goes to her booking's page. A time she may not see, or that went, is the slot-gone
+    page; a refusal is said on the question, which she can answer again or leave."""
+    client, booking, movable = _movable(request, booking_id)
+    if not movable:
+        return redirect("client_pages:move", booking.pk)
+    slot = _visible_open_slot(request, slot_id)
+    if slot is None or slot.therapist_id != booking.therapist_id:
+        return render(request, "client_pages/slot_gone.html", status=404)
+    form = BookForm(request.POST if request.method == "POST" else None, modes=slot.modes, initial_mode=booking.mode)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.booking_move(booking=booking, slot=slot, mode=form.cleaned_data["mode"], actor=request.user)
+            except Slot.DoesNotExist:
+                return render(request, "client_pages/slot_gone.html", status=404)
+            except DomainError as e:
+                form.add_error(None, e.detail)
+                status = 409
+            except ValidationError as e:
+                form.add_error(None, " ".join(e.messages))
+            else:
+                messages.success(request, _("Your booking is moved. The new time is on its way to %(email)s.")
+                                 % {"email": client.email})
+                return redirect("client_pages:booking", booking.pk)
+    context = {"b": booking, "slot": slot, "therapist": slot.therapist, "form": form, "now": timezone.now()}
+    with timezone.override(slot.therapist.tz):
+        return render(request, "client_pages/move_to.html", context, status=status)
 
 
 # R20, R29: the video link ------------------------------------------------------------------

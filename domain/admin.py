@@ -24,6 +24,7 @@ from .models import (
     OutboundEmail,
     Slot,
     Therapist,
+    TimeOff,
     User,
 )
 from .services import LoginThrottled, client_booster_set, two_factor
@@ -256,6 +257,17 @@ class BookingAdmin(LogsClientReads, admin.ModelAdmin):
 
     def clients_shown(self, obj):
         return [obj.client]
+
+
+@admin.register(TimeOff)
+class TimeOffAdmin(ReadOnly, admin.ModelAdmin):
+    """R36: read here; set and removed only by the therapist, through the audited services
+    (setting it removes her open slots in it)."""
+
+    list_display = ["therapist", "start_at", "end_at", "note", "created_at"]
+    list_select_related = ["therapist__user"]
+    raw_id_fields = ["therapist", "created_by"]
+    date_hierarchy = "start_at"
 
 
 @admin.register(AuditEntry)

@@ -253,10 +253,26 @@ def booking_for_video_link(token: str) -> tuple[Booking, str] | None:
 
 def slot_history(slot: Slot) -> QuerySet[AuditEntry]:
     """What happened to one slot, oldest first: made, moved, re-priced, booked, cancelled
-    (the audit trail keeps the slot's id, so a cancelled booking's entries stay with it)."""
+    (the audit trail keeps the slot's id, so a cancelled booking's entries stay with it). A
+    client's move of her booking (R33) is written on the slot she moved to and shows in the
+    history of the one she left as well (its `before` names that slot)."""
     return (
-        AuditEntry.objects.filter(slot_id=slot.pk, therapist_id=slot.therapist_id)
+        AuditEntry.objects.filter(
+            Q(slot_id=slot.pk) | Q(action="booking.moved", before__slot_id=slot.pk), therapist_id=slot.therapist_id
+        )
         .select_related("actor")
+        .order_by("at", "id")
+    )
+
+
+def booking_moves(booking: Booking) -> QuerySet[AuditEntry]:
+    """The times a booking was moved, oldest first: by its client (R33, `booking.moved`) or
+    with its slot by the therapist (R18, `booking.rescheduled`); each entry's before and after
+    hold the times. What her booking's page lists."""
+    return (
+        AuditEntry.objects.filter(
+            target_type="booking", target_id=booking.pk, action__in=("booking.moved", "booking.rescheduled")
+        )
         .order_by("at", "id")
     )
 

@@ -63,6 +63,17 @@ CLOSED_TO_CLIENTS = Mark(
 MARKS = {m.name: m for m in (CLOSED_TO_CLIENTS,)}
 
 
+# R36: her time off, a band behind the week's slots (a FullCalendar background event); its label
+# ("Ledig", or her note) is drawn in `text` on `background`, at least 4.5:1. Not a slot's colour:
+# no slot lies inside time off once it is set, but for her bookings, drawn over it.
+TIME_OFF = Colour("time-off", "#e4e0f0", "#3b2f66", "☾", _("Time off"), _("Time off: no slots can be made"))
+
+
+def time_off_for_script() -> dict:
+    return {"background": TIME_OFF.background, "text": TIME_OFF.text, "icon": TIME_OFF.icon,
+            "label": str(TIME_OFF.label)}
+
+
 def of(slot) -> Colour:
     return COLOURS[slot.color]
 

@@ -29,6 +29,7 @@ from domain.models import (
     PHONE_MAX_LENGTH,
     PRESENTATION_MAX_LENGTH,
     RECEPTION_ADDRESS_MAX_LENGTH,
+    TIME_OFF_NOTE_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     Audience,
     Mode,
@@ -280,3 +281,41 @@ def settings_initial(therapist) -> dict:
     }
 
 
+
+
+class TimeOffForm(forms.Form):
+    """R36: Ledighet, from a date to a date (inclusive), whole days unless she gives times for a
+    part day; the service (`time_off_create`) holds the rules."""
+
+    from_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    to_date = forms.DateField(label=_("To and including"),
+                              widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    from_time = forms.TimeField(
+        label=_("From time (optional)"), required=False, help_text=_("Empty: from the start of the day."),
+        widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"),
+    )
+    to_time = forms.TimeField(
+        label=_("To time (optional)"), required=False, help_text=_("Empty: to the end of the day."),
+        widget=forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M"),
+    )
+    note = forms.CharField(label=_("Note (optional)"), required=False, max_length=TIME_OFF_NOTE_MAX_LENGTH,
+                           help_text=_("Shown in your calendar only, e.g. \"Christmas\"."))
+
+    # The service's fields, as this form names them.
+    FIELDS = {"start": "from_date", "end": "to_date", "note": "note"}
+
+    def bounds(self, tz) -> tuple:
+        """(start, end) for `time_off_create`: a date, or an instant when a time is given.
+        Call after is_valid(); a wall-clock time that does not exist once is a field error."""
+        data = self.cleaned_data
+        start, end = data["from_date"], data["to_date"]
+        if data.get("from_time") is not None:
+            start = local_to_utc(datetime.combine(start, data["from_time"]), tz, "from_time")
+        if data.get("to_time") is not None:
+            end = local_to_utc(datetime.combine(end, data["to_time"]), tz, "to_time")
+        return start, end
+
+    def add_service_errors(self, error) -> None:
+        for field, msgs in error.message_dict.items():
+            target = self.FIELDS.get(field, field)
+            self.add_error(target if target in self.fields else None, msgs)

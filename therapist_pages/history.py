@@ -83,6 +83,10 @@ def describe(entry: AuditEntry, therapist: Therapist) -> str | None:
         case "booking.outcome_set":
             return _("Outcome for %(client)s: %(outcome)s.") % {
                 "client": after.get("client", "?"), "outcome": _outcome(after.get("outcome"))}
+        case "booking.moved":
+            return _("%(client)s moved the booking from %(old)s to %(new)s.") % {
+                "client": after.get("client", "?"), "old": _when(before.get("start"), therapist),
+                "new": _when(after.get("start"), therapist)}
         case "booking.rescheduled":
             return _("%(client)s was told of the new time.") % {"client": after.get("client", "?")}
         case "booking.video_link_renewed":
@@ -103,7 +107,7 @@ def lines(entries, therapist: Therapist) -> list[dict]:
 
 
 # The entries whose line says the client's name (`describe`).
-NAMES_THE_CLIENT = {"booking.created", "booking.cancelled", "booking.rescheduled", "booking.outcome_set"}
+NAMES_THE_CLIENT = {"booking.created", "booking.cancelled", "booking.rescheduled", "booking.moved", "booking.outcome_set"}
 
 
 def client_ids(entries) -> set[int]:

@@ -109,11 +109,14 @@ def calendar(request):
         "timeZone": therapist.timezone,
         "locale": translation.get_language(),
         "initialDate": initial_date,
+        # A slot's booking view to open at once (?tid=): the time off page links bookings here.
+        "initialSlot": request.GET.get("tid", "") if request.GET.get("tid", "").isdigit() else None,
         "urls": {
             "events": reverse("api-v1:calendar"),
             "apiSlots": reverse("api-v1:slot_create"),
             "apiSlot": url_template("api-v1:slot_patch", "slot_id"),  # {slot_id}: Tidbok.url fills it in
             "apiClients": reverse("api-v1:clients"),
+            "timeOff": reverse("api-v1:time_off_list"),
             "slot": url_template("therapist_pages:slot", "slot_id"),
             "range": reverse("therapist_pages:slot_range"),
             "price": reverse("therapist_pages:price"),
@@ -121,6 +124,7 @@ def calendar(request):
         "colours": colours.for_script(),
         "outcomes": colours.outcomes_for_script(),
         "marks": colours.marks_for_script(),
+        "timeOff": colours.time_off_for_script(),
         "strings": {
             "created": _("New slot %(time)s."),
             "moved": _("Moved to %(time)s."),
@@ -150,6 +154,7 @@ def calendar(request):
         "config": config,
         "colours": colours.COLOURS.values(),
         "marks": colours.MARKS.values(),
+        "time_off_colour": colours.TIME_OFF,
         "new_form": forms.NewSlotForm(initial=new_slot_initial(therapist)),
     }
     return render(request, "therapist_pages/calendar.html", context)
@@ -340,7 +345,8 @@ def repeat_summary(result: services.RepeatResult) -> dict:
 def skip_reason(code: str) -> str:
     if code == "dst":
         return _("the clock changes that night")
-    return {Code.SLOT_OVERLAP: _("taken"), Code.SLOT_IN_PAST: _("passed")}.get(code) or str(MESSAGES[code])
+    return {Code.SLOT_OVERLAP: _("taken"), Code.SLOT_IN_PAST: _("passed"), Code.TIME_OFF: _("time off")}.get(code) \
+        or str(MESSAGES[code])
 
 
 @therapist_endpoint
@@ -636,3 +642,57 @@ def feed(request, token: str):
     return response
 
 
+
+
+# Time off (R36) --------------------------------------------------------------------------
+
+
+@therapist_required
+def time_off(request):
+    """Ledighet: the form, then a confirmation of what it does (the open slots that go, the
+    bookings inside that stay for her to move or cancel), then set; and her time off to come,
+    each with "Ta bort". Without a script: plain forms."""
+    therapist = request.therapist
+    form = forms.TimeOffForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            start, end = form.bounds(therapist.tz)
+            note = form.cleaned_data["note"]
+            if "confirm" not in request.POST:
+                preview = services.time_off_preview(therapist, start, end, note)
+                log_reads(request, [b.client for b in preview.bookings], What.BOOKING)
+                return render(request, "therapist_pages/time_off_confirm.html", {
+                    "form": form, "preview": preview, "start": local(preview.start, therapist.tz),
+                    "end": local(preview.end, therapist.tz),
+                })
+            made, removed, inside = services.time_off_create(
+                therapist=therapist, start=start, end=end, note=note, actor=request.user
+            )
+        except ValidationError as e:
+            form.add_service_errors(e)
+        else:
+            message = ngettext("Time off is set: %(count)d open slot was removed.",
+                               "Time off is set: %(count)d open slots were removed.", removed) % {"count": removed}
+            if inside:
+                message += " " + ngettext(
+                    "%(count)d booking lies in it: move or cancel it.",
+                    "%(count)d bookings lie in it: move or cancel them.", len(inside)) % {"count": len(inside)}
+            messages.success(request, message)
+            day = local(made.start_at, therapist.tz).date().isoformat()
+            return redirect(reverse("therapist_pages:calendar") + f"?datum={day}")
+    now = timezone.now()
+    upcoming = request.therapist.time_off.filter(end_at__gt=now).order_by("start_at", "pk")
+    return render(request, "therapist_pages/time_off.html", {
+        "form": form,
+        "upcoming": [{"time_off": t, "start": local(t.start_at, therapist.tz),
+                      "last": local(t.end_at - timedelta(microseconds=1), therapist.tz)} for t in upcoming],
+    }, status=422 if form.errors else 200)
+
+
+@therapist_required
+@require_POST
+def time_off_delete(request, time_off_id: int):
+    time_off = get_object_or_404(request.therapist.time_off, pk=time_off_id)
+    services.time_off_delete(time_off=time_off, actor=request.user)
+    messages.success(request, _("The time off is removed. Slots removed when it was set are not made again."))
+    return redirect("therapist_pages:time_off")

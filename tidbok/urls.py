@@ -62,3 +62,5 @@ if settings.OIDC_ISSUER:
 
 # A database gone while a middleware read the session or the user: 503, not 500 (tidbok/views.py).
 handler500 = "tidbok.views.server_error"
+# The API's 400 (a foreign Host header) in the API's JSON shape, not an HTML page.
+handler400 = "tidbok.views.bad_request"

@@ -8,8 +8,9 @@ from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import DisallowedHost
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,19 @@ def server_error(request):
     if isinstance(error, (OperationalError, InterfaceError)) and database_unavailable_code(error):
         return database_unavailable_answer(request, error)
     return defaults.server_error(request)
+
+
+def bad_request(request, exception):
+    """handler400: the API answers in its own JSON shape (`{code, detail}`), so a client of it
+    never has to read an HTML page; a page request gets Django's 400 page (in the visitor's
+    language). The usual cause is a Host header the server does not answer to (ALLOWED_HOSTS)."""
+    if request.path.startswith("/api/"):
+        if isinstance(exception, DisallowedHost):
+            code, detail = "bad_host", _("The request's Host header names a server this is not.")
+        else:
+            code, detail = "bad_request", _("The request could not be read.")
+        return JsonResponse({"code": code, "detail": str(detail)}, status=400)
+    return defaults.bad_request(request, exception)
 
 
 def home(request):

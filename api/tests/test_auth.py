@@ -9,7 +9,7 @@ from django.test import Client as HttpClient
 from api.tests.helpers import assert_invalid, booked, local_iso, slot_for
 from conftest import Api, at, mailed_link, pnr, process_account_requests
 from domain import services
-from domain.models import AccountRequest, ApiToken, Booking, Client, OutboundEmail, Slot, Therapist, User
+from domain.models import AccountRequest, ApiToken, Booking, Client, OutboundEmail, Slot, Therapist, TimeOff, User
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -460,6 +460,7 @@ def what_a_write_could_change():
         Client.objects.count(),
         list(Therapist.objects.values_list("pk", "default_price")),
         ApiToken.objects.count(),
+        sorted(TimeOff.objects.values_list("pk", "start_at")),
     )
 
 
@@ -478,7 +479,9 @@ def test_a_write_without_a_valid_login_is_401_never_a_csrf_403(method, path, cal
     series = services.series_create(therapist=anna, client=erik, start=at("2027-01-18 10:00"), weeks=2, mode="video",
                                     actor=anna.user)
     ids = {"slot_id": slot.pk, "booking_id": booking.pk, "client_id": erik.pk, "series_id": series.pk,
-           "token_id": ApiToken.objects.create(user=erik.user, key_hash="x" * 64).pk}
+           "token_id": ApiToken.objects.create(user=erik.user, key_hash="x" * 64).pk,
+           "time_off_id": TimeOff.objects.create(therapist=anna, start_at=at("2027-03-01 00:00"),
+                                                 end_at=at("2027-03-02 00:00")).pk}
     token = CALLERS[caller](anna.user if "therapist" in path else erik.user)
     body = body_for(method, path, ids)
     http = HttpClient(enforce_csrf_checks=True)

@@ -6,13 +6,14 @@ another person's data: a personnummer or an e-mail address reaches only the peop
 shows it to, and Bo's own client is never seen by anyone but Bo."""
 
 import json
+from datetime import date
 
 import pytest
 
 from api.tests.helpers import booked, slot_for
 from conftest import Api, api_for, at, pnr
 from domain.models import ApiToken, Booking
-from domain.services import series_create
+from domain.services import series_create, time_off_create
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -36,6 +37,7 @@ def world(anna, bo, erik, nora, make_client):
         "existing_slot": slot_for(anna, "2027-01-14 09:00", audience="existing").pk,
         "spare_slot": slot_for(anna, "2027-01-15 09:00").pk,
         "bo_slot": slot_for(bo, "2027-01-13 09:00").pk,
+        "anna_time_off": time_off_create(therapist=anna, start=date(2027, 3, 1), end=date(2027, 3, 5), actor=None)[0].pk,
         "anna_token": ApiToken.objects.create(user=anna.user, key_hash="a" * 64, label="Annas telefon").pk,
         "series": series_create(therapist=anna, client=erik, start=at("2027-03-01 10:00"), weeks=2, mode="onsite",
                                 actor=anna.user).pk,
@@ -101,12 +103,22 @@ MATRIX = [
      {"anon": 401, "erik": 200, "nora": 404, "anna": 200, "bo": 404}),
     ("cancel the video booking", "post", "/bookings/{video_booking}/cancel", None,
      {"anon": 401, "erik": 200, "nora": 404, "anna": 200, "bo": 404}),
+    ("move a booking (R33)", "post", "/bookings/{booking}/move", lambda w: {"slot_id": w["spare_slot"]},
+     {**C403, "erik": 200, "nora": 404}),
+    ("move a booking to bo's slot (R33)", "post", "/bookings/{booking}/move", lambda w: {"slot_id": w["bo_slot"]},
+     {**C403, "erik": 404, "nora": 404}),
     ("renew a video link", "post", "/bookings/{video_booking}/video-link", None,
      {"anon": 401, "erik": 200, "nora": 404, "anna": 200, "bo": 404}),
     ("record an outcome before the start (R34)", "post", "/therapist/bookings/{booking}/outcome", {"outcome": "no_show"},
      {**T403, "anna": 409, "bo": 404}),
     ("renew the link of an on-site booking", "post", "/bookings/{booking}/video-link", None,
      {"anon": 401, "erik": 409, "nora": 404, "anna": 409, "bo": 404}),
+    ("her time off (R36)", "get", "/therapist/time-off", None, {**T403, "anna": 200, "bo": 200}),
+    # The day of Erik's bookings: Anna's answer lists them (hers to read), Bo's holds nothing of hers.
+    ("set time off (R36)", "post", "/therapist/time-off", {"start": "2027-01-12", "end": "2027-01-12"},
+     {**T403, "anna": 201, "bo": 201}),
+    ("delete anna's time off (R36)", "delete", "/therapist/time-off/{anna_time_off}", None,
+     {**T403, "anna": 204, "bo": 404}),
     ("token", "post", "/auth/token", {"email": "anna@example.se", "password": "wrong"},
      {"anon": 401, "erik": 401, "nora": 401, "anna": 401, "bo": 401}),
     ("log out", "delete", "/auth/token", None, {"anon": 401, "erik": 204, "nora": 204, "anna": 204, "bo": 204}),

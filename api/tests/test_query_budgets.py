@@ -111,7 +111,7 @@ BUDGETS = {
     "me": 1,
     "settings_get": 1,
     "settings_patch": 5,
-    "slot_create": 11,
+    "slot_create": 12,  # R36: whether the time lies in her time off
     "slot_patch": 14,
     "slot_delete": 9,
     "client_add": 21,  # with the invitation mail; her row lock serialises her adds (R26)
@@ -127,12 +127,17 @@ BUDGETS = {
     "privacy_policy": 0,
     "client_export": 7,  # account, profile, lists, bookings, mails, tokens: one query each, whatever the rows
     "erase_refused": 4,  # a wrong password: the throttle's count before the check
+    "move": 18,  # R33: both slots' locks, her row's, the booking's; the target, the update, audit, two mails
     "outcome": 10,  # R34: the booking through her, its row lock, the change, the audit entry, the answer, R39
     # R32, 10 weeks: two reads (her slots at the weeks' times, her time off) whatever the weeks;
     # booking them is each week's slot_create (R11, R36) and booking (R14–R16), about 15 each.
     "series_preview": 4,
     "series": 160,
     "series_cancel": 60,  # six bookings, each by booking_cancel's rules (about 9 each), one mail
+    "time_off_list": 2,
+    # R36, one slot and one booking inside: the locks, the reads after them, the row, the audit entries, R39
+    "time_off_create": 15,
+    "time_off_delete": 7,
 }
 
 
@@ -200,6 +205,40 @@ def test_a_series_stays_within_its_budget(anna, anna_api, erik, now):
     within("series_cancel", lambda: anna_api.post(f"/therapist/series/{series['id']}/cancel", {"from": "2027-02-15"}))
 
 
+def test_moving_a_booking_stays_within_its_budget(anna, erik, erik_api):
+    from api.tests.helpers import self_booked
+
+    booking = self_booked(slot_for(anna, "2027-01-13 09:00"), erik)
+    target = slot_for(anna, "2027-01-14 09:00")
+    erik_api.get("/me")  # the token's first use writes its last_used_at once
+    response = within("move", lambda: erik_api.post(f"/bookings/{booking.pk}/move", {"slot_id": target.pk}))
+    assert response.json()["slot_id"] == target.pk
+
+
+def test_time_off_costs_the_same_for_one_slot_and_booking_and_twenty(anna, anna_api, make_client):
+    """R36: the slots it removes and the bookings inside it are read, audited and removed in a
+    fixed number of statements, but for one audit entry per removed slot."""
+    from datetime import date
+
+    from domain.services import time_off_create
+
+    anna_api.get("/me")  # the token's first use writes its last_used_at once
+    counts = {}
+    for n, day, last in ((1, 12, 17), (20, 19, 28)):
+        for i, s in enumerate(slots_in_week(anna, 2 * n, start_day=day)):
+            if i % 2:
+                booked(s, make_client(first=f"K{day}{i}", therapist=anna))
+        body = {"start": date(2027, 1, day).isoformat(), "end": date(2027, 1, last).isoformat()}
+        counts[n], response = count(lambda b=body: anna_api.post("/therapist/time-off", b))
+        assert response.json()["removed_slots"] == n and len(response.json()["bookings_inside"]) == n
+    assert counts[20] - counts[1] == 19, counts  # one audit entry per removed slot, nothing else grows
+    assert counts[1] <= BUDGETS["time_off_create"], counts
+    anna_api.get("/therapist/time-off")
+    within("time_off_list", lambda: anna_api.get("/therapist/time-off"))
+    spare = time_off_create(therapist=anna, start=date(2027, 3, 1), end=date(2027, 3, 1), actor=None)[0]
+    within("time_off_delete", lambda: anna_api.delete(f"/therapist/time-off/{spare.pk}"))
+
+
 def test_the_exports_cost_the_same_for_one_booking_and_twenty(anna, anna_api, make_client):
     from domain.models import Client
 
@@ -228,9 +267,11 @@ def test_every_endpoint_of_the_openapi_document_has_a_budget(client, db):
         ("post", "/slots/{}/book"), ("get", "/client/bookings"), ("post", "/bookings/{}/cancel"),
         ("post", "/bookings/{}/video-link"), ("get", "/client/access-log"),
         ("post", "/auth/token"), ("post", "/auth/signup"), ("delete", "/auth/token"), ("get", "/auth/tokens"),
-        ("delete", "/auth/tokens/{}"), ("post", "/therapist/bookings/{}/outcome"),
+        ("delete", "/auth/tokens/{}"), ("post", "/therapist/bookings/{}/outcome"), ("post", "/bookings/{}/move"),
         ("post", "/therapist/series"), ("post", "/therapist/series/preview"), ("post", "/therapist/series/{}/cancel"),
-        ("get", "/privacy-policy"), ("get", "/client/export"), ("get", "/therapist/export"), ("delete", "/me"),
+        ("get", "/privacy-policy"),
+        ("get", "/therapist/time-off"), ("post", "/therapist/time-off"), ("delete", "/therapist/time-off/{}"),
+        ("get", "/client/export"), ("get", "/therapist/export"), ("delete", "/me"),
     }
     served = {
         (method, re.sub(r"\{[^}]+\}", "{}", path.removeprefix("/api/v1")))

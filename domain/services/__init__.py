@@ -20,7 +20,7 @@ from .accounts import (
     token_user,
     tokens_of,
 )
-from .bookings import booking_cancel, booking_create_by_client, booking_create_by_therapist
+from .bookings import booking_cancel, booking_create_by_client, booking_create_by_therapist, booking_move
 from .clients import (
     InvitationsThrottled,
     client_add,
@@ -46,6 +46,7 @@ from .slots import (
     slot_update,
 )
 from .therapists import therapist_feed_token_regenerate, therapist_settings_update
+from .time_off import TimeOffPreview, time_off_create, time_off_delete, time_off_preview
 from .video_links import booking_video_link_renew
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "booking_cancel",
     "booking_create_by_client",
     "booking_create_by_therapist",
+    "booking_move",
     "booking_outcome_set",
     "booking_reminders_queue",
     "booking_video_link_renew",
@@ -96,6 +98,10 @@ __all__ = [
     "tables_prune",
     "therapist_feed_token_regenerate",
     "therapist_settings_update",
+    "TimeOffPreview",
+    "time_off_create",
+    "time_off_delete",
+    "time_off_preview",
     "token_create",
     "token_delete",
     "token_revoke",

@@ -1,30 +1,37 @@
-"""Booking a slot (R12, R14–R17), cancelling (R18); the client is told of both, her therapist
-of what a client did (R30).
+"""Booking a slot (R12, R14–R17), cancelling (R18), a client moving her booking (R33); the
+client is told of each, her therapist of what a client did (R30).
 
 Locking: a booking, a cancellation and a slot change all lock the slot's row before anything
 else of the booking, in that order, so they are serialised per slot; a booking and a
 cancellation then lock the client's row, so one client's bookings are serialised too (the
 limit per therapist and leaving a list both count them). On PostgreSQL the partial
 unique index `booking_one_live_per_slot` stands behind the check (R16); on SQLite the
-IMMEDIATE transaction holds the database's write lock. The confirmation mail is written to
+IMMEDIATE transaction holds the database's write lock. A move (`booking_move`) locks both
+its slots' rows first, in ascending id (two moves between the same two slots, either way,
+cannot hold one each), then the client's row, then the booking's: the same order. The confirmation mail is written to
 the outbox in the same transaction (R25), so it exists exactly when the booking does."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ..errors import Code, DomainError
-from ..models import Booking, BookingSeries, Client, ClientLink, Slot, Therapist, User
+from ..models import MODES, Booking, BookingSeries, Client, ClientLink, Slot, Therapist, User
 from ..selectors import booking_facts, client_search, slot_for_booking, stays_on_list
 from .audit import audit_write, booking_snapshot
 from .emails import (
     email_booking_cancelled,
     email_booking_confirmed,
+    email_booking_moved,
     email_therapist_booking_cancelled,
     email_therapist_booking_created,
     email_therapist_booking_erased,
+    email_therapist_booking_moved,
 )
 from .outcomes import late_cancellation_outcome
+from .reminders import REMINDER_BEFORE
 
 
 def booking_create_by_therapist(
@@ -119,6 +126,113 @@ def _booking_create(
             email_booking_confirmed(booking=booking)
         if booked_by is None:  # R30: a client booked; her therapist is told (unless she said no)
             email_therapist_booking_created(booking=booking, actor=actor)
+    return booking
+
+
+class _SlotChanged(Exception):
+    """The booking was moved by someone else between reading its slot and locking it."""
+
+
+MOVE_ATTEMPTS = 3
+
+
+def booking_move(*, booking: Booking, slot: Slot | int, actor: User | None, mode: str | None = None) -> Booking:
+    """R33: the client moves her own booking to another open slot of the same therapist (the
+    slot or its id), before her cut-off, in one step: the one booking row is updated (slot,
+    time, price, kind, a raised SEQUENCE), so at no moment does she hold two bookings or none,
+    and the calendar event (same UID) is replaced by the new time. `mode` is the kind of
+    meeting at the new slot, the booking's own unless given. Only the booking's client may
+    (a therapist moves a booking by moving its slot, `slot_update`); for anyone else the
+    booking is missing, as is a target she may not see or another therapist's slot."""
+    target_id = slot.pk if isinstance(slot, Slot) else slot
+    if isinstance(target_id, bool) or not isinstance(target_id, int):
+        raise ValidationError({"slot_id": _("Choose a time.")})
+    if mode is not None and mode not in MODES:
+        raise ValidationError({"mode": _("Choose video or on site.")})
+    for _attempt in range(MOVE_ATTEMPTS):
+        # Outside the transaction: the slot it is on now, to lock it with the target. If a move
+        # of hers in another tab changed it meanwhile, the locks are let go and taken again.
+        row = Booking.objects.filter(pk=booking.pk).values_list("slot_id", "client_id").first()
+        if row is None:
+            raise Booking.DoesNotExist
+        try:
+            return _booking_move(booking_id=booking.pk, seen=row, target_id=target_id, actor=actor, mode=mode)
+        except _SlotChanged:
+            continue
+    raise DomainError(Code.SLOT_TAKEN)  # moved under her again and again: as if the time went
+
+
+def _booking_move(
+    *, booking_id: int, seen: tuple[int | None, int], target_id: int, actor: User | None, mode: str | None
+) -> Booking:
+    old_slot_id, client_id = seen
+    with transaction.atomic():
+        # The slots first, in ascending id, before anything else (the module's locking order);
+        # an id the column cannot hold is missing, as in `slot_for_booking`.
+        if not 0 < target_id < 2**63:
+            raise Slot.DoesNotExist
+        for pk in sorted({target_id, *([old_slot_id] if old_slot_id else [])}):
+            Slot.objects.select_for_update().filter(pk=pk).first()
+        client = Client.objects.select_for_update().filter(pk=client_id).first()
+        booking = (
+            Booking.objects.select_for_update(of=("self",)).select_related("client", "therapist__user")
+            .filter(pk=booking_id).first()
+        )
+        if booking is None or client is None or actor is None or not actor.pk or actor.pk != client.user_id:
+            raise Booking.DoesNotExist
+        if (booking.slot_id, booking.client_id) != seen:
+            raise _SlotChanged
+        # Her booking first: only a live, future booking before her cut-off moves.
+        if not booking.is_confirmed:
+            raise DomainError(Code.ALREADY_CANCELLED)
+        now = timezone.now()
+        if booking.start_at <= now:
+            raise DomainError(Code.SLOT_IN_PAST)
+        if not booking.client_may_cancel(now):
+            raise DomainError(Code.CANCELLATION_CLOSED)
+        # Then the target: a slot of the same therapist she may see (R8, R9), else missing.
+        target = (
+            Slot.objects.open_to(client).select_related("therapist__user")
+            .filter(pk=target_id, therapist_id=booking.therapist_id).first()
+        )
+        if target is None:
+            raise Slot.DoesNotExist
+        if target.pk == booking.slot_id:
+            raise ValidationError({"slot_id": _("Your booking is already at that time. Choose another time.")})
+        if target.start_at <= now:
+            raise DomainError(Code.SLOT_IN_PAST)
+        if not target.therapist.bookable_by_clients(target.start_at, now):  # R35
+            raise DomainError(Code.OUTSIDE_BOOKING_WINDOW)
+        # After the lock: it sees a booking of the target committed while we waited (R16).
+        if Booking.objects.live().filter(slot=target).exists():
+            raise DomainError(Code.SLOT_TAKEN)
+        mode = mode or booking.mode
+        if not target.offers(mode):
+            raise DomainError(Code.MODE_NOT_OFFERED)
+
+        before = booking_snapshot(booking)
+        old_start, old_end = booking.start_at, booking.end_at
+        booking.slot, booking.start_at, booking.end_at = target, target.start_at, target.end_at
+        booking.price, booking.mode = target.price, mode
+        # R31: a new version of the one calendar event (same UID).
+        booking.sequence += 1
+        # The 24-hour reminder is for the new time; a move into the coming day needs none (as
+        # `slots._booking_follow_slot`): the mail about the move has just told her.
+        far = target.start_at - now > REMINDER_BEFORE
+        booking.reminder_queued_at = None if far else (booking.reminder_queued_at or now)
+        try:
+            booking.save(update_fields=["slot", "start_at", "end_at", "price", "mode", "sequence",
+                                        "reminder_queued_at"])
+        except IntegrityError as e:
+            # `booking_one_live_per_slot` caught a booking the check could not see (R16); the
+            # transaction rolls back whole and her booking stays where it was.
+            raise DomainError(Code.SLOT_TAKEN) from e
+        audit_write(
+            actor=actor, action="booking.moved", target=booking, therapist_id=booking.therapist_id,
+            slot_id=target.pk, before=before, after=booking_snapshot(booking),
+        )
+        email_booking_moved(booking=booking, old_start=old_start, old_end=old_end)
+        email_therapist_booking_moved(booking=booking, actor=actor, old_start=old_start, old_end=old_end)
     return booking
 
 

@@ -27,8 +27,8 @@ from ..timezones import local_today, moment_text, span_text
 
 # The mails about a booking that go to its client: replies to them reach her therapist.
 CLIENT_BOOKING_KINDS = frozenset({
-    "booking_confirmed", "booking_cancelled", "booking_rescheduled", "booking_reminder", "series_booked",
-    "series_cancelled",
+    "booking_confirmed", "booking_cancelled", "booking_rescheduled", "booking_moved", "booking_reminder",
+    "series_booked", "series_cancelled",
 })
 
 
@@ -38,6 +38,7 @@ SUBJECTS = {
     "booking_confirmed": _("Booking confirmed: %(when)s with %(therapist)s"),
     "booking_cancelled": _("Cancelled: %(when)s with %(therapist)s"),
     "booking_rescheduled": _("New time: %(when)s with %(therapist)s"),
+    "booking_moved": _("New time: %(when)s with %(therapist)s"),
     "booking_reminder": _("Reminder: %(when)s with %(therapist)s"),
     "series_booked": _("Booked every week from %(when)s with %(therapist)s"),
     "series_cancelled": _("Cancelled from %(when)s: your weekly visits with %(therapist)s"),
@@ -205,6 +206,13 @@ def email_booking_cancelled(*, booking: Booking) -> OutboundEmail:
 
 def email_booking_rescheduled(*, booking: Booking, old_start: datetime, old_end: datetime) -> OutboundEmail:
     return _client_outbox(kind="booking_rescheduled", booking=booking, ics=booking_ics(booking), old_start=old_start)
+
+
+def email_booking_moved(*, booking: Booking, old_start: datetime, old_end: datetime) -> OutboundEmail:
+    """R33: she moved her booking herself (`booking_rescheduled` says her therapist did): the
+    new time, the old one, and the invitation that replaces the old one (same UID, higher
+    SEQUENCE)."""
+    return _client_outbox(kind="booking_moved", booking=booking, ics=booking_ics(booking), old_start=old_start)
 
 
 def email_booking_reminder(*, booking: Booking) -> OutboundEmail:

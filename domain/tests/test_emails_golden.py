@@ -84,6 +84,8 @@ CASES = {
                                    lambda b: emails.email_booking_rescheduled(booking=b, **OLD)),
     "booking_rescheduled-video": ("client", "anna", "video", False,
                                   lambda b: emails.email_booking_rescheduled(booking=b, **OLD)),
+    "booking_moved-video": ("client", "anna", "video", False, lambda b: emails.email_booking_moved(booking=b, **OLD)),
+    "booking_moved-onsite": ("client", "anna", "onsite", False, lambda b: emails.email_booking_moved(booking=b, **OLD)),
     "booking_reminder-video": ("client", "anna", "video", False, lambda b: emails.email_booking_reminder(booking=b)),
     "booking_reminder-onsite": ("client", "anna", "onsite", False, lambda b: emails.email_booking_reminder(booking=b)),
     "therapist_booking_created-video": ("therapist", "anna", "video", False,

@@ -8,7 +8,7 @@ gets a REQUEST with a higher SEQUENCE; she did it herself, so she gets nothing),
 
 import email
 import email.policy
-from datetime import UTC, datetime
+from datetime import UTC
 
 import pytest
 from icalendar import Calendar
@@ -119,41 +119,42 @@ def test_both_parties_get_invitations_that_a_calendar_program_updates_and_cancel
     assert Booking.objects.get(pk=booking.pk).sequence == 2
 
 
-def test_a_move_by_the_client_sends_the_therapist_a_new_request_for_the_same_event(now, smtp, anna, erik):
-    """R33's move does not exist yet; its mail does (`email_therapist_booking_moved`). Here the
-    move is made by hand the way the service must make it: new times and a raised SEQUENCE,
-    then the mail, in one transaction."""
-    from django.db import transaction
-
+def test_a_move_by_the_client_sends_both_parties_a_new_request_for_the_same_event(now, smtp, anna, erik):
+    """R33: Erik moves his booking through the API (`booking_move`): one mail to each party,
+    each carrying the same event (UID) with a higher SEQUENCE at the new time. Anna moving a
+    booking herself is told nothing (`email_therapist_booking_moved` answers None)."""
     anna_api, erik_api = api_for(anna.user), api_for(erik.user)
     slot = anna_api.post("/therapist/slots", {"start": "2027-01-12T09:00:00+01:00"}).json()
+    target = anna_api.post("/therapist/slots", {"start": "2027-01-14T14:00:00+01:00"}).json()
     booking = Booking.objects.get(pk=erik_api.post(f"/slots/{slot['id']}/book", {"mode": "onsite"}).json()["id"])
     run_worker()
     del smtp.envelopes[:]
-    old_start, old_end = booking.start_at, booking.end_at
-    with transaction.atomic():
-        booking = Booking.objects.select_for_update().select_related("therapist__user", "client").get(pk=booking.pk)
-        booking.start_at = datetime(2027, 1, 14, 13, 0, tzinfo=UTC)
-        booking.end_at = datetime(2027, 1, 14, 13, 45, tzinfo=UTC)
-        booking.sequence += 1
-        booking.save(update_fields=["start_at", "end_at", "sequence"])
-        assert email_therapist_booking_moved(booking=booking, actor=anna.user, old_start=old_start,
-                                             old_end=old_end) is None  # she moved it: she knows
-        email_therapist_booking_moved(booking=booking, actor=erik.user, old_start=old_start, old_end=old_end)
 
+    moved = erik_api.post(f"/bookings/{booking.pk}/move", {"slot_id": target["id"]})
     run_worker()
 
-    [envelope] = smtp.envelopes
-    assert envelope.rcpt_tos == [anna.user.email]
-    assert_seven_bit(envelope)
-    message = parsed(envelope)
+    assert moved.status_code == 200, moved.content
+    booking = Booking.objects.select_related("therapist__user", "client").get(pk=booking.pk)
+    assert email_therapist_booking_moved(booking=booking, actor=anna.user, old_start=booking.start_at,
+                                         old_end=booking.end_at) is None  # she moved it: she knows
+    envelopes = {tuple(e.rcpt_tos): e for e in smtp.envelopes}
+    assert set(envelopes) == {(anna.user.email,), (erik.email,)}
+    for envelope in envelopes.values():
+        assert_seven_bit(envelope)
+        method, text = invitation(parsed(envelope))
+        mozilla, event, _ = both_parsers(text)
+        assert (method, mozilla["method"]) == ("REQUEST", "REQUEST")
+        assert (event["uid"], event["sequence"]) == (f"booking-{booking.pk}@tidbok", 1)
+        assert event["start"]["utc"] == "2027-01-14T13:00:00.000Z"
+    message = parsed(envelopes[(anna.user.email,)])
     assert message["Subject"] == "Flyttad: torsdag 14 januari 2027 kl. 14:00, Erik E."
     body = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
     assert "Erik Eriksson har flyttat sin tid hos dig." in body
     assert "Tidigare: tisdag 12 januari 2027 kl. 09:00" in body
     assert "Ny tid: torsdag 14 januari 2027 kl. 14:00–14:45 (svensk tid), 45 min" in body
-    method, text = invitation(message)
-    mozilla, event, _ = both_parsers(text)
-    assert (method, mozilla["method"]) == ("REQUEST", "REQUEST")
-    assert (event["uid"], event["sequence"]) == (f"booking-{booking.pk}@tidbok", 1)
-    assert event["start"]["utc"] == "2027-01-14T13:00:00.000Z"
+    message = parsed(envelopes[(erik.email,)])
+    assert message["Subject"] == "Ny tid: torsdag 14 januari 2027 kl. 14:00 med Anna Andersson"
+    assert message["Reply-To"] is not None  # her therapist answers (R30)
+    body = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+    assert "Du har flyttat din tid hos Anna Andersson." in body
+    assert "Tidigare: tisdag 12 januari 2027 kl. 09:00" in body

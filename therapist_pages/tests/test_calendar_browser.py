@@ -854,7 +854,8 @@ def test_each_colour_looks_and_reads_the_same_in_the_legend_the_calendar_and_the
     def rgb(hex_: str) -> str:
         return "rgb({}, {}, {})".format(*(int(hex_[i:i + 2], 16) for i in (1, 3, 5)))
 
-    legend = page.locator(".legend li:not(.legend-mark)")  # the marks (R35): test_booking_window_browser.py
+    # The marks (R35): test_booking_window_browser.py; time off (R36): test_time_off_browser.py.
+    legend = page.locator(".legend li:not(.legend-mark):not(.legend-time-off)")
     expect(legend).to_have_text([f"{c.icon} {c.meaning}" for c in COLOURS.values()])
     for i, c in enumerate(COLOURS.values()):
         expect(legend.nth(i).locator(".swatch")).to_have_css("background-color", rgb(c.background))

@@ -35,6 +35,7 @@ from domain.services import (
     client_add,
     password_reset_request,
     slot_create,
+    time_off_create,
 )
 from domain.services.access_log import record_reads
 
@@ -94,6 +95,15 @@ def new_slot_dialog(page, w):
     expect(page.locator("#new-slot-dialog")).to_be_visible()
 
 
+def time_off_confirmation(page, w):
+    """R36: the day of the world's bookings as time off, continued to its confirmation (the open
+    slots that go, the bookings inside)."""
+    page.get_by_label("Från", exact=True).fill(w["day"].isoformat())
+    page.get_by_label("Till och med").fill(w["day"].isoformat())
+    page.get_by_role("button", name="Fortsätt").click()
+    expect(page.get_by_role("button", name="Lägg in ledighet")).to_be_visible()
+
+
 def make_recovery_codes(page, w):
     page.get_by_role("button", name="Skapa reservkoder").click()
     expect(page.locator("#recovery-codes li")).to_have_count(10)
@@ -119,6 +129,8 @@ PAGES = [
     Page("clients", "therapist", lambda w: "/kalender/klienter/", url_name="therapist_pages:clients"),
     Page("a client", "therapist", lambda w: f"/kalender/klienter/{w['erik'].pk}/", url_name="therapist_pages:client"),
     Page("settings", "therapist", lambda w: "/kalender/installningar/", url_name="therapist_pages:settings"),
+    Page("time off", "therapist", lambda w: "/kalender/ledighet/", url_name="therapist_pages:time_off"),
+    Page("time off, the confirmation", "therapist", lambda w: "/kalender/ledighet/", time_off_confirmation),
     Page("account, therapist", "therapist", lambda w: "/konto/", url_name="account"),
     # The client's side.
     Page("find a therapist", "client", lambda w: "/hitta-terapeut/", url_name="client_pages:find"),
@@ -134,6 +146,11 @@ PAGES = [
     Page("cancel, the question", "client", lambda w: f"/mina-bokningar/{w['booking'].pk}/avboka/",
          url_name="client_pages:cancel"),
     Page("a booking past the cut-off", "client", lambda w: f"/mina-bokningar/{w['soon'].pk}/"),
+    Page("move, the open times (R33)", "client", lambda w: f"/mina-bokningar/{w['booking'].pk}/flytta/",
+         url_name="client_pages:move"),
+    Page("move, the question (R33)", "client",
+         lambda w: f"/mina-bokningar/{w['booking'].pk}/flytta/{w['open_slot'].pk}/", url_name="client_pages:move_to"),
+    Page("move past the cut-off (R33)", "client", lambda w: f"/mina-bokningar/{w['soon'].pk}/flytta/"),
     Page("the video page before the call", "client", lambda w: f"/video/{w['booking'].video_token}", url_name="video"),
     Page("the practice room (make run's video rooms)", "anonymous",
          # The widest name a room can have (its key is random base64): it must wrap on a phone.
@@ -184,6 +201,7 @@ NOT_PAGES = {
     "therapist_pages:booking_outcome": "POST only",
     "therapist_pages:series_start": "POST only (JSON: where the weeks are shown)",
     "therapist_pages:series_cancel": "POST only",
+    "therapist_pages:time_off_delete": "POST only",
     "favicon": "a redirect to the icon's static file",
     "two_factor_recovery": "POST only (its answer, the codes, is walked)",
     "two_factor_passkey_delete": "POST only",
@@ -265,6 +283,8 @@ def world(anna, erik, make_client, make_therapist, settings, live_server):
     bo_device = TOTPDevice.objects.create(user=bo.user, name="app", confirmed=True)
     client_add(therapist=anna, actor=anna.user, first_name="Ulla", last_name="Ek",
                personnummer=pnr("19700303", "468"), email="ulla@example.se")
+    # R36: time off later in the week: the calendar's band, the time off page's list.
+    time_off_create(therapist=anna, start=local(6, 0).date(), end=local(7, 0).date(), note="Kurs", actor=anna.user)
     # R39: a long access log for Erik, so that his page shows its pages too.
     for minutes in range(60):
         record_reads(actor=anna.user, clients=[erik], what="calendar", surface="api",

@@ -295,6 +295,14 @@ def test_a_request_for_a_foreign_host_is_refused_in_swedish(db):
     assert "Vi kunde inte läsa förfrågan" in readable(response)
 
 
+def test_an_api_request_for_a_foreign_host_is_refused_in_the_apis_json(db):
+    response = HttpClient().get("/api/v1/therapists", HTTP_HOST="elak.example", HTTP_ACCEPT_LANGUAGE="sv")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"code": "bad_host", "detail": "Förfrågans Host-huvud anger en annan server än denna."}
+
+
 def test_a_form_sent_without_its_csrf_token_is_refused_in_swedish(db):
     response = HttpClient(enforce_csrf_checks=True).post("/logga-in/", {"email": "a@example.se", "password": "x"})
 

@@ -73,6 +73,20 @@
     };
   }
 
+  const TIME_OFF = config.timeOff;
+
+  function timeOffEvent(item) {
+    return {
+      id: "time-off-" + item.id,
+      start: item.start,
+      end: item.end,
+      display: "background",
+      className: "time-off",
+      color: TIME_OFF.background,
+      extendedProps: { timeOff: item },
+    };
+  }
+
   function narrow() {
     return window.matchMedia("(max-width: 40rem)").matches;
   }
@@ -115,6 +129,31 @@
         if (result.ok) success(result.data.map(toEvent));
         else failure(new Error(String(result.status)));
       });
+    },
+    // R36: her time off, a band behind the slots with its words ("Ledighet", or her note).
+    eventSources: [{
+      id: "time-off",
+      events: function (info, success, failure) {
+        T.request(T.url(config.urls.timeOff, {}, { start: info.startStr, end: info.endStr })).then(function (result) {
+          if (result.ok) success(result.data.map(timeOffEvent));
+          else failure(new Error(String(result.status)));
+        });
+      },
+    }],
+    backgroundEventContent: function (arg) {
+      const timeOff = arg.event.extendedProps.timeOff;
+      if (!timeOff) return true;
+      const band = document.createElement("div");
+      band.className = "time-off-label";
+      const icon = document.createElement("span");
+      icon.setAttribute("aria-hidden", "true");
+      icon.textContent = TIME_OFF.icon;
+      band.append(icon, " ", timeOff.note ? TIME_OFF.label + ": " + timeOff.note : TIME_OFF.label);
+      return { domNodes: [band] };
+    },
+    backgroundEventDidMount: function (arg) {
+      const timeOff = arg.event.extendedProps.timeOff;
+      if (timeOff) arg.el.dataset.timeOffId = String(timeOff.id);
     },
     loading: function (isLoading) {
       // aria-busy while slots load: assistive technology waits, and so can tests.
@@ -623,4 +662,7 @@
       }
     });
   }
+
+  // The time off page links each booking inside it here (?tid=): its booking view, at once.
+  if (config.initialSlot) openSlot(config.initialSlot, null);
 })();
