@@ -39,7 +39,7 @@ def world(anna, bo, erik, nora, make_client):
         "bo_slot": slot_for(bo, "2027-01-13 09:00").pk,
         "anna_time_off": time_off_create(therapist=anna, start=date(2027, 3, 1), end=date(2027, 3, 5), actor=None)[0].pk,
         "anna_token": ApiToken.objects.create(user=anna.user, key_hash="a" * 64, label="Annas telefon").pk,
-        "series": series_create(therapist=anna, client=erik, start=at("2027-03-01 10:00"), weeks=2, mode="onsite",
+        "series": series_create(therapist=anna, client=erik, start=at("2027-04-05 10:00"), weeks=2, mode="onsite",
                                 actor=anna.user).pk,
     }
 
