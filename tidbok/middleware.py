@@ -93,6 +93,9 @@ def api_errors_as_json(get_response):
 
 # PostgreSQL's lock_not_available: a statement waited DB_LOCK_TIMEOUT_MS for a row lock.
 LOCK_NOT_AVAILABLE = "55P03"
+# Two transactions each waited for a lock the other held, or a serialisable read could not be
+# kept: PostgreSQL rolled this one back whole (nothing written); a retry succeeds. Busy, not a bug.
+TRANSIENT_CONFLICTS = ("40P01", "40001")
 RETRY_AFTER_SECONDS = 1
 
 
@@ -106,14 +109,16 @@ SQLITE_AWAY = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL", "SQLITE_NOTADB"
 
 def database_unavailable_code(error: Exception) -> str | None:
     """`database_busy` when a lock wait timed out (PostgreSQL's lock_timeout, SQLite's "database
-    is locked"), `database_unavailable` when the database cannot be reached at all, None for
-    any other database error (a missing table, a bad query: a bug, answered as a 500)."""
+    is locked") or PostgreSQL rolled the transaction back for a deadlock (`TRANSIENT_CONFLICTS`),
+    `database_unavailable` when the database cannot be reached at all, None for any other
+    database error (a missing table, a bad query: a bug, answered as a 500)."""
     if isinstance(error, InterfaceError):
         return "database_unavailable"
     cause = error.__cause__
     sqlstate = getattr(cause, "sqlstate", None)
     sqlite_name = getattr(cause, "sqlite_errorname", "")
-    if sqlstate == LOCK_NOT_AVAILABLE or sqlite_name.startswith(SQLITE_BUSY) or "database is locked" in str(error):
+    if (sqlstate == LOCK_NOT_AVAILABLE or sqlstate in TRANSIENT_CONFLICTS
+            or sqlite_name.startswith(SQLITE_BUSY) or "database is locked" in str(error)):
         return "database_busy"
     if sqlite_name:
         return "database_unavailable" if sqlite_name.startswith(SQLITE_AWAY) else None

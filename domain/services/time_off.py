@@ -17,7 +17,8 @@ therapist row through its foreign key, so a booking that got its slot's lock bef
 finishes, and we then see its slot as booked (and list the booking). A slot made between the
 first lock and the therapist's (so not in the first set) is locked after; in that instant
 only, a move of that very slot could deadlock with us, and PostgreSQL's deadlock detection
-would end one of the two with an error, nothing written (docs/architecture.md)."""
+would end one of the two with an error, nothing written, answered as 503 database_busy
+(docs/architecture.md)."""
 
 import dataclasses
 from datetime import date, datetime, timedelta

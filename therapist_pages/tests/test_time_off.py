@@ -169,7 +169,7 @@ def week_off(anna, now):
     return time_off_create(therapist=anna, start=at("2027-01-18 00:00"), end=at("2027-01-25 00:00"), actor=None)[0]
 
 
-REFUSED = {"code": "time_off", "detail": "Tiden ligger i din ledighet."}
+REFUSED = {"code": "time_off", "detail": "Tiden ligger under din ledighet."}
 
 
 def test_a_new_slot_inside_it_is_refused_in_words(anna_web, week_off):
