@@ -28,7 +28,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 from api.tests.helpers import booked, slot_for
 from client_pages.tests.test_browser import english_texts
 from conftest import api_for, at
-from domain.models import ApiToken, User
+from domain.models import ApiToken, TimeOff, User
 from domain.services.access_log import record_reads
 from domain.services.accounts import email_verification_token
 from domain.services.clients import invitation_token
@@ -188,9 +188,11 @@ def world(anna, bo, erik, nora, make_client):
         public_key=b"x", aaguid="00000000-0000-0000-0000-000000000000")
     series = series_create(therapist=anna, client=erik, start=at("2027-02-01 10:00"), weeks=2, mode="video",
                            actor=anna.user)  # R32
+    time_off = TimeOff.objects.create(therapist=anna, start_at=at("2027-03-01 00:00"), end_at=at("2027-03-02 00:00"))
     return {
         "anna": anna, "erik": erik, "nora": nora, "staff": staff, "slot": open_slot, "booking": booking,
         "olle": olle, "waiting": waiting, "bo": bo, "passkey": passkey, "series": series,
+        "time_off": time_off,
     }
 
 
@@ -206,6 +208,7 @@ def fill(name: str, chain, world) -> dict:
         "room": booking.video_room,  # the practice room (404 unless VIDEO_BASE_URL is Tidbok)
         "passkey_id": world["passkey"].pk,
         "series_id": world["series"].pk,
+        "time_off_id": world["time_off"].pk,
     }
     tokens = {
         "video": booking.video_token,
