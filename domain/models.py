@@ -442,10 +442,19 @@ class ClientLink(models.Model):
         constraints = [models.UniqueConstraint(fields=["therapist", "client"], name="client_link_unique")]
 
 
+def overlapping_any(ranges) -> Q:
+    """Rows (`start_at`, `end_at`: a slot, time off) that share a moment with any of the
+    [start, end) `ranges`: touching ends do not overlap (R11, R36)."""
+    condition = Q(pk__in=[])
+    for start, end in ranges:
+        condition |= Q(start_at__lt=end, end_at__gt=start)
+    return condition
+
+
 class SlotQuerySet(models.QuerySet):
     def overlapping(self, start, end):
         """Slots that share any moment with [start, end): adjacent slots do not overlap."""
-        return self.filter(start_at__lt=end, end_at__gt=start)
+        return self.filter(overlapping_any([(start, end)]))
 
     def free(self):
         """Slots without a live booking (R14: a slot with one is booked, whatever else)."""
@@ -783,7 +792,7 @@ class TimeOffQuerySet(models.QuerySet):
     def overlapping(self, start, end):
         """Time off that shares any moment with [start, end): time off ending as a slot starts
         does not overlap it."""
-        return self.filter(start_at__lt=end, end_at__gt=start)
+        return self.filter(overlapping_any([(start, end)]))
 
 
 class TimeOff(models.Model):

@@ -132,7 +132,7 @@ BUDGETS = {
     # R32, 10 weeks: two reads (her slots at the weeks' times, her time off) whatever the weeks;
     # booking them is each week's slot_create (R11, R36) and booking (R14–R16), about 15 each.
     "series_preview": 4,
-    "series": 160,
+    "series": 28,  # the same for 2 weeks or 52: the slots, bookings and audit entries in one insert each
     "series_cancel": 60,  # six bookings, each by booking_cancel's rules (about 9 each), one mail
     "time_off_list": 2,
     # R36, one slot and one booking inside: the locks, the reads after them, the row, the audit entries, R39
@@ -203,6 +203,12 @@ def test_a_series_stays_within_its_budget(anna, anna_api, erik, now):
     within("series_preview", lambda: anna_api.post("/therapist/series/preview", body))
     series = within("series", lambda: anna_api.post("/therapist/series", body)).json()
     within("series_cancel", lambda: anna_api.post(f"/therapist/series/{series['id']}/cancel", {"from": "2027-02-15"}))
+    # Twenty weeks cost what ten do (R32: its slots, bookings and audit entries are one insert each).
+    longer = {**body, "start": "2027-06-07T10:00:00+02:00", "weeks": 20}
+    slot_for(anna, "2027-06-21 10:00")
+    n, response = count(lambda: anna_api.post("/therapist/series", longer))
+    assert response.status_code == 201 and len(response.json()["bookings"]) == 20
+    assert n <= BUDGETS["series"], n
 
 
 def test_moving_a_booking_stays_within_its_budget(anna, erik, erik_api):

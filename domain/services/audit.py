@@ -40,7 +40,7 @@ def client_snapshot(client: Client, source: str | None = None) -> dict:
     return data
 
 
-def audit_write(
+def audit_entry(
     *,
     actor: User | None,
     action: str,
@@ -50,7 +50,9 @@ def audit_write(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
+    """An audit entry, not saved yet: `audit_write` saves one, `audit_write_many` several in one
+    statement."""
+    return AuditEntry(
         at=timezone.now(),
         actor=actor if actor and actor.pk else None,
         action=action,
@@ -61,3 +63,15 @@ def audit_write(
         before=before,
         after=after,
     )
+
+
+def audit_write(**kwargs) -> AuditEntry:
+    """Who changed what (`audit_entry`'s arguments), written now."""
+    entry = audit_entry(**kwargs)
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_write_many(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Several `audit_entry`s in one statement (a series' slots and bookings)."""
+    return AuditEntry.objects.bulk_create(entries)

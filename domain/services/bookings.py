@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from ..errors import Code, DomainError
 from ..models import MODES, Booking, BookingSeries, Client, ClientLink, Slot, Therapist, User
 from ..selectors import booking_facts, client_search, slot_for_booking, stays_on_list
-from .audit import audit_write, booking_snapshot
+from .audit import audit_entry, audit_write, audit_write_many, booking_snapshot
 from .emails import (
     email_booking_cancelled,
     email_booking_confirmed,
@@ -61,16 +61,12 @@ def booking_create_by_client(*, client: Client, slot: Slot | int, mode: str, act
 
 
 def _booking_create(
-    *, slot: Slot | int, client: Client, mode: str, actor: User | None, booked_by: Therapist | None,
-    series: BookingSeries | None = None,
+    *, slot: Slot | int, client: Client, mode: str, actor: User | None, booked_by: Therapist | None
 ) -> Booking:
     """The booking itself, in one transaction: lock the slot's row (only that row: the
     therapist's stays free for her other slots' bookings), check, insert, and write the list
     link, the audit entry and the confirmation to the outbox. The answer carries what the API
-    shows (`therapist.user`, `client`, `first_visit`), so nothing needs reading back.
-
-    `series` (R32, `services.series`): an occurrence of a weekly series; the series writes
-    one mail for all its occurrences, so this one writes none."""
+    shows (`therapist.user`, `client`, `first_visit`), so nothing needs reading back."""
     slot_id = slot.pk if isinstance(slot, Slot) else slot
     with transaction.atomic():
         slot, on_list, open_to_client = slot_for_booking(slot_id, client)
@@ -97,18 +93,7 @@ def _booking_create(
         # bookings of her are not.
         if booked_by is None and own_future >= settings.MAX_OPEN_BOOKINGS_PER_THERAPIST:
             raise DomainError(Code.BOOKING_LIMIT)
-        booking = Booking(
-            slot=slot,
-            therapist=slot.therapist,
-            client=client,
-            start_at=slot.start_at,
-            end_at=slot.end_at,
-            price=slot.price,
-            mode=mode,
-            created_by=actor if actor and actor.pk else None,
-            by_client=booked_by is None,
-            series=series,
-        )
+        booking = _new_booking(slot=slot, client=client, mode=mode, actor=actor, by_client=booked_by is None)
         try:
             booking.save(force_insert=True)
         except IntegrityError as e:
@@ -118,15 +103,58 @@ def _booking_create(
         booking._first_visit = not earlier
         if not on_list:
             _link_platform_client(therapist=slot.therapist, client=client, actor=actor)
-        audit_write(
-            actor=actor, action="booking.created", target=booking, therapist_id=slot.therapist_id,
-            slot_id=slot.pk, after=booking_snapshot(booking),
-        )
-        if series is None:
-            email_booking_confirmed(booking=booking)
+        audit_write(**_created_entry(booking, actor))
+        email_booking_confirmed(booking=booking)
         if booked_by is None:  # R30: a client booked; her therapist is told (unless she said no)
             email_therapist_booking_created(booking=booking, actor=actor)
     return booking
+
+
+def _new_booking(
+    *, slot: Slot, client: Client, mode: str, actor: User | None, by_client: bool,
+    series: BookingSeries | None = None,
+) -> Booking:
+    """A booking of `slot` as it stands (its time and price), not saved yet."""
+    return Booking(
+        slot=slot, therapist=slot.therapist, client=client, start_at=slot.start_at, end_at=slot.end_at,
+        price=slot.price, mode=mode, created_by=actor if actor and actor.pk else None, by_client=by_client,
+        series=series,
+    )
+
+
+def _created_entry(booking: Booking, actor: User | None) -> dict:
+    return dict(
+        actor=actor, action="booking.created", target=booking, therapist_id=booking.therapist_id,
+        slot_id=booking.slot_id, after=booking_snapshot(booking),
+    )
+
+
+def bookings_create_in_series(
+    *, series: BookingSeries, slots: list[Slot], client: Client, mode: str, actor: User | None
+) -> list[Booking]:
+    """R32: the occurrences of a weekly series, the therapist's bookings of `client` (on her
+    list) into `slots`, in a few statements whatever their number: one insert, one audit
+    insert, one read for R15. For `services.series` only, which holds the slots' and the
+    client's locks and has checked under them what `_booking_create` checks one by one (each
+    slot hers, free, not begun, offering `mode`); the unique index `booking_one_live_per_slot`
+    stands behind (R16: `slot_taken`). No mail: the series writes one for all."""
+    bookings = [
+        _new_booking(slot=slot, client=client, mode=mode, actor=actor, by_client=False, series=series)
+        for slot in sorted(slots, key=lambda slot: slot.start_at)
+    ]
+    if not bookings:
+        return []
+    try:
+        with transaction.atomic():
+            Booking.objects.bulk_create(bookings)
+    except IntegrityError as e:
+        raise DomainError(Code.SLOT_TAKEN) from e
+    # R15: only the first can be a first visit; every later one has the first before it.
+    first_visit = not Booking.objects.earlier_than(client, bookings[0].start_at).exists()
+    for i, booking in enumerate(bookings):
+        booking._first_visit = first_visit and i == 0
+    audit_write_many([audit_entry(**_created_entry(booking, actor)) for booking in bookings])
+    return bookings
 
 
 class _SlotChanged(Exception):

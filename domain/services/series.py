@@ -41,9 +41,9 @@ from ..models import (
 from ..selectors import client_search
 from ..timezones import day_start, local, local_to_utc
 from .audit import audit_write
-from .bookings import _booking_create, booking_cancel
+from .bookings import booking_cancel, bookings_create_in_series
 from .emails import email_series_booked, email_series_cancelled
-from .slots import lock_therapist, slot_create, validate_duration, validate_price, validate_start
+from .slots import lock_therapist, slots_create_at, validate_duration, validate_price, validate_start
 
 # A week whose wall-clock time does not exist that day (the clocks go forward) or exists
 # twice (they go back): not one instant, so not booked. The same reason `slot_repeat_weekly`
@@ -220,7 +220,11 @@ def _series_create_once(r: _Request, actor: User | None) -> BookingSeries:
     with transaction.atomic():
         planned = _plan(r, timezone.now())
         ids = sorted(w.slot_id for w in planned if w.slot_id)
-        locked = set(Slot.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+        locked = {
+            slot.pk: slot
+            for slot in Slot.objects.select_related("therapist__user").select_for_update(of=("self",))
+            .filter(pk__in=ids).order_by("pk")
+        }
         lock_therapist(r.therapist)
         # Again under the locks: what was read before them may have changed meanwhile.
         rows = _plan(r, timezone.now())
@@ -233,20 +237,16 @@ def _series_create_once(r: _Request, actor: User | None) -> BookingSeries:
         series = BookingSeries.objects.create(
             therapist=r.therapist, client=r.client, weeks=r.weeks, created_by=actor if actor and actor.pk else None
         )
-        modes = _default_modes(r.therapist, r.mode)
-        bookings = []
-        for w in rows:
-            try:
-                slot = w.slot_id or slot_create(
-                    therapist=r.therapist, actor=actor, start=w.start, duration_minutes=r.duration, price=r.price,
-                    modes=modes,
-                )
-                bookings.append(_booking_create(
-                    slot=slot, client=r.client, mode=r.mode, actor=actor, booked_by=r.therapist, series=series,
-                ))
-            except DomainError as e:
-                # Checked above under the locks, so only the database's own refusal lands here.
-                raise SeriesConflict([dataclasses.replace(w, code=str(e.code))]) from e
+        # The weeks without a slot get one each (R2, with R11 and R36 checked for all of them at
+        # once), and every week its booking: each an ordinary slot and booking. Checked above
+        # under the locks, so only the database's own refusal could still stop them here
+        # (`slot_overlap`, `slot_taken`, naming no week).
+        made = slots_create_at(
+            therapist=r.therapist, actor=actor, starts=[w.start for w in rows if not w.slot_id],
+            duration_minutes=r.duration, price=r.price, modes=_default_modes(r.therapist, r.mode),
+        )
+        slots = [locked[w.slot_id] for w in rows if w.slot_id] + made
+        bookings = bookings_create_in_series(series=series, slots=slots, client=r.client, mode=r.mode, actor=actor)
         audit_write(
             actor=actor, action="series.created", target=series, therapist_id=r.therapist.pk,
             after={"weeks": r.weeks, "client_id": r.client.pk, "bookings": [b.pk for b in bookings]},
