@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from ..models import MAX_TIME_OFF_DAYS, TIME_OFF_NOTE_MAX_LENGTH, Booking, Slot, Therapist, TimeOff, User
 from ..timezones import YEARS, day_start, in_range
-from .audit import audit_write, slot_snapshot
+from .audit import audit_entry, audit_write, audit_write_many, slot_snapshot
 
 
 @dataclasses.dataclass
@@ -124,11 +124,13 @@ def time_off_create(
             therapist=therapist, start_at=start_at, end_at=end_at, note=note, created_at=now,
             created_by=actor if actor and actor.pk else None,
         )
-        for slot in removed:
-            audit_write(
+        audit_write_many([
+            audit_entry(
                 actor=actor, action="slot.deleted", target=slot, therapist_id=therapist.pk, slot_id=slot.pk,
                 before=slot_snapshot(slot), after={"time_off_id": time_off.pk},
             )
+            for slot in removed
+        ])
         Slot.objects.filter(pk__in=[slot.pk for slot in removed]).delete()
         audit_write(
             actor=actor, action="time_off.created", target=time_off, therapist_id=therapist.pk,
