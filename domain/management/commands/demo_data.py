@@ -20,6 +20,7 @@ from domain.services import (
     booking_create_by_therapist,
     client_add,
     client_booster_set,
+    series_create,
     slot_create,
     therapist_settings_update,
 )
@@ -162,5 +163,8 @@ class Command(BaseCommand):
                                         actor=sara.user)
             booking_create_by_therapist(therapist=sara, slot=open_all[5], client=own[0], mode=open_all[5].modes[0],
                                         actor=sara.user)
+        # R32: Klara also sees Sara every Thursday at 11 from next week on, a series of six (↻ in
+        # the calendar); far enough ahead that Klara may still move or cancel them herself (R33).
+        series_create(therapist=sara, client=klara, start=local(10, 11), weeks=6, mode="video", actor=sara.user)
         self.stdout.write(f"{Therapist.objects.count()} therapists, {Client.objects.count()} clients, "
                           f"{Slot.objects.count()} slots, {Booking.objects.count()} bookings.")
