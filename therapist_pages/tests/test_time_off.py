@@ -69,6 +69,12 @@ def contrast(a: str, b: str) -> float:
     return (light + 0.05) / (dark + 0.05)
 
 
+@pytest.mark.parametrize("tid", ["١٢", "²", "9" * 30, "-1", "", "1e3"])
+def test_a_tid_that_is_no_slot_id_opens_nothing(anna_web, tid):
+    # str.isdigit() holds for "²" and "١٢": the script would fetch /kalender/tider/²/.
+    assert config_of(anna_web.get("/kalender/", {"tid": tid}).content.decode())["initialSlot"] is None
+
+
 def test_the_bands_words_have_contrast_on_it():
     assert contrast(TIME_OFF.text, TIME_OFF.background) >= 4.5
 
