@@ -142,9 +142,12 @@ def time_off_create(
 
 
 def time_off_delete(*, time_off: TimeOff, actor: User | None) -> None:
-    """R36: she works after all. The slots removed when it was set stay removed."""
+    """R36: she works after all. The slots removed when it was set stay removed. Removing
+    time off that is already gone (a second press, another tab) does nothing."""
     with transaction.atomic():
-        time_off = TimeOff.objects.select_for_update().get(pk=time_off.pk)
+        time_off = TimeOff.objects.select_for_update().filter(pk=time_off.pk).first()
+        if time_off is None:
+            return
         audit_write(
             actor=actor, action="time_off.deleted", target=time_off, therapist_id=time_off.therapist_id,
             before=time_off_snapshot(time_off),
