@@ -82,7 +82,10 @@ def week_bounds(day: date, tz: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
 def local_to_utc(naive: datetime, tz: zoneinfo.ZoneInfo, field: str = "start") -> datetime:
     """A wall-clock time typed in the therapist's zone, as an aware instant. A time that does
     not exist (the hour skipped in spring) or exists twice (the hour repeated in autumn) is
-    refused rather than guessed."""
+    refused rather than guessed. A day outside `in_range` is refused too: near years 1 and
+    9999 the UTC form would overflow (a 500, not a refusal)."""
+    if not in_range(naive.date()):
+        raise ValidationError({field: _("The date must lie between the years %(first)d and %(last)d.") % YEARS})
     first = naive.replace(tzinfo=tz, fold=0)
     if first.astimezone(zoneinfo.ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None) != naive:
         raise ValidationError({field: _("That time does not exist on this day (clocks are set forward); choose another.")})

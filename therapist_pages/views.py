@@ -8,6 +8,7 @@ rendered here, whose forms post to the views below and get JSON back: 200 with a
 422 with the errors per field, 409 with the domain's reason in words."""
 
 import functools
+import re
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
@@ -110,7 +111,8 @@ def calendar(request):
         "locale": translation.get_language(),
         "initialDate": initial_date,
         # A slot's booking view to open at once (?tid=): the time off page links bookings here.
-        "initialSlot": request.GET.get("tid", "") if request.GET.get("tid", "").isdigit() else None,
+        # ASCII digits only, an id's length at most ("²" and "١٢" pass str.isdigit()).
+        "initialSlot": tid if re.fullmatch(r"[0-9]{1,18}", tid := request.GET.get("tid", "")) else None,
         "urls": {
             "events": reverse("api-v1:calendar"),
             "apiSlots": reverse("api-v1:slot_create"),

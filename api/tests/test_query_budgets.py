@@ -116,7 +116,7 @@ BUDGETS = {
     "slot_delete": 9,
     "client_add": 21,  # with the invitation mail; her row lock serialises her adds (R26)
     "therapist_book": 11,  # R39: the answer names the client, so one access record (one INSERT)
-    "client_book": 15,  # with her therapist's note (R30): its outbox row and its task
+    "client_book": 16,  # with her therapist's note (R30): its outbox row and its task; R36: not in her time off
     "cancel": 17,  # the client's row lock, whether she stays on the list (hoarding), her therapist's note (R30)
     "video_link": 7,  # the booking through its owner, its row lock, the new key, the audit entry
     "token": 12,  # the throttle's two counters, counted before the check and cleared after (R28)

@@ -39,7 +39,7 @@ from ..models import (
     User,
 )
 from ..selectors import client_search
-from ..timezones import day_start, local, local_to_utc
+from ..timezones import YEARS, day_start, in_range, local, local_to_utc
 from .audit import audit_write
 from .bookings import booking_cancel, bookings_create_in_series
 from .emails import email_series_booked, email_series_cancelled
@@ -273,6 +273,8 @@ def series_cancel(*, series: BookingSeries, from_date: date, actor: User | None)
     order against the client cancelling that booking herself."""
     if not isinstance(from_date, date) or isinstance(from_date, datetime):
         raise ValidationError({"from": _("Give a date.")})
+    if not in_range(from_date):  # year 9999's midnight in her zone overflows: a refusal, not a 500
+        raise ValidationError({"from": _("The date must lie between the years %(first)d and %(last)d.") % YEARS})
     with transaction.atomic():
         chosen = series.bookings.live().filter(
             start_at__gte=day_start(from_date, series.therapist.tz), start_at__gt=timezone.now()

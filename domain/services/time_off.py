@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import MAX_TIME_OFF_DAYS, TIME_OFF_NOTE_MAX_LENGTH, Booking, Slot, Therapist, TimeOff, User
+from ..text import has_control_characters
 from ..timezones import YEARS, day_start, in_range
 from .audit import audit_entry, audit_write, audit_write_many, slot_snapshot
 
@@ -75,6 +76,8 @@ def time_off_bounds(*, therapist: Therapist, start, end, note: str = "") -> tupl
         raise ValidationError({"end": _("The end has already passed.")})
     if not isinstance(note, str) or len(note) > TIME_OFF_NOTE_MAX_LENGTH:
         raise ValidationError({"note": _("The note can be at most %(max)d characters.") % {"max": TIME_OFF_NOTE_MAX_LENGTH}})
+    if has_control_characters(note):  # domain/text.py: PostgreSQL cannot store a NUL, and no text holds one
+        raise ValidationError({"note": _("Remove the line breaks and other invisible control characters.")})
     return start_at, end_at
 
 
@@ -141,9 +144,12 @@ def time_off_create(
 
 
 def time_off_delete(*, time_off: TimeOff, actor: User | None) -> None:
-    """R36: she works after all. The slots removed when it was set stay removed."""
+    """R36: she works after all. The slots removed when it was set stay removed. Removing
+    time off that is already gone (a second press, another tab) does nothing."""
     with transaction.atomic():
-        time_off = TimeOff.objects.select_for_update().get(pk=time_off.pk)
+        time_off = TimeOff.objects.select_for_update().filter(pk=time_off.pk).first()
+        if time_off is None:
+            return
         audit_write(
             actor=actor, action="time_off.deleted", target=time_off, therapist_id=time_off.therapist_id,
             before=time_off_snapshot(time_off),

@@ -262,6 +262,18 @@ def test_deleting_it_is_audited_and_the_removed_slots_stay_removed(anna):
     assert slot_at(anna, "2027-01-19 09:00")  # her calendar is open there again
 
 
+def test_deleting_it_twice_is_no_error_and_is_audited_once(anna):
+    # "Ta bort" pressed twice, or two tabs: the second finds it gone (on PostgreSQL it waits for
+    # the first's lock and then reads no row), which is what it asked for, not a 500.
+    time_off, _, _ = time_off_create(therapist=anna, start=WEEK[0], end=WEEK[1], actor=anna.user)
+
+    time_off_delete(time_off=time_off, actor=anna.user)
+    time_off_delete(time_off=time_off, actor=anna.user)
+
+    assert not TimeOff.objects.exists()
+    assert AuditEntry.objects.filter(action="time_off.deleted").count() == 1
+
+
 def test_staff_read_time_off_in_the_admin_and_cannot_change_it(anna, admin_client):
     time_off, _, _ = time_off_create(therapist=anna, start=WEEK[0], end=WEEK[1], note="Fjällen", actor=anna.user)
 

@@ -81,3 +81,23 @@ def test_book_ten_weeks_then_cancel_from_week_five(calendar, page, live_server, 
     statuses = [b.status for b in Booking.objects.filter(series=series).order_by("start_at")]
     assert statuses == ["confirmed"] * 4 + ["cancelled"] * 6
     assert OutboundEmail.objects.filter(kind="series_cancelled").count() == 1
+
+
+def test_enter_in_the_weeks_field_shows_the_weeks_and_books_nothing(calendar, page, anna, erik, monday):  # noqa: F811
+    """Enter in a form's field presses its first submit button ("Slutför bokning"): in the
+    number of weeks it must be "Boka varje vecka…", not one booking made at once."""
+    slot = slot_create(therapist=anna, actor=anna.user, start=local(monday, "09:00"))
+    page = calendar()
+    dialog = open_slot(page, slot)
+
+    dialog.get_by_role("button", name="Boka med klient").click()
+    dialog.get_by_label("Klientens förnamn").fill("Eri")
+    dialog.get_by_role("option", name="Erik Eriksson").first.click()
+    dialog.locator("#slot-book").get_by_label("Video").check()
+    weeks = dialog.get_by_label("Antal veckor (2–52)")
+    weeks.fill("4")
+    weeks.press("Enter")
+
+    expect(page.get_by_role("heading", name="Boka varje vecka")).to_be_visible()
+    expect(page.locator("table.series-weeks tbody tr")).to_have_count(4)
+    assert not Booking.objects.exists()

@@ -69,6 +69,12 @@ def contrast(a: str, b: str) -> float:
     return (light + 0.05) / (dark + 0.05)
 
 
+@pytest.mark.parametrize("tid", ["١٢", "²", "9" * 30, "-1", "", "1e3"])
+def test_a_tid_that_is_no_slot_id_opens_nothing(anna_web, tid):
+    # str.isdigit() holds for "²" and "١٢": the script would fetch /kalender/tider/²/.
+    assert config_of(anna_web.get("/kalender/", {"tid": tid}).content.decode())["initialSlot"] is None
+
+
 def test_the_bands_words_have_contrast_on_it():
     assert contrast(TIME_OFF.text, TIME_OFF.background) >= 4.5
 
@@ -136,6 +142,23 @@ def test_bad_input_is_shown_by_its_field_and_nothing_is_written(anna_web, week, 
         assert field in response.context["form"].errors, response.context["form"].errors
         assert message in " ".join(response.context["form"].errors[field])
     assert not TimeOff.objects.exists() and Slot.objects.count() == 3
+
+
+@pytest.mark.parametrize("zone", ["Europe/Stockholm", "America/New_York"])
+@pytest.mark.parametrize(("data", "field"), [
+    ({"from_date": "0001-01-01", "from_time": "00:00", "to_date": "0001-01-02", "to_time": "00:00"}, "from_time"),
+    ({"from_date": "2027-01-18", "to_date": "9999-12-31", "to_time": "23:30"}, "to_time"),
+    ({"from_date": "9999-12-31", "from_time": "23:00", "to_date": "9999-12-31"}, "from_time"),
+])
+def test_a_date_at_the_ends_of_the_calendar_with_a_time_is_refused_not_a_500(anna, anna_web, data, field, zone):
+    anna.timezone = zone
+    anna.save(update_fields=["timezone"])
+    for confirm in ({}, {"confirm": "1"}):
+        response = anna_web.post(PAGE, {**data, **confirm})
+
+        assert response.status_code == 422
+        assert "Datumet måste ligga mellan år 1900 och 9000." in " ".join(response.context["form"].errors[field])
+    assert not TimeOff.objects.exists()
 
 
 def test_her_time_off_is_listed_and_removed_with_its_button(anna, bo, anna_web):

@@ -209,6 +209,18 @@
     }
   });
 
+  /* Enter in a field submits the form with its first submit button. A fieldset that has a
+     submit button of its own (with a formaction: the booking view's "Boka varje vecka…")
+     takes Enter in its fields for that button, so the number of weeks never books just one. */
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Enter" || e.defaultPrevented || !(e.target instanceof HTMLInputElement)) return;
+    const fieldset = e.target.closest("fieldset");
+    const button = fieldset && fieldset.querySelector("button[type=submit][formaction]");
+    if (!button || !e.target.form || button.form !== e.target.form) return;
+    e.preventDefault();
+    e.target.form.requestSubmit(button);
+  });
+
   /* Forms marked data-ajax post in the background (to the button's formaction when it has
      one); on success they fire "tidbok:done" (bubbling, with the answer as detail) for the
      page's script to act on, or go where the answer's `redirect` says (R32's preview page). */
