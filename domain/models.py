@@ -460,16 +460,6 @@ class SlotQuerySet(models.QuerySet):
         """Slots without a live booking (R14: a slot with one is booked, whatever else)."""
         return self.exclude(models.Exists(Booking.objects.live().filter(slot=models.OuterRef("pk"))))
 
-    def outside_time_off(self):
-        """R36: slots that share no moment with their therapist's time off. Setting time off
-        removes the open slots inside it, but a booked one stays; once that booking is moved
-        away (R33) or cancelled (R18) its slot is free again inside the time off, and clients
-        must neither see it nor book it."""
-        return self.exclude(models.Exists(TimeOff.objects.filter(
-            therapist=models.OuterRef("therapist_id"), start_at__lt=models.OuterRef("end_at"),
-            end_at__gt=models.OuterRef("start_at"),
-        )))
-
     def open_to(self, client: "Client | None"):
         """R8, R9: the slots `client` (None: a visitor) may see and book, booked or not:
         `slot_open_to`."""

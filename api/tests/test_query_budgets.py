@@ -116,7 +116,7 @@ BUDGETS = {
     "slot_delete": 9,
     "client_add": 21,  # with the invitation mail; her row lock serialises her adds (R26)
     "therapist_book": 11,  # R39: the answer names the client, so one access record (one INSERT)
-    "client_book": 16,  # with her therapist's note (R30): its outbox row and its task; R36: not in her time off
+    "client_book": 15,  # with her therapist's note (R30): its outbox row and its task
     "cancel": 17,  # the client's row lock, whether she stays on the list (hoarding), her therapist's note (R30)
     "video_link": 7,  # the booking through its owner, its row lock, the new key, the audit entry
     "token": 12,  # the throttle's two counters, counted before the check and cleared after (R28)
@@ -127,13 +127,13 @@ BUDGETS = {
     "privacy_policy": 0,
     "client_export": 7,  # account, profile, lists, bookings, mails, tokens: one query each, whatever the rows
     "erase_refused": 4,  # a wrong password: the throttle's count before the check
-    "move": 18,  # R33: both slots' locks, her row's, the booking's; the target, the update, audit, two mails
+    "move": 19,  # R33: both slots' locks, her row's, the booking's; the target, the update, audit, two mails, R36
     "outcome": 10,  # R34: the booking through her, its row lock, the change, the audit entry, the answer, R39
     # R32, 10 weeks: two reads (her slots at the weeks' times, her time off) whatever the weeks;
     # booking them is each week's slot_create (R11, R36) and booking (R14–R16), about 15 each.
     "series_preview": 4,
     "series": 28,  # the same for 2 weeks or 52: the slots, bookings and audit entries in one insert each
-    "series_cancel": 60,  # six bookings, each by booking_cancel's rules (about 9 each), one mail
+    "series_cancel": 66,  # six bookings, each by booking_cancel's rules (about 10 each, R36 one), one mail
     "time_off_list": 2,
     # R36, one slot and one booking inside: the locks, the reads after them, the row, the audit entries, R39
     "time_off_create": 15,

@@ -49,3 +49,18 @@ def test_a_cancelled_booking_frees_no_bookable_slot_inside_time_off(anna, erik, 
     booking_cancel(booking=booking, actor=anna.user)
 
     assert_not_found(nora_api.post(f"/slots/{inside.pk}/book", {"mode": "video"}))
+
+
+def test_the_freed_slot_goes_as_the_open_ones_went_when_the_time_off_was_set(anna, erik, freed):
+    """Moved away (the fixture) or cancelled: the slot inside the time off is removed, audited
+    as the time off's removals are; a slot outside it is left alone."""
+    from domain.models import AuditEntry, Slot, TimeOff
+
+    time_off = TimeOff.objects.get(therapist=anna)
+    outside = slot_for(anna, "2027-01-26 10:00")
+    booking_cancel(booking=self_booked(outside, erik), actor=erik.user)
+
+    assert not Slot.objects.filter(pk=freed.pk).exists()
+    assert Slot.objects.filter(pk=outside.pk).exists()
+    removal = AuditEntry.objects.get(action="slot.deleted", slot_id=freed.pk)
+    assert removal.after == {"time_off_id": time_off.pk} and removal.actor == erik.user

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..errors import Code, DomainError
-from ..models import MODES, Booking, BookingSeries, Client, ClientLink, Slot, Therapist, TimeOff, User
+from ..models import MODES, Booking, BookingSeries, Client, ClientLink, Slot, Therapist, User
 from ..selectors import booking_facts, client_search, slot_for_booking, stays_on_list
 from .audit import audit_entry, audit_write, audit_write_many, booking_snapshot
 from .emails import (
@@ -32,6 +32,7 @@ from .emails import (
 )
 from .outcomes import late_cancellation_outcome
 from .reminders import REMINDER_BEFORE
+from .time_off import freed_slot_in_time_off_remove
 
 
 def booking_create_by_therapist(
@@ -83,10 +84,6 @@ def _booking_create(
         # may book any slot.
         if booked_by is None and not slot.therapist.bookable_by_clients(slot.start_at, now):
             raise DomainError(Code.OUTSIDE_BOOKING_WINDOW)
-        # R36: a slot freed inside her time off (its booking moved away or cancelled) is gone
-        # for clients, as the open slots were when the time off was set.
-        if booked_by is None and _in_time_off(slot):
-            raise Slot.DoesNotExist
         # After the lock, in a statement of its own: it sees a booking committed while we waited.
         taken, earlier, own_future = booking_facts(slot, client, now)
         if taken:
@@ -161,10 +158,6 @@ def bookings_create_in_series(
     return bookings
 
 
-def _in_time_off(slot: Slot) -> bool:
-    return TimeOff.objects.filter(therapist_id=slot.therapist_id).overlapping(slot.start_at, slot.end_at).exists()
-
-
 class _SlotChanged(Exception):
     """The booking was moved by someone else between reading its slot and locking it."""
 
@@ -226,10 +219,9 @@ def _booking_move(
             raise DomainError(Code.SLOT_IN_PAST)
         if not booking.client_may_cancel(now):
             raise DomainError(Code.CANCELLATION_CLOSED)
-        # Then the target: a slot of the same therapist she may see (R8, R9), else missing; so
-        # is one freed inside her time off (R36: its booking moved away or cancelled).
+        # Then the target: a slot of the same therapist she may see (R8, R9), else missing.
         target = (
-            Slot.objects.open_to(client).outside_time_off().select_related("therapist__user")
+            Slot.objects.open_to(client).select_related("therapist__user")
             .filter(pk=target_id, therapist_id=booking.therapist_id).first()
         )
         if target is None:
@@ -270,6 +262,10 @@ def _booking_move(
         )
         email_booking_moved(booking=booking, old_start=old_start, old_end=old_end)
         email_therapist_booking_moved(booking=booking, actor=actor, old_start=old_start, old_end=old_end)
+        if old_slot_id:
+            freed_slot_in_time_off_remove(
+                slot_id=old_slot_id, therapist_id=booking.therapist_id, start=old_start, end=old_end, actor=actor
+            )
     return booking
 
 
@@ -335,6 +331,11 @@ def booking_cancel(
                 email_booking_cancelled(booking=booking)
             email_therapist_booking_cancelled(booking=booking, actor=actor)
         _unlink_platform_client(booking=booking, actor=actor)
+        if booking.slot_id and freed_slot_in_time_off_remove(
+            slot_id=booking.slot_id, therapist_id=booking.therapist_id, start=booking.start_at, end=booking.end_at,
+            actor=actor,
+        ):
+            booking.slot_id = None  # the cancelled booking keeps its own time; its slot is gone
     return booking
 
 

@@ -155,3 +155,27 @@ def time_off_delete(*, time_off: TimeOff, actor: User | None) -> None:
             before=time_off_snapshot(time_off),
         )
         time_off.delete()
+
+
+def freed_slot_in_time_off_remove(
+    *, slot_id: int, therapist_id: int, start: datetime, end: datetime, actor: User | None
+) -> bool:
+    """R36: a booked slot inside her time off stays when the time off is set; once its booking
+    is cancelled (R18) or moved away (R33) the slot is open inside her time off, so it goes, as
+    the open slots inside it went when it was set (audited `slot.deleted`, naming the time off).
+    So no open slot ever lies inside time off, and no read needs to ask. Called by
+    `booking_cancel` and `booking_move` under the slot's row lock, with the slot's time as the
+    booking had it (one query when no time off is there); answers whether it went."""
+    time_off = TimeOff.objects.filter(therapist_id=therapist_id).overlapping(start, end).first()
+    if time_off is None:
+        return False
+    slot = Slot.objects.filter(pk=slot_id, start_at__gt=timezone.now()).free().first()
+    if slot is None:
+        return False
+    audit_write(
+        actor=actor, action="slot.deleted", target=slot, therapist_id=slot.therapist_id, slot_id=slot.pk,
+        before=slot_snapshot(slot), after={"time_off_id": time_off.pk},
+    )
+    slot.delete()
+    return True
+
