@@ -262,7 +262,7 @@ def slot(request, slot_id: int):
         "history": history.lines(entries, therapist),
         "outcomes": colours.outcomes(),
         "series_form": forms.SeriesForm(auto_id=f"slot{slot.pk}-series-%s"),
-        "series_left": series_left(booking),
+        "series_left": series_left(booking, therapist.tz),
     }
     context["series_until"] = context["series_left"][-1].start_at if context["series_left"] else None
     # Her booking view names the booked client (and the personnummer), and its history the
@@ -376,13 +376,12 @@ def slot_book(request, slot_id: int):
     })
 
 
-def series_left(booking: Booking | None) -> list[Booking]:
-    """R32: this booking and the series' later live ones, what "Avboka denna och följande"
-    cancels (none when it is no series booking)."""
+def series_left(booking: Booking | None, tz) -> list[Booking]:
+    """R32: what "Avboka denna och följande" on this booking cancels, the series from its local
+    date on (`series_bookings_from`; none when it is no series booking)."""
     if booking is None or booking.series_id is None:
         return []
-    return list(Booking.objects.filter(series_id=booking.series_id, start_at__gte=booking.start_at).live()
-                .order_by("start_at"))
+    return list(services.series_bookings_from(booking.series_id, local(booking.start_at, tz).date(), tz))
 
 
 @therapist_endpoint

@@ -34,7 +34,14 @@ from .clients import (
 from .erasure import account_erase, client_erase, daily_jobs, personal_data_erase_expired, tables_prune
 from .outcomes import booking_outcome_set
 from .reminders import booking_reminders_queue
-from .series import SeriesConflict, SeriesWeek, series_cancel, series_create, series_preview
+from .series import (
+    SeriesConflict,
+    SeriesWeek,
+    series_bookings_from,
+    series_cancel,
+    series_create,
+    series_preview,
+)
 from .slots import (
     UNSET,
     RepeatResult,
@@ -86,6 +93,7 @@ __all__ = [
     "personal_data_erase_expired",
     "SeriesConflict",
     "SeriesWeek",
+    "series_bookings_from",
     "series_cancel",
     "series_create",
     "series_preview",

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -261,6 +261,15 @@ def _default_modes(therapist: Therapist, mode: str) -> list[str]:
     return sorted(modes | {mode})
 
 
+def series_bookings_from(series_id: int, from_date: date, tz) -> QuerySet[Booking]:
+    """R32: what cancelling the series from `from_date` cancels: its live bookings on or after
+    that local date (in `tz`, her zone) that have not begun, by start. The page that offers
+    "Avboka denna och följande" counts these too."""
+    return Booking.objects.live().filter(
+        series_id=series_id, start_at__gte=day_start(from_date, tz), start_at__gt=timezone.now()
+    ).order_by("start_at")
+
+
 def series_cancel(*, series: BookingSeries, from_date: date, actor: User | None) -> list[Booking]:
     """R32: cancel every live booking of the series whose local date (her zone) is on or
     after `from_date` and that has not begun, each by `booking_cancel`'s rules (audited, the
@@ -276,9 +285,7 @@ def series_cancel(*, series: BookingSeries, from_date: date, actor: User | None)
     if not in_range(from_date):  # year 9999's midnight in her zone overflows: a refusal, not a 500
         raise ValidationError({"from": _("The date must lie between the years %(first)d and %(last)d.") % YEARS})
     with transaction.atomic():
-        chosen = series.bookings.live().filter(
-            start_at__gte=day_start(from_date, series.therapist.tz), start_at__gt=timezone.now()
-        ).order_by("start_at")
+        chosen = series_bookings_from(series.pk, from_date, series.therapist.tz)
         slot_ids = sorted(chosen.exclude(slot=None).values_list("slot_id", flat=True))
         list(Slot.objects.select_for_update().filter(pk__in=slot_ids).order_by("pk").values_list("pk", flat=True))
         Client.objects.select_for_update().filter(pk=series.client_id).first()

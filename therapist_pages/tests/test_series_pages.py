@@ -121,6 +121,24 @@ def test_a_series_booking_offers_cancel_this_and_this_and_following(anna_web, an
     assert statuses == ["confirmed"] * 4 + ["cancelled"] * 6
 
 
+def test_the_count_offered_is_what_cancel_this_and_following_cancels(anna_web, anna, erik):
+    """From the booking's date on, as `series_cancel` takes it: a week moved by the client to
+    earlier that same day (R33) is counted and cancelled too."""
+    from domain.services import booking_move
+
+    series = series_create(therapist=anna, client=erik, start=at("2027-01-18 10:00"), weeks=4, mode="video",
+                           actor=anna.user)
+    second, third = series.bookings.order_by("start_at")[1:3]
+    booking_move(booking=third, slot=slot_create(therapist=anna, actor=anna.user, start=at("2027-01-25 08:00")),
+                 actor=erik.user)
+
+    body = anna_web.get(f"/kalender/tider/{second.slot_id}/").content.decode()
+    response = anna_web.post(f"/kalender/bokningar/{second.pk}/avboka-foljande/", **AJAX)
+
+    assert "3 bokningar" in body and "3 bokningar" in response.json()["message"]
+    assert series.bookings.live().count() == 1
+
+
 def test_cancel_this_and_following_of_a_booking_in_no_series_is_not_found(anna_web, anna, erik, slot):
     from domain.services import booking_create_by_therapist
 
