@@ -648,6 +648,12 @@ def feed(request, token: str):
 # Time off (R36) --------------------------------------------------------------------------
 
 
+def last_moment(end_at, tz):
+    """R36: time off is [start, end); she reads its last minute (a whole week off ends "sön 23:59"),
+    the same on the confirmation and in her list."""
+    return local(end_at - timedelta(microseconds=1), tz)
+
+
 @therapist_required
 def time_off(request):
     """Ledighet: the form, then a confirmation of what it does (the open slots that go, the
@@ -664,7 +670,7 @@ def time_off(request):
                 log_reads(request, [b.client for b in preview.bookings], What.BOOKING)
                 return render(request, "therapist_pages/time_off_confirm.html", {
                     "form": form, "preview": preview, "start": local(preview.start, therapist.tz),
-                    "end": local(preview.end, therapist.tz),
+                    "last": last_moment(preview.end, therapist.tz),
                 })
             made, removed, inside = services.time_off_create(
                 therapist=therapist, start=start, end=end, note=note, actor=request.user
@@ -686,7 +692,7 @@ def time_off(request):
     return render(request, "therapist_pages/time_off.html", {
         "form": form,
         "upcoming": [{"time_off": t, "start": local(t.start_at, therapist.tz),
-                      "last": local(t.end_at - timedelta(microseconds=1), therapist.tz)} for t in upcoming],
+                      "last": last_moment(t.end_at, therapist.tz)} for t in upcoming],
     }, status=422 if form.errors else 200)
 
 

@@ -95,6 +95,7 @@ def test_continuing_shows_what_will_happen_and_writes_nothing(anna, anna_web, we
     assert response.status_code == 200
     body = response.content.decode()
     assert "1 ledig tid tas bort" in body and "tis 19 januari 09:00–09:45" in body
+    assert "mån 18 januari 2027 00:00 – sön 24 januari 2027 23:59" in body  # as her list shows it
     assert "1 bokning ligger i den" in body
     link = f'href="/kalender/?datum=2027-01-20&amp;tid={booking.slot_id}"'
     assert link in body and "Erik Eriksson" in body
