@@ -40,6 +40,12 @@ class Links(Protocol):
     def therapist_settings(self) -> str:
         """The therapist's settings (where she turns her mails off, R30)."""
 
+    def book(self, slot_id: int) -> str:
+        """Where a client books one slot (R37's mail links straight to it)."""
+
+    def waitlist(self) -> str:
+        """Where a client sees and leaves her wait-list entries (Mina bokningar)."""
+
 
 _links: Links | None = None
 

@@ -823,6 +823,57 @@ class TimeOff(models.Model):
         return f"{self.therapist} {self.start_at:%Y-%m-%d}–{self.end_at:%Y-%m-%d}"
 
 
+class WaitlistEntry(models.Model):
+    """R37: a client waiting for a time with a therapist: the weekdays (ISO 1 = Monday … 7;
+    empty: any day), the local time-of-day range in the therapist's zone a slot must lie in
+    (either end may be open) and the kinds of meeting (empty: any). One per client and
+    therapist. When a matching slot opens she is told by mail (`services.waitlist`)."""
+
+    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="waitlist_entries")
+    therapist = models.ForeignKey(
+        Therapist, verbose_name=_("therapist"), on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    weekdays = models.JSONField(_("weekdays"), default=list, blank=True)
+    from_time = models.TimeField(_("from"), null=True, blank=True)
+    to_time = models.TimeField(_("to"), null=True, blank=True)
+    modes = models.JSONField(_("kinds of meeting"), default=list, blank=True)
+    created_at = models.DateTimeField(_("joined"), default=now)
+
+    class Meta:
+        verbose_name = _("wait-list entry")
+        verbose_name_plural = _("wait-list entries")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "therapist"], name="waitlist_one_per_client_therapist"),
+        ]
+
+    def __str__(self):
+        return f"{self.client} → {self.therapist}"
+
+
+class WaitlistNotice(models.Model):
+    """R37: one slot announced to one wait-list entry, written in the same transaction as the
+    mail that announces it (`mail`), so a re-run of the job never tells of it twice, and the
+    day's limit (one mail per client a day) is read from these rows. `slot_id` is a plain id:
+    the record outlives the slot."""
+
+    entry = models.ForeignKey(WaitlistEntry, verbose_name=_("wait-list entry"), on_delete=models.CASCADE,
+                              related_name="notices")
+    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="+")
+    slot_id = models.BigIntegerField(_("slot id"))
+    mail = models.ForeignKey("OutboundEmail", verbose_name=_("mail"), on_delete=models.SET_NULL, null=True,
+                             blank=True, related_name="+")
+    told_at = models.DateTimeField(_("told"), default=now)
+
+    class Meta:
+        verbose_name = _("wait-list notice")
+        verbose_name_plural = _("wait-list notices")
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "slot_id"], name="waitlist_notice_once_per_slot"),
+        ]
+        indexes = [models.Index(fields=["client", "told_at"], name="waitlist_notice_client_told")]
+
+
 class AuditEntry(models.Model):
     """Who changed what, when, from what to what. Written by the services for every state
     change; read in the admin and as a slot's history. Holds ids, never personnummer."""

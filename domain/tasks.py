@@ -111,3 +111,12 @@ def process_account_request(request_id: int) -> str:
     from .services.accounts import account_request_process
 
     return account_request_process(request_id=request_id)
+
+
+@task
+def waitlist_announce(slot_ids: list[int]) -> int:
+    """R37: tell the wait list of slots that opened (`services.waitlist`), after the commit
+    that opened them; safe to run again."""
+    from .services.waitlist import waitlist_announce
+
+    return waitlist_announce(slot_ids=slot_ids)

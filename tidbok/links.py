@@ -48,3 +48,9 @@ class PageLinks:
 
     def therapist_settings(self) -> str:
         return _absolute(reverse("therapist_pages:settings"))
+
+    def book(self, slot_id: int) -> str:
+        return _absolute(reverse("client_pages:book", args=[slot_id]))
+
+    def waitlist(self) -> str:
+        return _absolute(reverse("client_pages:bookings")) + "#vantelista"

@@ -55,6 +55,7 @@ from .slots import (
 from .therapists import therapist_feed_token_regenerate, therapist_settings_update
 from .time_off import TimeOffPreview, time_off_create, time_off_delete, time_off_preview
 from .video_links import booking_video_link_renew
+from .waitlist import waitlist_announce, waitlist_count, waitlist_join, waitlist_leave
 
 __all__ = [
     "UNSET",
@@ -115,4 +116,8 @@ __all__ = [
     "token_revoke",
     "token_user",
     "tokens_of",
+    "waitlist_announce",
+    "waitlist_count",
+    "waitlist_join",
+    "waitlist_leave",
 ]

@@ -33,6 +33,7 @@ from .emails import (
 from .outcomes import late_cancellation_outcome
 from .reminders import REMINDER_BEFORE
 from .time_off import freed_slot_in_time_off_remove
+from .waitlist import slots_opened
 
 
 def booking_create_by_therapist(
@@ -262,10 +263,10 @@ def _booking_move(
         )
         email_booking_moved(booking=booking, old_start=old_start, old_end=old_end)
         email_therapist_booking_moved(booking=booking, actor=actor, old_start=old_start, old_end=old_end)
-        if old_slot_id:
-            freed_slot_in_time_off_remove(
-                slot_id=old_slot_id, therapist_id=booking.therapist_id, start=old_start, end=old_end, actor=actor
-            )
+        if old_slot_id and not freed_slot_in_time_off_remove(
+            slot_id=old_slot_id, therapist_id=booking.therapist_id, start=old_start, end=old_end, actor=actor
+        ):
+            slots_opened([old_slot_id])  # R37: her old time is free for the wait list
     return booking
 
 
@@ -336,6 +337,8 @@ def booking_cancel(
             actor=actor,
         ):
             booking.slot_id = None  # the cancelled booking keeps its own time; its slot is gone
+        elif booking.slot_id:
+            slots_opened([booking.slot_id])  # R37: the freed slot, for the wait list
     return booking
 
 

@@ -52,6 +52,7 @@ SUBJECTS = {
     "signup_unfinished": _("Your Tidbok account is not confirmed yet"),
     "account_exists": _("You already have a Tidbok account"),
     "eid_account_exists": _("Someone with BankID tried to create an account with your address"),
+    "waitlist_opened": _("A time with %(therapist)s is free"),
 }
 
 
@@ -468,3 +469,21 @@ def email_password_reset(*, user) -> OutboundEmail:
         lang=getattr(user, "language", None),
         context={"user": user, "link": set_password_url(user)},
     )
+
+
+def email_waitlist_opened(*, client, therapist, slots: list) -> OutboundEmail:
+    """R37: one mail to a wait-listed client (her day's one, `services.waitlist`) naming the
+    open slots that suit her, earliest first, each with its link straight to booking it."""
+    from ..tasks import send_email
+
+    lang = _language(client.language)
+    tz = therapist.tz
+    with translation.override(lang):
+        rows = [{"span": span_text(s.start_at, s.end_at, tz), "price": s.price, "kinds": str(s.kinds_for_client),
+                 "link": links().book(s.pk)} for s in sorted(slots, key=lambda s: s.start_at)]
+    subject, body = _render("waitlist_opened", lang, {
+        "client": client, "therapist": therapist, "rows": rows, "leave_url": links().waitlist(),
+    }, {"therapist": therapist.full_name})
+    email = OutboundEmail.objects.create(kind="waitlist_opened", to=client.email, subject=subject, body=body)
+    send_email.enqueue(email.pk)
+    return email

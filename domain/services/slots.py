@@ -38,6 +38,7 @@ from ..timezones import YEARS, in_range, local, local_to_utc
 from .audit import audit_entry, audit_write, audit_write_many, booking_snapshot, slot_snapshot
 from .emails import email_booking_rescheduled
 from .reminders import REMINDER_BEFORE
+from .waitlist import slots_opened
 
 UNSET = object()
 
@@ -163,6 +164,7 @@ def slot_create(
         )
         _save_guarded(slot)
         audit_write(**_created_entry(slot, actor))
+        slots_opened([slot.pk])  # R37: the wait list hears of it once this commits
     return slot
 
 
