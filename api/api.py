@@ -23,7 +23,7 @@ from ninja.parser import Parser
 from domain import exports, selectors, services
 from domain.backends import source_address
 from domain.errors import DomainError
-from domain.models import AccessRecord, Booking, BookingSeries, Slot, Therapist, TimeOff, modes_list
+from domain.models import AccessRecord, Booking, BookingSeries, Slot, Therapist, TimeOff, WaitlistEntry, modes_list
 from domain.privacy import POLICY_DATE, POLICY_VERSION
 from domain.services import two_factor
 from domain.services.access_log import record_reads_when_sent
@@ -602,6 +602,44 @@ def client_book(request, slot_id: int, payload: s.BookIn):
 def client_bookings(request):
     client = client_of(request)
     return [booking_out(b) for b in selectors.bookings_for_client(client)]
+
+
+def waitlist_out(entry) -> dict:
+    return {
+        "id": entry.pk, "therapist_id": entry.therapist_id, "therapist_name": entry.therapist.full_name,
+        "weekdays": entry.weekdays, "from_time": entry.from_time, "to_time": entry.to_time, "modes": entry.modes,
+        "created_at": entry.created_at,
+    }
+
+
+@public.post(
+    "/therapists/{therapist_id}/waitlist", response={200: s.WaitlistOut, 201: s.WaitlistOut, 404: s.Error, 422: dict},
+    description="R37: the client joins the therapist's wait list (201), or, on it already, changes what suits her "
+    "(200, her place in the queue kept): one entry per client and therapist. 404 for a therapist she may not book "
+    "(R9) unless she is on her list. She is told by mail, at most once a day, when a matching slot opens.",
+)
+def waitlist_join(request, therapist_id: int, payload: s.WaitlistIn):
+    client = client_of(request)
+    entry, created = services.waitlist_join(
+        client=client, therapist=therapist_id, actor=request.auth, weekdays=payload.weekdays,
+        from_time=payload.from_time, to_time=payload.to_time, modes=payload.modes,
+    )
+    entry = WaitlistEntry.objects.select_related("therapist__user").get(pk=entry.pk)
+    return Status(201 if created else 200, waitlist_out(entry))
+
+
+@public.delete("/therapists/{therapist_id}/waitlist", response={204: None, 404: s.Error},
+               description="R37: the client leaves the therapist's wait list; 404 if she is not on it.")
+def waitlist_leave(request, therapist_id: int):
+    services.waitlist_leave(client=client_of(request), therapist=therapist_id, actor=request.auth)
+    return Status(204, None)
+
+
+@public.get("/client/waitlist", response=list[s.WaitlistOut],
+            description="R37: the caller's wait-list entries, in the order she joined them.")
+def client_waitlist(request):
+    client = client_of(request)
+    return [waitlist_out(e) for e in client.waitlist_entries.select_related("therapist__user")]
 
 
 @public.get(

@@ -1,6 +1,6 @@
 """The shapes of docs/api.md, as pydantic schemas (they make the OpenAPI document)."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Literal
 
 from ninja import Field, Schema
@@ -340,3 +340,23 @@ class TimeOffOut(Schema):
 class TimeOffCreated(TimeOffOut):
     removed_slots: int = Field(description="How many of her open slots inside it were removed")
     bookings_inside: list[BookingOut] = Field(description="Her live bookings inside it, for her to move or cancel")
+
+
+class WaitlistIn(Schema):
+    """R37: what suits her; every part may be left out (any day, any time, either kind)."""
+
+    weekdays: list[StrictInt] | None = Field(None, description="ISO weekdays, 1 = Monday … 7 = Sunday; empty: any")
+    from_time: time | None = Field(None, description="Local time of day in the therapist's zone, e.g. 09:00")
+    to_time: time | None = Field(None, description="A slot must end by then (local time)")
+    modes: list[ModeName] | None = Field(None, description="video, onsite; empty: either")
+
+
+class WaitlistOut(Schema):
+    id: int
+    therapist_id: int
+    therapist_name: str
+    weekdays: list[int]
+    from_time: time | None
+    to_time: time | None
+    modes: list[ModeName]
+    created_at: datetime

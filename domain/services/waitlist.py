@@ -136,6 +136,8 @@ def _snapshot(entry: WaitlistEntry) -> dict:
 def waitlist_leave(*, client: Client, therapist: Therapist | int, actor: User | None) -> None:
     """R37: she leaves the therapist's wait list; missing if she is not on it."""
     therapist_id = therapist.pk if isinstance(therapist, Therapist) else therapist
+    if isinstance(therapist_id, bool) or not isinstance(therapist_id, int) or not 0 < therapist_id < 2**63:
+        raise WaitlistEntry.DoesNotExist
     with transaction.atomic():
         entry = WaitlistEntry.objects.select_for_update().filter(client=client, therapist_id=therapist_id).first()
         if entry is None:
