@@ -115,3 +115,21 @@ class ChoosePasswordForm(DescribedErrors, SetPasswordForm):
     def save(self, commit=True):
         self.user.email_verified = True
         return super().save(commit=commit)
+
+
+WEEKDAY_CHOICES = [(i + 1, label) for i, label in DAY_CHOICES]  # R37 stores ISO weekdays, 1 = Monday
+
+
+class WaitlistForm(DescribedErrors, forms.Form):
+    """R37: what suits her on a therapist's wait list; every part may be left empty (any)."""
+
+    weekdays = forms.TypedMultipleChoiceField(
+        label=_("Days that suit you"), choices=WEEKDAY_CHOICES, coerce=int, required=False,
+        widget=forms.CheckboxSelectMultiple, help_text=_("None ticked: any day."),
+    )
+    from_time = forms.TimeField(label=_("From (time of day)"), required=False,
+                                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    to_time = forms.TimeField(label=_("Until (time of day)"), required=False,
+                              widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    modes = forms.MultipleChoiceField(label=_("Kind of meeting"), choices=MODE_CHOICES, required=False,
+                                      widget=forms.CheckboxSelectMultiple, help_text=_("None ticked: either."))

@@ -29,12 +29,20 @@ from domain import video as video_rooms
 from domain.backends import source_address
 from domain.errors import DomainError
 from domain.matching import Wish, therapists_matching
-from domain.models import PASSWORD_MAX_LENGTH, Slot, Therapist, User
+from domain.models import PASSWORD_MAX_LENGTH, Slot, Therapist, User, WaitlistEntry
 from domain.privacy import POLICY_VERSION
 from domain.timezones import date_from_text, local, local_today, monday_of, week_bounds
 from tidbok.http import safe_next
 
-from .forms import BookForm, ChoosePasswordForm, FindForm, MatchForm, OutboxPasswordResetForm, SignupForm
+from .forms import (
+    BookForm,
+    ChoosePasswordForm,
+    FindForm,
+    MatchForm,
+    OutboxPasswordResetForm,
+    SignupForm,
+    WaitlistForm,
+)
 
 BACKEND = "domain.backends.EmailBackend"
 
@@ -116,13 +124,68 @@ def profile(request, therapist_id: int):
     if not selectors.therapist_visible_to(therapist, client):
         raise Http404
     tz = therapist.tz
+    entry = WaitlistEntry.objects.filter(client=client, therapist=therapist).first() if client else None
     context = {
         "therapist": therapist,
         "languages": [language_name(c) for c in therapist.languages or []],
+        "waitlist_entry": entry,
+        "waitlist_form": _waitlist_form(entry) if client else None,
         **_week_of_open_slots(request, selectors.open_slots_for_viewer(therapist, client), tz),
     }
     with timezone.override(tz):
         return render(request, "client_pages/profile.html", context)
+
+
+def _waitlist_form(entry, data=None) -> WaitlistForm:
+    initial = {} if entry is None else {
+        "weekdays": entry.weekdays, "from_time": entry.from_time, "to_time": entry.to_time, "modes": entry.modes,
+    }
+    return WaitlistForm(data, initial=initial)
+
+
+@login_required
+@require_POST
+def waitlist_join(request, therapist_id: int):
+    """R37: "Meddela mig när en tid blir ledig" on her profile: join (or change) the wait list."""
+    client = _client_or_home(request)
+    therapist = get_object_or_404(Therapist.objects.select_related("user"), pk=therapist_id)
+    form = _waitlist_form(None, request.POST)
+    if form.is_valid():
+        try:
+            _entry, created = services.waitlist_join(client=client, therapist=therapist, actor=request.user,
+                                                     **form.cleaned_data)
+        except Therapist.DoesNotExist:
+            raise Http404 from None
+        except ValidationError as e:
+            for field, errors in e.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("You are on the wait list. We e-mail you when a time that suits you opens.")
+                             if created else _("Your wait list wishes are saved."))
+            return redirect("client_pages:bookings")
+    if not selectors.therapist_visible_to(therapist, client):
+        raise Http404
+    context = {
+        "therapist": therapist, "languages": [language_name(c) for c in therapist.languages or []],
+        "waitlist_entry": WaitlistEntry.objects.filter(client=client, therapist=therapist).first(),
+        "waitlist_form": form, **_week_of_open_slots(request, selectors.open_slots_for_viewer(therapist, client),
+                                                     therapist.tz),
+    }
+    with timezone.override(therapist.tz):
+        return render(request, "client_pages/profile.html", context, status=422)
+
+
+@login_required
+@require_POST
+def waitlist_leave(request, therapist_id: int):
+    """R37: "Lämna kön" on Mina bokningar."""
+    client = _client_or_home(request)
+    try:
+        services.waitlist_leave(client=client, therapist=therapist_id, actor=request.user)
+    except WaitlistEntry.DoesNotExist:
+        raise Http404 from None
+    messages.success(request, _("You have left the wait list."))
+    return redirect(reverse("client_pages:bookings") + "#vantelista")
 
 
 def _week_of_open_slots(request, visible, tz) -> dict:
@@ -224,8 +287,9 @@ def bookings(request):
     bookings = list(selectors.bookings_for_client(client))
     cancelled = [b for b in bookings if not b.is_confirmed]  # the latest first
     upcoming, past = selectors.upcoming_and_past((b for b in bookings if b.is_confirmed), now)
+    waitlist = client.waitlist_entries.select_related("therapist__user")
     return render(request, "client_pages/bookings.html", {
-        "upcoming": upcoming, "past": past, "cancelled": cancelled, "now": now,
+        "upcoming": upcoming, "past": past, "cancelled": cancelled, "now": now, "waitlist": waitlist,
     })
 
 

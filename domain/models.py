@@ -850,6 +850,21 @@ class WaitlistEntry(models.Model):
     def __str__(self):
         return f"{self.client} → {self.therapist}"
 
+    @property
+    def wishes_text(self) -> str:
+        """What suits her, in words: "Monday, Wednesday · 09:00–12:00 · Video call"."""
+        from django.utils.dates import WEEKDAYS
+
+        days = ", ".join(str(WEEKDAYS[d - 1]) for d in self.weekdays) if self.weekdays else str(_("Any day"))
+        if self.from_time or self.to_time:
+            start = f"{self.from_time:%H:%M}" if self.from_time else ""
+            end = f"{self.to_time:%H:%M}" if self.to_time else ""
+            hours = f"{start}–{end}"
+        else:
+            hours = str(_("any time"))
+        kinds = ", ".join(str(MODE_FOR_CLIENTS[m]) for m in self.modes) if self.modes else str(_("video or on site"))
+        return f"{days} · {hours} · {kinds}"
+
 
 class WaitlistNotice(models.Model):
     """R37: one slot announced to one wait-list entry, written in the same transaction as the

@@ -158,6 +158,7 @@ def calendar(request):
         "marks": colours.MARKS.values(),
         "time_off_colour": colours.TIME_OFF,
         "new_form": forms.NewSlotForm(initial=new_slot_initial(therapist)),
+        "waiting": services.waitlist_count(therapist),  # R37: a count only, no names
     }
     return render(request, "therapist_pages/calendar.html", context)
 

@@ -9,7 +9,7 @@ from django.test import Client as HttpClient
 from api.tests.helpers import assert_invalid, booked, local_iso, slot_for
 from conftest import Api, at, mailed_link, pnr, process_account_requests
 from domain import services
-from domain.models import AccountRequest, ApiToken, Booking, Client, OutboundEmail, Slot, Therapist, TimeOff, User
+from domain.models import AccountRequest, ApiToken, Booking, Client, OutboundEmail, Slot, Therapist, TimeOff, User, WaitlistEntry
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -461,6 +461,7 @@ def what_a_write_could_change():
         list(Therapist.objects.values_list("pk", "default_price")),
         ApiToken.objects.count(),
         sorted(TimeOff.objects.values_list("pk", "start_at")),
+        WaitlistEntry.objects.count(),
     )
 
 
@@ -481,7 +482,8 @@ def test_a_write_without_a_valid_login_is_401_never_a_csrf_403(method, path, cal
     ids = {"slot_id": slot.pk, "booking_id": booking.pk, "client_id": erik.pk, "series_id": series.pk,
            "token_id": ApiToken.objects.create(user=erik.user, key_hash="x" * 64).pk,
            "time_off_id": TimeOff.objects.create(therapist=anna, start_at=at("2027-03-01 00:00"),
-                                                 end_at=at("2027-03-02 00:00")).pk}
+                                                 end_at=at("2027-03-02 00:00")).pk,
+           "therapist_id": anna.pk}
     token = CALLERS[caller](anna.user if "therapist" in path else erik.user)
     body = body_for(method, path, ids)
     http = HttpClient(enforce_csrf_checks=True)

@@ -31,6 +31,7 @@ def masked(text: str) -> str:
     text = re.sub(r"/(bekrafta|losenord)/[^/\s]+/[^/\s]+/", r"/\1/<uid>/<token>/", text)
     text = re.sub(r"/inbjudan/[^/\s]+/", "/inbjudan/<token>/", text)
     text = re.sub(r"booking-\d+@tidbok", "booking-<id>@tidbok", text)
+    text = re.sub(r"/boka/\d+/", "/boka/<id>/", text)
     return re.sub(r"(?m)^DTSTAMP:.*\r?\n", "", text)
 
 
@@ -116,6 +117,9 @@ CASES = {
     "account_exists": ("user", None, None, False, lambda u: emails.email_account_exists(user=u)),
     "eid_account_exists": ("user", None, None, False, lambda u: email_eid_account_exists(user=u)),
     "password_reset": ("user", None, None, False, lambda u: emails.email_password_reset(user=u)),
+    # R37: a wait-listed client told of the times that opened (one and several).
+    "waitlist_opened": ("client", "anna", None, False, None),
+    "waitlist_opened-several": ("client", "anna", None, False, None),
 }
 
 
@@ -135,6 +139,11 @@ def write(case: str, people, language: str) -> OutboundEmail:
         therapist.user.refresh_from_db()
     if case == "client_invitation":
         return emails.email_client_invitation(client=erik, therapist=therapist, link=invitation_url(erik))
+    if case.startswith("waitlist_opened"):
+        days = ("2027-01-12", "2027-01-13") if case.endswith("several") else ("2027-01-12",)
+        slots = [Slot.objects.create(therapist=therapist, start_at=at(f"{d} 09:00"), end_at=at(f"{d} 09:45"), price=850,
+                                     video=True, onsite=d.endswith("12")) for d in days]
+        return emails.email_waitlist_opened(client=erik, therapist=therapist, slots=slots)
     if case.startswith("series_"):
         return send(series_bookings(therapist, erik, mode=mode, cancelled=cancelled))
     return send(booking(therapist, erik, mode=mode, cancelled=cancelled))
