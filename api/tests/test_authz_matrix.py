@@ -13,7 +13,7 @@ import pytest
 from api.tests.helpers import booked, slot_for
 from conftest import Api, api_for, at, pnr
 from domain.models import ApiToken, Booking
-from domain.services import series_create, time_off_create
+from domain.services import series_create, time_off_create, waitlist_join
 
 pytestmark = pytest.mark.usefixtures("now")
 
@@ -41,6 +41,7 @@ def world(anna, bo, erik, nora, make_client):
         "anna_token": ApiToken.objects.create(user=anna.user, key_hash="a" * 64, label="Annas telefon").pk,
         "series": series_create(therapist=anna, client=erik, start=at("2027-04-05 10:00"), weeks=2, mode="onsite",
                                 actor=anna.user).pk,
+        "erik_waiting": waitlist_join(client=erik, therapist=anna, actor=erik.user)[0].pk,
     }
 
 
@@ -119,6 +120,13 @@ MATRIX = [
      {**T403, "anna": 201, "bo": 201}),
     ("delete anna's time off (R36)", "delete", "/therapist/time-off/{anna_time_off}", None,
      {**T403, "anna": 204, "bo": 404}),
+    ("join anna's wait list (R37)", "post", "/therapists/{anna_id}/waitlist", {"weekdays": [1]},
+     {**C403, "erik": 200, "nora": 201}),
+    ("join bo's wait list (no Client Booster)", "post", "/therapists/{bo_id}/waitlist", {},
+     {**C403, "erik": 404, "nora": 404}),
+    ("leave anna's wait list (R37)", "delete", "/therapists/{anna_id}/waitlist", None,
+     {**C403, "erik": 204, "nora": 404}),
+    ("my wait lists (R37)", "get", "/client/waitlist", None, {**C403, "erik": 200, "nora": 200}),
     ("token", "post", "/auth/token", {"email": "anna@example.se", "password": "wrong"},
      {"anon": 401, "erik": 401, "nora": 401, "anna": 401, "bo": 401}),
     ("log out", "delete", "/auth/token", None, {"anon": 401, "erik": 204, "nora": 204, "anna": 204, "bo": 204}),

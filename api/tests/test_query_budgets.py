@@ -138,6 +138,11 @@ BUDGETS = {
     # R36, one slot and one booking inside: the locks, the reads after them, the row, the audit entries, R39
     "time_off_create": 15,
     "time_off_delete": 7,
+    # R37: the token, the therapist she may join, her row lock, the entry read, its insert in a
+    # savepoint (two tabs at once), the audit entry, the answer with the therapist's name
+    "waitlist_join": 11,
+    "waitlist_leave": 7,  # the token, the entry under its lock, the audit entry, its notices and itself
+    "client_waitlist": 2,
 }
 
 
@@ -245,6 +250,14 @@ def test_time_off_costs_the_same_for_one_slot_and_booking_and_twenty(anna, anna_
     within("time_off_delete", lambda: anna_api.delete(f"/therapist/time-off/{spare.pk}"))
 
 
+def test_the_wait_list_stays_within_its_budgets(anna, nora_api):
+    nora_api.get("/me")  # the token's first use writes its last_used_at once
+    within("waitlist_join", lambda: nora_api.post(f"/therapists/{anna.pk}/waitlist", {"weekdays": [1]}))
+    within("waitlist_join", lambda: nora_api.post(f"/therapists/{anna.pk}/waitlist", {"weekdays": [2]}))
+    within("client_waitlist", lambda: nora_api.get("/client/waitlist"))
+    within("waitlist_leave", lambda: nora_api.delete(f"/therapists/{anna.pk}/waitlist"))
+
+
 def test_the_exports_cost_the_same_for_one_booking_and_twenty(anna, anna_api, make_client):
     from domain.models import Client
 
@@ -278,6 +291,7 @@ def test_every_endpoint_of_the_openapi_document_has_a_budget(client, db):
         ("get", "/privacy-policy"),
         ("get", "/therapist/time-off"), ("post", "/therapist/time-off"), ("delete", "/therapist/time-off/{}"),
         ("get", "/client/export"), ("get", "/therapist/export"), ("delete", "/me"),
+        ("post", "/therapists/{}/waitlist"), ("delete", "/therapists/{}/waitlist"), ("get", "/client/waitlist"),
     }
     served = {
         (method, re.sub(r"\{[^}]+\}", "{}", path.removeprefix("/api/v1")))
