@@ -202,6 +202,8 @@ NOT_PAGES = {
     "therapist_pages:series_start": "POST only (JSON: where the weeks are shown)",
     "therapist_pages:series_cancel": "POST only",
     "therapist_pages:time_off_delete": "POST only",
+    "client_pages:waitlist_join": "POST only (its form is on the profile page)",
+    "client_pages:waitlist_leave": "POST only (its button is on Mina bokningar)",
     "favicon": "a redirect to the icon's static file",
     "two_factor_recovery": "POST only (its answer, the codes, is walked)",
     "two_factor_passkey_delete": "POST only",
@@ -277,6 +279,10 @@ def world(anna, erik, make_client, make_therapist, settings, live_server):
 
     account_signup_request(role="client", email="ny@example.se", password="lingon-sylt-1987", first_name="Ny",
                            last_name="Klient", source="127.0.0.1")
+    # R37: Erik waits for a time with Anna: his list with "Lämna kön", her count, his filled-in form.
+    from domain.services import waitlist_join
+
+    waitlist_join(client=erik, therapist=anna, actor=erik.user, weekdays=[2, 4], modes=["video"])
     password_reset_request(email=erik.email, source="127.0.0.1")
     process_account_requests()
     bo = make_therapist(email="bo@example.se", first="Bo", last="Berg")
