@@ -139,11 +139,15 @@ def test_a_slot_booked_again_before_the_job_runs_is_told_to_nobody(
     assert not mails()
 
 
-def test_a_rerun_of_the_job_sends_nothing_twice(anna, erik, ten):
+def test_a_rerun_of_the_job_sends_nothing_twice(anna, erik, ten, now):
     _slot, booking = make_booked_slot(anna, erik)
     booking_cancel(booking=booking, actor=erik.user)
 
     assert run_jobs() == 7
+    assert run_jobs(again=True) == 0
+    assert len(mails()) == 7
+    # Nor the next day, when the day's limit no longer holds her back: the notices do.
+    now.shift(dt.timedelta(days=1))
     assert run_jobs(again=True) == 0
     assert len(mails()) == 7
 
