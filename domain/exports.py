@@ -82,6 +82,18 @@ def client_export(client: Client) -> dict:
             }
             for m in mails
         ],
+        # R37: the wait lists she is on, with what suits her.
+        "waitlist": [
+            {
+                "therapist_id": w.therapist_id,
+                "weekdays": w.weekdays,
+                "from_time": w.from_time.isoformat("minutes") if w.from_time else None,
+                "to_time": w.to_time.isoformat("minutes") if w.to_time else None,
+                "modes": w.modes,
+                "joined": _iso(w.created_at),
+            }
+            for w in client.waitlist_entries.all()
+        ],
         "api_keys": [],
         "consent": None,
         "access_log": [

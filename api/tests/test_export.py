@@ -46,6 +46,7 @@ def test_a_client_downloads_everything_tidbok_holds_about_her(anna, anna_api, bo
     assert all(m["to"] == erik.email and m["body"] for m in data["emails"])
     assert [k["id"] for k in data["api_keys"]] == list(erik.user.api_tokens.values_list("pk", flat=True))
     assert data["consent"] == {"privacy_policy_version": None, "accepted": None, "current_version": POLICY_VERSION}
+    assert data["waitlist"] == []  # R37: none yet; see test_her_wait_lists_are_in_her_export
     # Another client's data is not in it.
     assert anna.user.email not in response.content.decode()
     # Who read her data (R39): Anna's booking view of her; her own export is not a read.
@@ -170,3 +171,14 @@ def test_another_therapists_client_is_not_in_her_export(anna, bo_api, erik):
     booked(slot_for(anna, "2027-01-12 09:00"), erik)
     assert erik.personnummer.encode() not in bo_api.get("/therapist/export", format="csv").content
     assert api_for(anna.user).get("/therapist/export", format="csv").content.count(erik.personnummer.encode()) == 1
+
+
+def test_her_wait_lists_are_in_her_export(anna, erik, erik_api):
+    """R37 with R40: the wait lists she is on, with what suits her."""
+    import datetime as dt
+
+    services.waitlist_join(client=erik, therapist=anna, actor=erik.user, weekdays=[2], from_time=dt.time(9),
+                           modes=["video"])
+    [entry] = json.loads(erik_api.get("/client/export").content)["waitlist"]
+    assert entry["therapist_id"] == anna.pk and entry["weekdays"] == [2] and entry["from_time"] == "09:00"
+    assert entry["to_time"] is None and entry["modes"] == ["video"] and entry["joined"]

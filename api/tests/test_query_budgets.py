@@ -125,7 +125,7 @@ BUDGETS = {
     "tokens": 2,
     "token_delete": 4,
     "privacy_policy": 0,
-    "client_export": 7,  # account, profile, lists, bookings, mails, tokens: one query each, whatever the rows
+    "client_export": 8,  # account, profile, lists, bookings, mails, tokens, wait lists (R37): one query each
     "erase_refused": 4,  # a wrong password: the throttle's count before the check
     "move": 19,  # R33: both slots' locks, her row's, the booking's; the target, the update, audit, two mails, R36
     "outcome": 10,  # R34: the booking through her, its row lock, the change, the audit entry, the answer, R39

@@ -278,3 +278,19 @@ def test_a_deleted_slot_is_not_announced(anna, nora):
     slot = slot_create(therapist=anna, actor=anna.user, start=at(f"{WEDNESDAY} 10:00"))
     Slot.objects.filter(pk=slot.pk).delete()
     assert run_jobs() == 0
+
+
+def test_an_erased_client_leaves_no_wait_list_behind(anna, erik, nora):
+    """R41: her entries and what she was told go with her."""
+    from domain.services import client_erase
+
+    waitlist_join(client=nora, therapist=anna, actor=nora.user)
+    _slot, booking = make_booked_slot(anna, erik)
+    booking_cancel(booking=booking, actor=erik.user)
+    run_jobs()
+    assert WaitlistNotice.objects.filter(client=nora).exists()
+
+    client_erase(client=nora, keep_own_records=False)
+
+    assert not WaitlistEntry.objects.exists() and not WaitlistNotice.objects.exists()
+    assert not OutboundEmail.objects.filter(kind="waitlist_opened").exists()  # the outbox scrub
