@@ -21,6 +21,7 @@ from ..errors import Code, DomainError
 from ..models import MODES, Booking, BookingSeries, Client, ClientLink, Slot, Therapist, User
 from ..selectors import booking_facts, client_search, slot_for_booking, stays_on_list
 from .audit import audit_entry, audit_write, audit_write_many, booking_snapshot
+from .busy import slot_is_busy
 from .emails import (
     email_booking_cancelled,
     email_booking_confirmed,
@@ -32,7 +33,6 @@ from .emails import (
 )
 from .outcomes import late_cancellation_outcome
 from .reminders import REMINDER_BEFORE
-from .busy import slot_is_busy
 from .time_off import freed_slot_in_time_off_remove
 
 
