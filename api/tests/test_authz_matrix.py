@@ -119,6 +119,8 @@ MATRIX = [
      {**T403, "anna": 201, "bo": 201}),
     ("delete anna's time off (R36)", "delete", "/therapist/time-off/{anna_time_off}", None,
      {**T403, "anna": 204, "bo": 404}),
+    ("her busy times (R38)", "get", "/therapist/busy", None, {**T403, "anna": 200, "bo": 200}),
+    ("fetch her busy calendar (R38)", "post", "/therapist/busy/fetch", None, {**T403, "anna": 200, "bo": 200}),
     ("token", "post", "/auth/token", {"email": "anna@example.se", "password": "wrong"},
      {"anon": 401, "erik": 401, "nora": 401, "anna": 401, "bo": 401}),
     ("log out", "delete", "/auth/token", None, {"anon": 401, "erik": 204, "nora": 204, "anna": 204, "bo": 204}),

@@ -116,7 +116,7 @@ BUDGETS = {
     "slot_delete": 9,
     "client_add": 21,  # with the invitation mail; her row lock serialises her adds (R26)
     "therapist_book": 11,  # R39: the answer names the client, so one access record (one INSERT)
-    "client_book": 15,  # with her therapist's note (R30): its outbox row and its task
+    "client_book": 16,  # with her therapist's note (R30): its outbox row and its task; R38: one busy-time EXISTS
     "cancel": 17,  # the client's row lock, whether she stays on the list (hoarding), her therapist's note (R30)
     "video_link": 7,  # the booking through its owner, its row lock, the new key, the audit entry
     "token": 12,  # the throttle's two counters, counted before the check and cleared after (R28)
@@ -127,7 +127,7 @@ BUDGETS = {
     "privacy_policy": 0,
     "client_export": 7,  # account, profile, lists, bookings, mails, tokens: one query each, whatever the rows
     "erase_refused": 4,  # a wrong password: the throttle's count before the check
-    "move": 19,  # R33: both slots' locks, her row's, the booking's; the target, the update, audit, two mails, R36
+    "move": 20,  # R33: both slots' locks, her row's, the booking's; the target, the update, audit, two mails, R36, R38
     "outcome": 10,  # R34: the booking through her, its row lock, the change, the audit entry, the answer, R39
     # R32, 10 weeks: two reads (her slots at the weeks' times, her time off) whatever the weeks;
     # booking them is each week's slot_create (R11, R36) and booking (R14–R16), about 15 each.
@@ -138,6 +138,10 @@ BUDGETS = {
     # R36, one slot and one booking inside: the locks, the reads after them, the row, the audit entries, R39
     "time_off_create": 15,
     "time_off_delete": 7,
+    # R38: her busy times in the window (one read); the fetch: her row, then (a good feed) the
+    # lock, the delete, one insert of all rows, the update, and the answer's row.
+    "busy_list": 2,
+    "busy_fetch": 8,
 }
 
 
@@ -243,6 +247,8 @@ def test_time_off_costs_the_same_for_one_slot_and_booking_and_twenty(anna, anna_
     within("time_off_list", lambda: anna_api.get("/therapist/time-off"))
     spare = time_off_create(therapist=anna, start=date(2027, 3, 1), end=date(2027, 3, 1), actor=None)[0]
     within("time_off_delete", lambda: anna_api.delete(f"/therapist/time-off/{spare.pk}"))
+    within("busy_list", lambda: anna_api.get("/therapist/busy"))
+    within("busy_fetch", lambda: anna_api.post("/therapist/busy/fetch"))  # no address: nothing fetched
 
 
 def test_the_exports_cost_the_same_for_one_booking_and_twenty(anna, anna_api, make_client):
@@ -277,6 +283,7 @@ def test_every_endpoint_of_the_openapi_document_has_a_budget(client, db):
         ("post", "/therapist/series"), ("post", "/therapist/series/preview"), ("post", "/therapist/series/{}/cancel"),
         ("get", "/privacy-policy"),
         ("get", "/therapist/time-off"), ("post", "/therapist/time-off"), ("delete", "/therapist/time-off/{}"),
+        ("get", "/therapist/busy"), ("post", "/therapist/busy/fetch"),
         ("get", "/client/export"), ("get", "/therapist/export"), ("delete", "/me"),
     }
     served = {

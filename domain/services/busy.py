@@ -333,5 +333,35 @@ def busy_times(therapist: Therapist, start: datetime, end: datetime):
     return BusyTime.objects.filter(therapist=therapist).overlapping(start, end).order_by("start_at")
 
 
+def busy_merged(therapist: Therapist, start: datetime, end: datetime) -> list[tuple[datetime, datetime, str]]:
+    """Her busy times in [start, end) as she sees them: the stored pieces of one event joined
+    again (consecutive, same title)."""
+    merged: list[list] = []
+    for b in busy_times(therapist, start, end):
+        if merged and merged[-1][1] == b.start_at and merged[-1][2] == b.title:
+            merged[-1][1] = b.end_at
+        else:
+            merged.append([b.start_at, b.end_at, b.title])
+    return [tuple(m) for m in merged]
+
+
+def busy_mark(therapist: Therapist, slots, start: datetime, end: datetime) -> None:
+    """Set `slot.busy` on each of her slots (in [start, end)) that overlaps a busy time: one
+    read of the busy times in the window, then in memory."""
+    intervals = [(b.start_at, b.end_at) for b in busy_times(therapist, start, end)]
+    for slot in slots:
+        slot.busy = any(s < slot.end_at and e > slot.start_at for s, e in intervals)
+
+
+def busy_settings(therapist: Therapist) -> dict:
+    """Her R38 settings as the API and the settings page show them."""
+    return {
+        "busy_calendar_url": therapist.busy_calendar_url,
+        "busy_show_titles": therapist.busy_show_titles,
+        "busy_synced_at": therapist.busy_synced_at,
+        "busy_error": therapist.busy_error,
+    }
+
+
 def slot_is_busy(slot) -> bool:
     return BusyTime.objects.filter(therapist_id=slot.therapist_id).overlapping(slot.start_at, slot.end_at).exists()
