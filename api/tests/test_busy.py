@@ -22,6 +22,15 @@ def busy(therapist, start, end, title="Tandläkare"):
     return BusyTime.objects.create(therapist=therapist, start_at=at(start), end_at=at(end), title=title)
 
 
+@pytest.fixture(autouse=True)
+def english(anna, bo):
+    """The fetch keeps its message in the therapist's language: these tests read English (the
+    Swedish ones are in the .po file, checked by po-fill; the browser test reads Swedish)."""
+    from domain.models import User
+
+    User.objects.update(language="en")
+
+
 @pytest.fixture
 def ics_server():
     class Handler(http.server.BaseHTTPRequestHandler):

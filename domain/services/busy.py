@@ -26,7 +26,7 @@ import recurring_ical_events
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from ..models import BUSY_PIECE, BUSY_TITLE_MAX_LENGTH, BUSY_URL_MAX_LENGTH, BusyTime, Therapist, User
@@ -283,10 +283,16 @@ def busy_fetch(therapist: Therapist, at: datetime | None = None) -> str:
     """Fetch her calendar now. Answers "ok", "not_modified", "failed" or "none" (no address).
     A failure keeps her last good busy times and stores the message for her."""
     at = at or timezone.now()
-    therapist = Therapist.objects.get(pk=therapist.pk)
-    url = therapist.busy_calendar_url
-    if not url:
+    therapist = Therapist.objects.select_related("user").get(pk=therapist.pk)
+    if not therapist.busy_calendar_url:
         return "none"
+    # The message kept for her is in her language (the periodic job has no request).
+    with translation.override(therapist.user.language or settings.LANGUAGE_CODE):
+        return _busy_fetch(therapist, at)
+
+
+def _busy_fetch(therapist: Therapist, at: datetime) -> str:
+    url = therapist.busy_calendar_url
     reuse = therapist.busy_parsed_at is not None and at - therapist.busy_parsed_at < REPARSE_AFTER
     try:
         got = fetch(url, *((therapist.busy_etag, therapist.busy_last_modified) if reuse else ("", "")))

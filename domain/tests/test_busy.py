@@ -78,6 +78,15 @@ def server():
         httpd.server_close()
 
 
+@pytest.fixture(autouse=True)
+def english(anna, bo):
+    """The fetch keeps its message in the therapist's language: these tests read English (the
+    Swedish ones are in the .po file, checked by po-fill; the browser test reads Swedish)."""
+    from domain.models import User
+
+    User.objects.update(language="en")
+
+
 @pytest.fixture
 def allow_private(settings):
     settings.BUSY_CALENDAR_ALLOW_PRIVATE = True
@@ -322,3 +331,13 @@ def test_the_periodic_job_fetches_each_and_one_broken_stops_none(anna, bo, serve
     assert busy_fetch_due(at=AT) == {"failed": 1, "ok": 1}
     assert BusyTime.objects.filter(therapist=bo).count() == 3
     assert Therapist.objects.get(pk=anna.pk).busy_error
+
+
+def test_the_message_is_kept_in_her_language(anna, server, settings):
+    settings.BUSY_CALENDAR_ALLOW_PRIVATE = False
+    anna.user.language = "sv"
+    anna.user.save()
+    connect(anna, server.base + "/anna.ics")
+    assert busy_fetch(anna, at=AT) == "failed"
+    anna.refresh_from_db()
+    assert anna.busy_error == "Kalenderns adress pekar in i ett privat nätverk, och det är inte tillåtet."
