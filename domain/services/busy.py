@@ -201,12 +201,29 @@ def busy_intervals(data: bytes, zone_name: str, start: datetime, end: datetime) 
     (free) and cancelled events left out. Raises FetchError for what is no calendar."""
     zone = ZoneInfo(zone_name)
     try:
-        calendar = icalendar.Calendar.from_ical(data)
-        occurrences = recurring_ical_events.of(calendar).between(start, end)
-    except Exception:  # the parsers raise many kinds on a broken file
+        return _intervals(data, zone, start, end)
+    except FetchError:
+        raise
+    except Exception:  # the parsers raise many kinds on a broken file, also while expanding
         raise FetchError(_("The address did not give a calendar that could be read (iCalendar).")) from None
+
+
+def _occurrences(data: bytes, zone: ZoneInfo, start: datetime, end: datetime):
+    """The events from `start` on, lazily, in the order they start, up to `end`: a rule that
+    would give a million occurrences (FREQ=MINUTELY) stops at `MAX_ROWS`, never expanded whole."""
+    calendar = icalendar.Calendar.from_ical(data)
+    for count, event in enumerate(recurring_ical_events.of(calendar).after(start)):
+        dtstart = event.get("DTSTART")
+        if dtstart is not None and _as_utc(dtstart.dt, zone) >= end:
+            return
+        if count >= MAX_ROWS:
+            raise FetchError(_("The calendar has too many events to read (more than %(max)d).") % {"max": MAX_ROWS})
+        yield event
+
+
+def _intervals(data: bytes, zone: ZoneInfo, start: datetime, end: datetime) -> list:
     found = []
-    for event in occurrences:
+    for event in _occurrences(data, zone, start, end):
         if event.name != "VEVENT":
             continue
         if str(event.get("TRANSP", "")).upper() == "TRANSPARENT":

@@ -341,3 +341,16 @@ def test_the_message_is_kept_in_her_language(anna, server, settings):
     assert busy_fetch(anna, at=AT) == "failed"
     anna.refresh_from_db()
     assert anna.busy_error == "Kalenderns adress pekar in i ett privat nätverk, och det är inte tillåtet."
+
+
+def test_a_rule_with_a_million_occurrences_is_not_expanded_whole(anna, server, allow_private):
+    server.serve("/anna.ics", (FILES / "new_york.ics").read_bytes())
+    connect(anna, server.base + "/anna.ics")
+    busy_fetch(anna, at=AT)
+    server.serve("/anna.ics", "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//SV\r\nBEGIN:VEVENT\r\n"
+                 "UID:m@t\r\nDTSTAMP:20260301T000000Z\r\nSUMMARY:Varje minut\r\nDTSTART:20260301T000000Z\r\n"
+                 "DTEND:20260301T000100Z\r\nRRULE:FREQ=MINUTELY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    assert busy_fetch(anna, at=AT.replace(hour=13)) == "failed"
+    anna.refresh_from_db()
+    assert "too many events" in anna.busy_error
+    assert len(rows(anna)) == 3  # the last good copy
