@@ -161,6 +161,7 @@ def calendar(request):
         "marks": colours.MARKS.values(),
         "time_off_colour": colours.TIME_OFF,
         "busy_colour": colours.BUSY,
+        "busy_connected": bool(therapist.busy_calendar_url),  # R38: the legend names the band only then
         "new_form": forms.NewSlotForm(initial=new_slot_initial(therapist)),
     }
     return render(request, "therapist_pages/calendar.html", context)
