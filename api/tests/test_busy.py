@@ -65,7 +65,8 @@ def test_settings_show_and_set_the_address(anna, anna_api):
 
 
 def test_a_bad_address_is_422_and_nothing_is_saved(anna, anna_api):
-    for bad in ["ftp://example.com/a.ics", "not an address", "file:///etc/passwd"]:
+    for bad in ["ftp://example.com/a.ics", "not an address", "file:///etc/passwd", "https://a\x00b.se/x.ics",
+                "https://example.com/\x07.ics", "http://:80/x", "https://example.com:99999/x", "x" * 2001, 12, []]:
         response = anna_api.patch("/therapist/settings", {"busy_calendar_url": bad, "default_price": 1234})
         assert_invalid(response, "busy_calendar_url")
     anna.refresh_from_db()
