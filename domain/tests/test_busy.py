@@ -67,6 +67,7 @@ def server():
         def log_message(self, *args):
             pass
 
+    feed.handler = Handler  # the same answers over TLS (test_https_…)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -354,3 +355,74 @@ def test_a_rule_with_a_million_occurrences_is_not_expanded_whole(anna, server, a
     anna.refresh_from_db()
     assert "too many events" in anna.busy_error
     assert len(rows(anna)) == 3  # the last good copy
+
+
+def _certificate(name: str, tmp_path):
+    """A certificate for `name` signed by a certificate authority made here: (ca, cert, key) files."""
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def make(subject, issuer, key, signer, ca: bool, san=None):
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(datetime.now(UTC) - timedelta(days=1))
+                   .not_valid_after(datetime.now(UTC) + timedelta(days=2))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False)
+        builder = builder.add_extension(x509.KeyUsage(
+            digital_signature=not ca, content_commitment=False, key_encipherment=False, data_encipherment=False,
+            key_agreement=False, key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False), critical=True)
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+            builder = builder.add_extension(
+                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tidbok test CA")])
+    ca = make(ca_name, ca_name, ca_key, ca_key, True)
+    cert = make(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), ca_name, key, ca_key, False, san=name)
+    pem = serialization.Encoding.PEM
+    files = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    files[0].write_bytes(ca.public_bytes(pem))
+    files[1].write_bytes(cert.public_bytes(pem))
+    files[2].write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return files
+
+
+@pytest.mark.parametrize("cert_name, works", [("calendar.test", True), ("other.test", False)])
+def test_https_to_the_checked_address_verifies_the_hosts_name(anna, server, allow_private, monkeypatch, tmp_path,
+                                                                cert_name, works):
+    """https: the connection goes to the resolved IP, yet the TLS name sent (SNI) and checked is the
+    host's: a certificate for calendar.test is accepted, one for another name is refused."""
+    import ssl
+
+    ca, cert, key = _certificate(cert_name, tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    server.serve("/ny.ics", (FILES / "new_york.ics").read_bytes())
+
+    seen = {}
+
+    def remember(conn, name, context):
+        seen["sni"] = name
+
+    server_context.sni_callback = remember
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), server.handler)
+    httpd.socket = server_context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(busy, "VERIFY", ssl.create_default_context(cafile=str(ca)))
+        monkeypatch.setattr(busy, "resolve", lambda host, port: ["127.0.0.1"])
+        connect(anna, f"https://calendar.test:{httpd.server_address[1]}/ny.ics")
+        assert busy_fetch(anna, at=AT) == ("ok" if works else "failed")
+        assert seen["sni"] == "calendar.test"
+        assert len(rows(anna)) == (3 if works else 0)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
