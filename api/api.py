@@ -426,6 +426,7 @@ def _entry(request, slot_id: int, therapist: Therapist) -> dict:
     slot = Slot.objects.with_live_booking().get(pk=slot_id)
     if slot.live_booking:  # a booked slot's entry names its client (R39)
         _log_reads(request, [slot.live_booking.client], What.CALENDAR)
+    busy_mark(therapist, [slot], slot.start_at, slot.end_at)  # R38
     return entry_out(slot, therapist)
 
 

@@ -125,3 +125,11 @@ def test_clients_do_not_see_busy_slots_and_cannot_book_them(anna, erik, anna_api
     assert entries[free.pk]["busy"] is False and entries[free.pk]["bookable_by_clients"] is True
     response = anna_api.post(f"/therapist/slots/{taken.pk}/booking", {"client_id": erik.pk, "mode": "video"})
     assert response.status_code in (200, 201), response.content
+
+
+def test_a_slot_made_or_moved_over_a_busy_time_says_so(anna, anna_api):
+    busy(anna, "2027-01-12 09:30", "2027-01-12 10:30")
+    made = anna_api.post("/therapist/slots", {"start": "2027-01-12T09:00:00+01:00"}).json()
+    assert (made["busy"], made["bookable_by_clients"]) == (True, False)
+    moved = anna_api.patch(f"/therapist/slots/{made['id']}", {"start": "2027-01-12T13:00:00+01:00"}).json()
+    assert (moved["busy"], moved["bookable_by_clients"]) == (False, True)

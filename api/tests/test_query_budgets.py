@@ -111,8 +111,8 @@ BUDGETS = {
     "me": 1,
     "settings_get": 1,
     "settings_patch": 5,
-    "slot_create": 12,  # R36: whether the time lies in her time off
-    "slot_patch": 14,
+    "slot_create": 13,  # R36: whether the time lies in her time off; R38: whether it is busy (the answer's `busy`)
+    "slot_patch": 15,  # R38: whether it is busy (the answer's `busy`)
     "slot_delete": 9,
     "client_add": 21,  # with the invitation mail; her row lock serialises her adds (R26)
     "therapist_book": 11,  # R39: the answer names the client, so one access record (one INSERT)
