@@ -21,6 +21,7 @@ from therapist_pages.tests.test_calendar_browser import (  # noqa: F401 (fixture
     monday,
     settled,
 )
+from tidbok.tests.test_every_page import AXE, AXE_RUN
 
 pytestmark = pytest.mark.browser
 
@@ -70,6 +71,7 @@ def test_connecting_a_calendar_shows_the_grey_busy_band(calendar, anna, monday, 
     covered = slot_create(therapist=anna, actor=anna.user, start=local(monday, "10:30"))
     free = slot_create(therapist=anna, actor=anna.user, start=local(monday, "13:00"))
     page.set_viewport_size({"width": 375, "height": 800})
+    page.add_init_script(path=str(AXE))  # before any page: the CSP allows no inline script
 
     calendar()
     page.goto(live_server.url + "/kalender/installningar/")
@@ -108,6 +110,9 @@ def test_connecting_a_calendar_shows_the_grey_busy_band(calendar, anna, monday, 
     page.get_by_role("button", name="Hämta nu").click()
     expect(page.locator("#busy-error")).to_contain_text("Adressen gav ingen kalender som gick att läsa")
     assert BusyTime.objects.filter(therapist=anna).count() == 1
+    # The section in every state (connected, fetched, its error) passes axe-core at 375 px.
+    assert page.evaluate("typeof axe") == "object"
+    assert page.evaluate(AXE_RUN) == []
 
     # Titles, when she chooses them.
     page.get_by_label("Visa händelsernas rubriker i min vecka (annars bara ”Upptagen”)").check()
