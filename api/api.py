@@ -8,7 +8,7 @@ from typing import Literal
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -27,6 +27,7 @@ from domain.models import AccessRecord, Booking, BookingSeries, Slot, Therapist,
 from domain.privacy import POLICY_DATE, POLICY_VERSION
 from domain.services import two_factor
 from domain.services.access_log import record_reads_when_sent
+from domain.services.busy import busy_calendar_set, busy_fetch, busy_mark, busy_merged, busy_settings
 from domain.services.therapists import therapist_settings_snapshot
 from domain.timezones import EARLIEST, LATEST, in_range, local, local_today, week_start, zone
 from domain.video import link_of, party_of
@@ -346,17 +347,56 @@ def me(request):
 therapist_router = Router(tags=["therapist"])
 
 
+def settings_out(therapist) -> dict:
+    return {**therapist_settings_snapshot(therapist), **busy_settings(therapist)}
+
+
 @therapist_router.get("/settings", response=s.SettingsOut)
 def settings_get(request):
-    return therapist_settings_snapshot(therapist_of(request))
+    return settings_out(therapist_of(request))
 
 
 @therapist_router.patch("/settings", response={200: s.SettingsOut, 422: dict})
 def settings_patch(request, payload: s.SettingsPatch):
     therapist = therapist_of(request)
     changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
-    services.therapist_settings_update(therapist=therapist, actor=request.auth, **changes)
-    return Status(200, therapist_settings_snapshot(therapist))
+    busy = {k: changes.pop(k) for k in ("busy_calendar_url", "busy_show_titles") if k in changes}
+    if not busy:
+        services.therapist_settings_update(therapist=therapist, actor=request.auth, **changes)
+        return Status(200, settings_out(therapist))
+    with transaction.atomic():  # R38's fields with the others: all or nothing
+        if changes:
+            services.therapist_settings_update(therapist=therapist, actor=request.auth, **changes)
+        busy_calendar_set(therapist=therapist, actor=request.auth, url=busy.get("busy_calendar_url"),
+                          show_titles=busy.get("busy_show_titles"))
+    therapist.refresh_from_db()
+    return Status(200, settings_out(therapist))
+
+
+@therapist_router.get(
+    "/busy", response={200: list[s.BusyOut], 422: dict},
+    description="R38: the busy times of her external calendar that share a moment with the window (as for the "
+    "calendar), earliest first; `title` only if she chose to see titles.",
+)
+def busy_list(request, start: datetime | None = None, end: datetime | None = None):
+    therapist = therapist_of(request)
+    start, end = window(start, end, therapist.tz)
+    tz = therapist.tz
+    return [
+        {"start": b_start.astimezone(tz), "end": b_end.astimezone(tz), "title": title if therapist.busy_show_titles else None}
+        for b_start, b_end, title in busy_merged(therapist, start, end)
+    ]
+
+
+@therapist_router.post(
+    "/busy/fetch", response=s.BusyFetched,
+    description="R38: fetch her external calendar now (it is fetched every 10 minutes anyway).",
+)
+def busy_fetch_now(request):
+    therapist = therapist_of(request)
+    result = busy_fetch(therapist)
+    therapist.refresh_from_db()
+    return {"result": result, "busy_synced_at": therapist.busy_synced_at, "busy_error": therapist.busy_error}
 
 
 @therapist_router.get("/calendar", response=list[s.Entry])
@@ -364,6 +404,7 @@ def calendar(request, start: datetime | None = None, end: datetime | None = None
     therapist = therapist_of(request)
     start, end = window(start, end, therapist.tz)
     slots = selectors.calendar_for_therapist(therapist, start, end)
+    busy_mark(therapist, slots, start, end)  # R38: one read of her busy times in the window
     _log_reads(request, [slot.live_booking.client for slot in slots if slot.live_booking], What.CALENDAR)
     return unvalidated(request, [entry_out(slot, therapist) for slot in slots])
 
@@ -385,6 +426,7 @@ def _entry(request, slot_id: int, therapist: Therapist) -> dict:
     slot = Slot.objects.with_live_booking().get(pk=slot_id)
     if slot.live_booking:  # a booked slot's entry names its client (R39)
         _log_reads(request, [slot.live_booking.client], What.CALENDAR)
+    busy_mark(therapist, [slot], slot.start_at, slot.end_at)  # R38
     return entry_out(slot, therapist)
 
 

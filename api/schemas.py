@@ -8,6 +8,7 @@ from pydantic import StrictBool, StrictInt
 
 from domain.errors import CODES
 from domain.models import (
+    BUSY_URL_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
     PASSWORD_MAX_LENGTH,
@@ -114,6 +115,12 @@ class SettingsOut(Schema):
         description="Where clients' replies to their booking mails go (Reply-To); empty: her log-in address"
     )
     contact_phone: str
+    busy_calendar_url: str = Field(
+        "", description="R38: her external calendar's iCalendar address (a secret: Google's or Outlook's); empty: none"
+    )
+    busy_show_titles: bool = Field(False, description="R38: her week shows the busy times' titles, not only 'Upptagen'")
+    busy_synced_at: datetime | None = Field(None, description="R38: when the calendar was last fetched well (read-only)")
+    busy_error: str = Field("", description="R38: why the last fetch failed (the last good copy is kept); empty: it worked")
 
 
 class SettingsPatch(Schema):
@@ -129,6 +136,8 @@ class SettingsPatch(Schema):
     notify_by_email: StrictBool | None = None
     contact_email: str | None = Field(None, max_length=EMAIL_MAX_LENGTH)
     contact_phone: str | None = Field(None, max_length=PHONE_MAX_LENGTH)
+    busy_calendar_url: str | None = Field(None, max_length=BUSY_URL_MAX_LENGTH)
+    busy_show_titles: StrictBool | None = None
 
 
 class PersonRef(Schema):
@@ -164,8 +173,9 @@ class Entry(Schema):
     color: Literal["green", "blue", "red", "yellow"]
     bookable_by_clients: bool = Field(
         description="R35: open, and inside her booking window now, so a client may book it (false: booked, or too "
-        "soon or too far ahead for clients)"
+        "soon or too far ahead for clients, or busy in her external calendar)"
     )
+    busy: bool = Field(False, description="R38: it overlaps a busy time of her external calendar")
     booking: EntryBooking | None
 
 
@@ -328,6 +338,18 @@ class TimeOffIn(Schema):
     start: date | datetime = Field(description="A date (from its first moment in her zone) or a date and time")
     end: date | datetime = Field(description="A date (through its last moment: inclusive) or a date and time (exclusive)")
     note: str = Field("", max_length=TIME_OFF_NOTE_MAX_LENGTH)
+
+
+class BusyOut(Schema):
+    start: datetime = Field(description="In her zone")
+    end: datetime = Field(description="In her zone: [start, end)")
+    title: str | None = Field(None, description="The event's title, only if she chose to see titles")
+
+
+class BusyFetched(Schema):
+    result: Literal["ok", "not_modified", "failed", "none"]
+    busy_synced_at: datetime | None
+    busy_error: str
 
 
 class TimeOffOut(Schema):

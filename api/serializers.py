@@ -20,7 +20,10 @@ def entry_out(slot: Slot, therapist: Therapist) -> dict:
         "status": "booked" if booking else "available",
         "color": slot.color,
         # R35: open and inside her booking window now; the calendar marks an open slot when not.
-        "bookable_by_clients": booking is None and therapist.bookable_by_clients(slot.start_at),
+        # R38: nor when it overlaps a busy time of her external calendar (`busy_mark`).
+        "bookable_by_clients": booking is None and therapist.bookable_by_clients(slot.start_at)
+        and not getattr(slot, "busy", False),
+        "busy": getattr(slot, "busy", False),
         "booking": booking
         and {
             "id": booking.pk,

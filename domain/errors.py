@@ -25,6 +25,7 @@ class Code(StrEnum):
     OUTSIDE_BOOKING_WINDOW = "outside_booking_window"
     SERIES_CONFLICT = "series_conflict"
     TIME_OFF = "time_off"
+    SLOT_BUSY = "slot_busy"
 
 
 # Every code, as plain strings in the order above (the API's schema and the tests read this).
@@ -54,6 +55,7 @@ MESSAGES = {
     ),
     Code.SERIES_CONFLICT: _("Some weeks of the series cannot be booked, so none was booked."),
     Code.TIME_OFF: _("The time falls in your time off."),
+    Code.SLOT_BUSY: _("The therapist is busy at that time; choose another time."),
 }
 assert set(MESSAGES) == set(Code), "every code has its message"
 

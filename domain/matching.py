@@ -58,6 +58,7 @@ def therapists_matching(wish: Wish, *, now: datetime | None = None) -> list[Matc
     slots = (
         Slot.objects.filter(in_booking_window(now), therapist__in=therapists, start_at__gt=now, start_at__lt=now + HORIZON)
         .free()
+        .not_busy()  # R38
         .open_to(None)
         .order_by("start_at")
         .values_list("therapist_id", "start_at", "video", "onsite")

@@ -59,6 +59,12 @@ RECEPTION_ADDRESS_MAX_LENGTH = 2000
 PERSONAL_INFO_MAX_LENGTH = 2000
 PRESENTATION_MAX_LENGTH = 5000
 TIME_OFF_NOTE_MAX_LENGTH = 200
+# R38: the external busy calendar's address, and the longest busy row stored (longer events are
+# kept as pieces of at most this, so "does a busy time overlap [s, e)" reads only the index
+# range start_at in (s - BUSY_PIECE, e) of `busy_therapist_start`).
+BUSY_URL_MAX_LENGTH = 2000
+BUSY_TITLE_MAX_LENGTH = 200
+BUSY_PIECE = timedelta(days=1)
 
 
 def new_token() -> str:
@@ -279,6 +285,14 @@ class Therapist(models.Model):
     contact_phone = models.CharField(_("contact phone"), max_length=PHONE_MAX_LENGTH, blank=True)
     # The private iCalendar feed (subscribe from a phone); regenerating the token revokes the old URL.
     calendar_feed_token = models.CharField(_("calendar feed key"), max_length=64, unique=True, default=new_token, editable=False)
+    # R38: her external calendar (an iCalendar address), fetched by `services.busy`.
+    busy_calendar_url = models.CharField(_("busy calendar address"), max_length=BUSY_URL_MAX_LENGTH, blank=True)
+    busy_show_titles = models.BooleanField(_("show the titles of busy times"), default=False)
+    busy_synced_at = models.DateTimeField(_("busy calendar fetched"), null=True, blank=True)
+    busy_parsed_at = models.DateTimeField(_("busy calendar read"), null=True, blank=True)
+    busy_error = models.TextField(_("busy calendar error"), blank=True)
+    busy_etag = models.CharField(_("busy calendar ETag"), max_length=200, blank=True)
+    busy_last_modified = models.CharField(_("busy calendar Last-Modified"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created"), default=now)
 
     objects = TherapistQuerySet.as_manager()
@@ -455,6 +469,11 @@ class SlotQuerySet(models.QuerySet):
     def overlapping(self, start, end):
         """Slots that share any moment with [start, end): adjacent slots do not overlap."""
         return self.filter(overlapping_any([(start, end)]))
+
+    def not_busy(self):
+        """R38: slots that overlap no busy time of their therapist's external calendar
+        (`BusyTime.overlapping_q`: one bounded index range read per slot)."""
+        return self.exclude(models.Exists(BusyTime.objects.overlapping_slot()))
 
     def free(self):
         """Slots without a live booking (R14: a slot with one is booked, whatever else)."""
@@ -1075,3 +1094,42 @@ class AccessRecord(models.Model):
             "at": f"{localtime(self.at):%Y-%m-%d %H:%M}", "role": self.get_role_display(), "actor": self.actor_id,
             "client": self.client_id, "what": self.get_what_display(),
         }
+
+
+class BusyTimeQuerySet(models.QuerySet):
+    def overlapping(self, start, end):
+        """Busy times sharing a moment with [start, end); bounded below by `BUSY_PIECE` so the
+        read is an index range on (therapist, start_at)."""
+        return self.filter(start_at__lt=end, start_at__gt=start - BUSY_PIECE, end_at__gt=start)
+
+    def overlapping_slot(self):
+        """For a subquery of a Slot query: the busy times of the outer slot's therapist that
+        overlap it."""
+        start, end = models.OuterRef("start_at"), models.OuterRef("end_at")
+        lower = models.ExpressionWrapper(start - models.Value(BUSY_PIECE), output_field=models.DateTimeField())
+        return self.filter(therapist=models.OuterRef("therapist"), start_at__lt=end, start_at__gt=lower, end_at__gt=start)
+
+
+class BusyTime(models.Model):
+    """R38: a busy stretch from the therapist's external calendar, [start_at, end_at) in UTC,
+    at most `BUSY_PIECE` long (a longer event is stored in pieces). All of hers are replaced on
+    each good fetch (`services.busy`); open slots overlapping one are hidden from clients and
+    refused to them (`slot_busy`)."""
+
+    therapist = models.ForeignKey(Therapist, verbose_name=_("therapist"), on_delete=models.CASCADE, related_name="busy_times")
+    start_at = models.DateTimeField(_("start"))
+    end_at = models.DateTimeField(_("end"))
+    title = models.CharField(_("title"), max_length=BUSY_TITLE_MAX_LENGTH, blank=True)
+
+    objects = BusyTimeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("busy time")
+        verbose_name_plural = _("busy times")
+        constraints = [
+            models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="busy_end_after_start"),
+        ]
+        indexes = [models.Index(fields=["therapist", "start_at"], name="busy_therapist_start")]
+
+    def __str__(self):
+        return f"{self.therapist} {self.start_at:%Y-%m-%d %H:%M}"

@@ -170,9 +170,10 @@ def open_slots_for_viewer(
     therapist: Therapist, client: Client | None, start: datetime | None = None, end: datetime | None = None
 ) -> QuerySet[Slot]:
     """The open future slots this viewer may see and book (R7–R9) inside the therapist's
-    booking window (R35: `in_booking_window`); none at all when the therapist is hidden from her."""
+    booking window (R35: `in_booking_window`), overlapping no busy time of her external calendar
+    (R38: `not_busy`); none at all when the therapist is hidden from her."""
     now = timezone.now()
-    slots = Slot.objects.filter(in_booking_window(now), therapist=therapist, start_at__gt=now).free().open_to(client)
+    slots = Slot.objects.filter(in_booking_window(now), therapist=therapist, start_at__gt=now).free().not_busy().open_to(client)
     if start is not None:
         slots = slots.filter(end_at__gt=start)
     if end is not None:
@@ -189,7 +190,7 @@ def therapist_listing(mode: str | None = None) -> QuerySet[Therapist]:
     now = timezone.now()
     open_for_new = Slot.objects.filter(
         OPEN_TO_ALL, in_booking_window(now, outer=True), therapist=OuterRef("pk"), start_at__gt=now
-    ).free()
+    ).free().not_busy()
     if mode:
         open_for_new = open_for_new.filter(**{mode: True})
     first = open_for_new.order_by("start_at").values("start_at")[:1]

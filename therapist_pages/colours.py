@@ -74,6 +74,16 @@ def time_off_for_script() -> dict:
             "label": str(TIME_OFF.label)}
 
 
+# R38: a busy time of her external calendar, a grey band behind the week's slots ("Upptagen",
+# or the event's title if she chose to see titles); the open slots over it are hatched (clients
+# cannot book them). Text on background at least 4.5:1.
+BUSY = Colour("busy", "#e2e2e2", "#2b2b2b", "▦", _("Busy"), _("Busy in your other calendar: clients cannot book then"))
+
+
+def busy_for_script() -> dict:
+    return {"background": BUSY.background, "text": BUSY.text, "icon": BUSY.icon, "label": str(BUSY.label)}
+
+
 def of(slot) -> Colour:
     return COLOURS[slot.color]
 

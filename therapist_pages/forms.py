@@ -12,6 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from domain.models import (
+    BUSY_URL_MAX_LENGTH,
     CITY_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
     MAX_BOOKING_HORIZON_DAYS,
@@ -185,6 +186,21 @@ class DialogClientForm(ClientForm):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.widget.attrs["form"] = form_id
+
+
+class BusyCalendarForm(forms.Form):
+    """R38: her other calendar's iCalendar address (`services.busy` checks it) and whether her
+    week shows its events' titles."""
+
+    busy_calendar_url = forms.CharField(
+        label=_("Address of your other calendar (iCalendar)"), required=False, max_length=BUSY_URL_MAX_LENGTH,
+        help_text=_("In Google Calendar: the calendar's settings, \"Secret address in iCal format\". In Outlook: "
+                    "Settings, Calendar, Shared calendars, Publish a calendar, the ICS link. Empty: none."),
+        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "url"}),
+    )
+    busy_show_titles = forms.BooleanField(
+        label=_("Show the events' titles in my week (otherwise only \"Busy\")"), required=False
+    )
 
 
 class SettingsForm(forms.Form):

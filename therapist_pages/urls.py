@@ -27,5 +27,7 @@ urlpatterns = [
     path("klienter/<int:client_id>/bjud-in/", views.client_invite, name="client_invite"),
     path("installningar/", views.settings_page, name="settings"),
     path("installningar/nytt-kalenderflode/", views.feed_regenerate, name="feed_regenerate"),
+    path("installningar/annan-kalender/", views.busy_calendar, name="busy_calendar"),
+    path("installningar/annan-kalender/hamta/", views.busy_calendar_fetch, name="busy_calendar_fetch"),
     path("feed/<str:token>.ics", views.feed, name="feed"),
 ]

@@ -29,6 +29,7 @@ from domain import video as video_rooms
 from domain.errors import MESSAGES, Code, DomainError
 from domain.models import VIDEO, AccessRecord, Booking, BookingSeries, Slot, Therapist
 from domain.services.access_log import record_reads, record_reads_when_sent
+from domain.services.busy import busy_calendar_set, busy_fetch
 from domain.services.slots import validate_duration
 from domain.timezones import date_from_text, local, local_today
 from tidbok.http import login_required_401, url_template
@@ -119,6 +120,7 @@ def calendar(request):
             "apiSlot": url_template("api-v1:slot_patch", "slot_id"),  # {slot_id}: Tidbok.url fills it in
             "apiClients": reverse("api-v1:clients"),
             "timeOff": reverse("api-v1:time_off_list"),
+            "busy": reverse("api-v1:busy_list"),
             "slot": url_template("therapist_pages:slot", "slot_id"),
             "range": reverse("therapist_pages:slot_range"),
             "price": reverse("therapist_pages:price"),
@@ -127,6 +129,7 @@ def calendar(request):
         "outcomes": colours.outcomes_for_script(),
         "marks": colours.marks_for_script(),
         "timeOff": colours.time_off_for_script(),
+        "busy": colours.busy_for_script(),
         "strings": {
             "created": _("New slot %(time)s."),
             "moved": _("Moved to %(time)s."),
@@ -157,6 +160,8 @@ def calendar(request):
         "colours": colours.COLOURS.values(),
         "marks": colours.MARKS.values(),
         "time_off_colour": colours.TIME_OFF,
+        "busy_colour": colours.BUSY,
+        "busy_connected": bool(therapist.busy_calendar_url),  # R38: the legend names the band only then
         "new_form": forms.NewSlotForm(initial=new_slot_initial(therapist)),
         "waiting": services.waitlist_count(therapist),  # R37: a count only, no names
     }
@@ -611,9 +616,55 @@ def settings_page(request):
             messages.success(request, _("Your settings are saved. New slots use them; slots already made keep theirs."))
             return redirect("therapist_pages:settings")
     feed_url = request.build_absolute_uri(reverse("therapist_pages:feed", args=[therapist.calendar_feed_token]))
+    busy_form = forms.BusyCalendarForm(initial={"busy_calendar_url": therapist.busy_calendar_url,
+                                                "busy_show_titles": therapist.busy_show_titles})
     return render(
-        request, "therapist_pages/settings.html", {"form": form, "feed_url": feed_url}, status=422 if form.errors else 200
+        request, "therapist_pages/settings.html", {"form": form, "feed_url": feed_url, **_busy_context(therapist, busy_form)},
+        status=422 if form.errors else 200,
     )
+
+
+def _busy_context(therapist, busy_form) -> dict:
+    return {"busy_form": busy_form, "busy_synced_at": local(therapist.busy_synced_at, therapist.tz)
+            if therapist.busy_synced_at else None, "busy_error": therapist.busy_error,
+            "busy_connected": bool(therapist.busy_calendar_url)}
+
+
+@therapist_required
+@require_POST
+def busy_calendar(request):
+    """R38: her external calendar's address and whether her week shows its titles; a new
+    address is fetched at once, so she sees at once whether it works."""
+    therapist = request.therapist
+    form = forms.BusyCalendarForm(request.POST)
+    if form.is_valid():
+        try:
+            changed = form.cleaned_data["busy_calendar_url"].strip() != therapist.busy_calendar_url
+            therapist = busy_calendar_set(therapist=therapist, actor=request.user, url=form.cleaned_data["busy_calendar_url"],
+                                          show_titles=form.cleaned_data["busy_show_titles"])
+        except ValidationError as e:
+            for field, msgs in e.message_dict.items():
+                form.add_error(field if field in form.fields else None, msgs)
+        else:
+            if changed and therapist.busy_calendar_url:
+                busy_fetch(therapist)
+            messages.success(request, _("Your other calendar is saved."))
+            return redirect(reverse("therapist_pages:settings") + "#busy")
+    settings_form = forms.SettingsForm(initial=forms.settings_initial(therapist))
+    feed_url = request.build_absolute_uri(reverse("therapist_pages:feed", args=[therapist.calendar_feed_token]))
+    return render(request, "therapist_pages/settings.html",
+                  {"form": settings_form, "feed_url": feed_url, **_busy_context(therapist, form)}, status=422)
+
+
+@therapist_required
+@require_POST
+def busy_calendar_fetch(request):
+    """R38: "Hämta nu": fetch her external calendar now."""
+    if busy_fetch(request.therapist) == "failed":
+        messages.error(request, _("Your other calendar could not be fetched; see why below."))
+    else:
+        messages.success(request, _("Your other calendar has been fetched."))
+    return redirect(reverse("therapist_pages:settings") + "#busy")
 
 
 @therapist_required

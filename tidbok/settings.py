@@ -206,6 +206,9 @@ TASK_RESULTS_KEEP_DAYS = envint("TASK_RESULTS_KEEP_DAYS", "7", minimum=1)
 # admin (or anything else) opens; therapists must when THERAPISTS_REQUIRE_2FA is on; anyone may.
 STAFF_REQUIRE_2FA = envbool("STAFF_REQUIRE_2FA", "false" if DEBUG else "true")
 THERAPISTS_REQUIRE_2FA = envbool("THERAPISTS_REQUIRE_2FA", "false")
+# R38: fetch busy calendars from private, loopback and link-local addresses too (tests, a
+# calendar server on the practice's own network). Off: those are refused (SSRF).
+BUSY_CALENDAR_ALLOW_PRIVATE = envbool("BUSY_CALENDAR_ALLOW_PRIVATE", "false")
 # A therapist's or staff member's session ends after this many minutes without a request;
 # clients keep Django's ordinary session (SESSION_COOKIE_AGE).
 SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", "60", minimum=1)

@@ -127,6 +127,8 @@ MATRIX = [
     ("leave anna's wait list (R37)", "delete", "/therapists/{anna_id}/waitlist", None,
      {**C403, "erik": 204, "nora": 404}),
     ("my wait lists (R37)", "get", "/client/waitlist", None, {**C403, "erik": 200, "nora": 200}),
+    ("her busy times (R38)", "get", "/therapist/busy", None, {**T403, "anna": 200, "bo": 200}),
+    ("fetch her busy calendar (R38)", "post", "/therapist/busy/fetch", None, {**T403, "anna": 200, "bo": 200}),
     ("token", "post", "/auth/token", {"email": "anna@example.se", "password": "wrong"},
      {"anon": 401, "erik": 401, "nora": 401, "anna": 401, "bo": 401}),
     ("log out", "delete", "/auth/token", None, {"anon": 401, "erik": 204, "nora": 204, "anna": 204, "bo": 204}),

@@ -30,6 +30,7 @@ def test_it_answers_an_open_slot_with_every_field(anna_api, anna):
             "status": "available",
             "color": "green",
             "bookable_by_clients": True,
+            "busy": False,
             "booking": None,
         }
     ]

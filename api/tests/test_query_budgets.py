@@ -111,12 +111,12 @@ BUDGETS = {
     "me": 1,
     "settings_get": 1,
     "settings_patch": 5,
-    "slot_create": 12,  # R36: whether the time lies in her time off
-    "slot_patch": 14,
+    "slot_create": 13,  # R36: whether the time lies in her time off; R38: whether it is busy (the answer's `busy`)
+    "slot_patch": 15,  # R38: whether it is busy (the answer's `busy`)
     "slot_delete": 9,
     "client_add": 21,  # with the invitation mail; her row lock serialises her adds (R26)
     "therapist_book": 11,  # R39: the answer names the client, so one access record (one INSERT)
-    "client_book": 15,  # with her therapist's note (R30): its outbox row and its task
+    "client_book": 16,  # with her therapist's note (R30): its outbox row and its task; R38: one busy-time EXISTS
     "cancel": 17,  # the client's row lock, whether she stays on the list (hoarding), her therapist's note (R30)
     "video_link": 7,  # the booking through its owner, its row lock, the new key, the audit entry
     "token": 12,  # the throttle's two counters, counted before the check and cleared after (R28)
@@ -127,10 +127,10 @@ BUDGETS = {
     "privacy_policy": 0,
     "client_export": 8,  # account, profile, lists, bookings, mails, tokens, wait lists (R37): one query each
     "erase_refused": 4,  # a wrong password: the throttle's count before the check
-    "move": 19,  # R33: both slots' locks, her row's, the booking's; the target, the update, audit, two mails, R36
+    "move": 20,  # R33: both slots' locks, her row's, the booking's; the target, the update, audit, two mails, R36, R38
     "outcome": 10,  # R34: the booking through her, its row lock, the change, the audit entry, the answer, R39
-    # R32, 10 weeks: two reads (her slots at the weeks' times, her time off) whatever the weeks;
-    # booking them is each week's slot_create (R11, R36) and booking (R14–R16), about 15 each.
+    # R32, 10 weeks: the preview is two reads (her slots at the weeks' times, her time off)
+    # whatever the weeks; booking them checks all weeks at once and inserts each kind once.
     "series_preview": 4,
     "series": 28,  # the same for 2 weeks or 52: the slots, bookings and audit entries in one insert each
     "series_cancel": 66,  # six bookings, each by booking_cancel's rules (about 10 each, R36 one), one mail
@@ -143,6 +143,10 @@ BUDGETS = {
     "waitlist_join": 11,
     "waitlist_leave": 7,  # the token, the entry under its lock, the audit entry, its notices and itself
     "client_waitlist": 2,
+    # R38: her busy times in the window (one read); the fetch: her row, then (a good feed) the
+    # lock, the delete, one insert of all rows, the update, and the answer's row.
+    "busy_list": 2,
+    "busy_fetch": 8,
 }
 
 
@@ -248,6 +252,8 @@ def test_time_off_costs_the_same_for_one_slot_and_booking_and_twenty(anna, anna_
     within("time_off_list", lambda: anna_api.get("/therapist/time-off"))
     spare = time_off_create(therapist=anna, start=date(2027, 3, 1), end=date(2027, 3, 1), actor=None)[0]
     within("time_off_delete", lambda: anna_api.delete(f"/therapist/time-off/{spare.pk}"))
+    within("busy_list", lambda: anna_api.get("/therapist/busy"))
+    within("busy_fetch", lambda: anna_api.post("/therapist/busy/fetch"))  # no address: nothing fetched
 
 
 def test_the_wait_list_stays_within_its_budgets(anna, nora_api):
@@ -290,6 +296,7 @@ def test_every_endpoint_of_the_openapi_document_has_a_budget(client, db):
         ("post", "/therapist/series"), ("post", "/therapist/series/preview"), ("post", "/therapist/series/{}/cancel"),
         ("get", "/privacy-policy"),
         ("get", "/therapist/time-off"), ("post", "/therapist/time-off"), ("delete", "/therapist/time-off/{}"),
+        ("get", "/therapist/busy"), ("post", "/therapist/busy/fetch"),
         ("get", "/client/export"), ("get", "/therapist/export"), ("delete", "/me"),
         ("post", "/therapists/{}/waitlist"), ("delete", "/therapists/{}/waitlist"), ("get", "/client/waitlist"),
     }

@@ -13,6 +13,7 @@ SETTINGS_KEYS = {
     "default_duration_minutes", "default_price", "timezone", "reception_address", "personal_info",
     "default_modes", "default_audience", "client_booster", "notify_by_email", "contact_email", "contact_phone",
     "min_notice_hours", "booking_horizon_days",
+    "busy_calendar_url", "busy_show_titles", "busy_synced_at", "busy_error",  # R38 (api/tests/test_busy.py)
 }
 
 
@@ -35,6 +36,10 @@ def test_it_answers_the_defaults(anna_api):
         # conftest's therapists take any time (R35's own defaults, 12 and 90: test_booking_window.py).
         "min_notice_hours": 0,
         "booking_horizon_days": 730,
+        "busy_calendar_url": "",
+        "busy_show_titles": False,
+        "busy_synced_at": None,
+        "busy_error": "",
     }
 
 
@@ -56,12 +61,14 @@ def test_it_changes_every_setting(anna_api, anna):
         "contact_phone": "+46 8-123 456 78",
         "min_notice_hours": 24,
         "booking_horizon_days": 60,
+        "busy_calendar_url": "https://calendar.example.com/secret/basic.ics",
+        "busy_show_titles": True,
     }
 
     response = anna_api.patch("/therapist/settings", changes)
 
     assert response.status_code == 200
-    assert response.json() == {**changes, "client_booster": True}
+    assert response.json() == {**changes, "client_booster": True, "busy_synced_at": None, "busy_error": ""}
     anna.refresh_from_db()
     assert anna.default_duration_minutes == 60
     assert anna.default_price == 1200

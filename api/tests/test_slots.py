@@ -30,7 +30,7 @@ def test_it_creates_a_slot_from_the_settings(anna_api, anna):
         "modes": ["video", "onsite"],
         "audience": "all",
         "status": "available",
-        "color": "green", "bookable_by_clients": True,
+        "color": "green", "bookable_by_clients": True, "busy": False,
         "booking": None,
     }
     assert slot.start_at == at("2027-01-12 09:00")

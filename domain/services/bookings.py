@@ -21,6 +21,7 @@ from ..errors import Code, DomainError
 from ..models import MODES, Booking, BookingSeries, Client, ClientLink, Slot, Therapist, User
 from ..selectors import booking_facts, client_search, slot_for_booking, stays_on_list
 from .audit import audit_entry, audit_write, audit_write_many, booking_snapshot
+from .busy import slot_is_busy
 from .emails import (
     email_booking_cancelled,
     email_booking_confirmed,
@@ -85,6 +86,10 @@ def _booking_create(
         # may book any slot.
         if booked_by is None and not slot.therapist.bookable_by_clients(slot.start_at, now):
             raise DomainError(Code.OUTSIDE_BOOKING_WINDOW)
+        # R38: a client cannot book a time her therapist's external calendar says she is busy;
+        # the therapist herself may.
+        if booked_by is None and slot_is_busy(slot):
+            raise DomainError(Code.SLOT_BUSY)
         # After the lock, in a statement of its own: it sees a booking committed while we waited.
         taken, earlier, own_future = booking_facts(slot, client, now)
         if taken:
@@ -233,6 +238,8 @@ def _booking_move(
             raise DomainError(Code.SLOT_IN_PAST)
         if not target.therapist.bookable_by_clients(target.start_at, now):  # R35
             raise DomainError(Code.OUTSIDE_BOOKING_WINDOW)
+        if slot_is_busy(target):  # R38
+            raise DomainError(Code.SLOT_BUSY)
         # After the lock: it sees a booking of the target committed while we waited (R16).
         if Booking.objects.live().filter(slot=target).exists():
             raise DomainError(Code.SLOT_TAKEN)

@@ -86,7 +86,9 @@ def test_the_scheduler_survives_a_database_outage_and_runs_the_jobs_once_it_is_b
                                                      claimed_at=at("2027-01-11 07:00"), attempts=1)
     now.move_to(at("2027-01-11 10:30"))  # the visit is now within a day: its reminder is due
     clock = Clock()
-    scheduler = Scheduler(JOBS, clock=clock)
+    # R38's ten-minute fetch of busy calendars is left out here (its timing would cross this
+    # test's minutes; test_the_busy_calendars_are_fetched_every_ten_minutes covers it).
+    scheduler = Scheduler([job for job in JOBS if job.name != "busy_calendars"], clock=clock)
     caplog.set_level(logging.INFO, logger="domain.periodic")
 
     back = database_down(tmp_path)
@@ -123,3 +125,8 @@ def test_the_daily_jobs_first_run_a_minute_after_the_start_then_once_a_day():
     daily = next(job for job in JOBS if job.name == "daily")
     assert (daily.first_after, daily.every, daily.retry_after) == (MINUTE, timedelta(days=1).total_seconds(), 3600)
     assert {job.name for job in JOBS if job.every == MINUTE} == MINUTELY
+
+
+def test_the_busy_calendars_are_fetched_every_ten_minutes():
+    job = next(job for job in JOBS if job.name == "busy_calendars")
+    assert (job.first_after, job.every, job.retry_after) == (0, 10 * MINUTE, None)

@@ -196,6 +196,7 @@ NOT_PAGES = {
     "therapist_pages:slot_repeat": "POST only", "therapist_pages:slot_book": "POST only",
     "therapist_pages:booking_cancel": "POST only", "therapist_pages:client_invite": "POST only",
     "therapist_pages:feed_regenerate": "POST only",
+    "therapist_pages:busy_calendar": "POST only", "therapist_pages:busy_calendar_fetch": "POST only",
     "therapist_pages:feed": "an iCalendar file",
     "therapist_pages:booking_video_link": "POST only", "client_pages:video_link": "POST only",
     "therapist_pages:booking_outcome": "POST only",

@@ -87,6 +87,22 @@
     };
   }
 
+  // R38: a busy time of her other calendar, a grey band behind the slots ("Upptagen", or the
+  // event's title when she chose to see titles).
+  const BUSY = config.busy;
+
+  function busyEvent(item, index) {
+    return {
+      id: "busy-" + index + "-" + item.start,
+      start: item.start,
+      end: item.end,
+      display: "background",
+      className: "busy-time",
+      color: BUSY.background,
+      extendedProps: { busy: item },
+    };
+  }
+
   function narrow() {
     return window.matchMedia("(max-width: 40rem)").matches;
   }
@@ -139,8 +155,26 @@
           else failure(new Error(String(result.status)));
         });
       },
+    }, {
+      id: "busy",
+      events: function (info, success, failure) {
+        T.request(T.url(config.urls.busy, {}, { start: info.startStr, end: info.endStr })).then(function (result) {
+          if (result.ok) success(result.data.map(busyEvent));
+          else failure(new Error(String(result.status)));
+        });
+      },
     }],
     backgroundEventContent: function (arg) {
+      const busy = arg.event.extendedProps.busy;
+      if (busy) {
+        const band = document.createElement("div");
+        band.className = "busy-label";
+        const icon = document.createElement("span");
+        icon.setAttribute("aria-hidden", "true");
+        icon.textContent = BUSY.icon;
+        band.append(icon, " ", busy.title ? BUSY.label + ": " + busy.title : BUSY.label);
+        return { domNodes: [band] };
+      }
       const timeOff = arg.event.extendedProps.timeOff;
       if (!timeOff) return true;
       const band = document.createElement("div");
@@ -154,6 +188,7 @@
     backgroundEventDidMount: function (arg) {
       const timeOff = arg.event.extendedProps.timeOff;
       if (timeOff) arg.el.dataset.timeOffId = String(timeOff.id);
+      if (arg.event.extendedProps.busy) arg.el.dataset.busy = "true";
     },
     loading: function (isLoading) {
       // aria-busy while slots load: assistive technology waits, and so can tests.
