@@ -200,8 +200,9 @@ def matches(entry: WaitlistEntry, slot: Slot) -> bool:
 
 
 def _open(slot_ids, now) -> list[Slot]:
-    """The slots still open now: existing, without a live booking, inside the booking window."""
-    slots = Slot.objects.free().select_related("therapist__user").filter(pk__in=slot_ids, start_at__gt=now)
+    """The slots still open now: existing, without a live booking, not busy in her other
+    calendar (R38), inside the booking window."""
+    slots = Slot.objects.free().not_busy().select_related("therapist__user").filter(pk__in=slot_ids, start_at__gt=now)
     return [s for s in slots.order_by("start_at") if s.therapist.bookable_by_clients(s.start_at, now)]
 
 

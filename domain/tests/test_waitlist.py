@@ -280,6 +280,18 @@ def test_a_deleted_slot_is_not_announced(anna, nora):
     assert run_jobs() == 0
 
 
+def test_a_slot_busy_in_her_other_calendar_is_not_announced(anna, nora):
+    """R38 with R37: a slot clients cannot book (busy elsewhere) is told to nobody."""
+    from domain.models import BusyTime
+
+    waitlist_join(client=nora, therapist=anna, actor=nora.user)
+    BusyTime.objects.create(therapist=anna, start_at=at(f"{WEDNESDAY} 09:30"), end_at=at(f"{WEDNESDAY} 10:30"))
+    slot_create(therapist=anna, actor=anna.user, start=at(f"{WEDNESDAY} 10:00"))
+
+    assert run_jobs() == 0
+    assert not mails()
+
+
 def test_an_erased_client_leaves_no_wait_list_behind(anna, erik, nora):
     """R41: her entries and what she was told go with her."""
     from domain.services import client_erase
