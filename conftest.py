@@ -36,6 +36,15 @@ def at(text: str) -> datetime:
 TODAY = datetime.now(STOCKHOLM).date()
 
 
+def connected(therapist) -> None:
+    """R38: give her an external calendar's address, as busy times exist only with one (a test
+    that writes `BusyTime` rows itself calls this first)."""
+    from domain.models import Therapist
+
+    therapist.busy_calendar_url = "https://calendar.example.se/secret/basic.ics"
+    Therapist.objects.filter(pk=therapist.pk).update(busy_calendar_url=therapist.busy_calendar_url)
+
+
 def days_ahead(days: int, time: str = "09:00") -> datetime:
     """`time` in Stockholm on the day `days` days after the run's first day by the real clock,
     as an aware datetime. For the tests that cannot freeze time (threads on their own

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from api.tests.helpers import assert_conflict, assert_invalid, local_iso, slot_for
-from conftest import at
+from conftest import at, connected
 from domain.models import AuditEntry, BusyTime
 
 pytestmark = pytest.mark.usefixtures("now")  # Monday 2027-01-11 08:00
@@ -19,6 +19,7 @@ ICS = (Path(__file__).parents[2] / "domain" / "tests" / "ical" / "busy" / "new_y
 
 
 def busy(therapist, start, end, title="Tandläkare"):
+    connected(therapist)
     return BusyTime.objects.create(therapist=therapist, start_at=at(start), end_at=at(end), title=title)
 
 

@@ -111,12 +111,12 @@ BUDGETS = {
     "me": 1,
     "settings_get": 1,
     "settings_patch": 5,
-    "slot_create": 13,  # R36: whether the time lies in her time off; R38: whether it is busy (the answer's `busy`)
-    "slot_patch": 15,  # R38: whether it is busy (the answer's `busy`)
+    "slot_create": 12,  # R36: whether the time lies in her time off (R38's busy mark: none without an address)
+    "slot_patch": 14,  # R38's busy mark costs nothing without an address
     "slot_delete": 9,
     "client_add": 21,  # with the invitation mail; her row lock serialises her adds (R26)
     "therapist_book": 11,  # R39: the answer names the client, so one access record (one INSERT)
-    "client_book": 16,  # with her therapist's note (R30): its outbox row and its task; R38: one busy-time EXISTS
+    "client_book": 15,  # with her therapist's note (R30): its outbox row and its task (R38: none without an address)
     "cancel": 17,  # the client's row lock, whether she stays on the list (hoarding), her therapist's note (R30)
     "video_link": 7,  # the booking through its owner, its row lock, the new key, the audit entry
     "token": 12,  # the throttle's two counters, counted before the check and cleared after (R28)
@@ -127,7 +127,7 @@ BUDGETS = {
     "privacy_policy": 0,
     "client_export": 8,  # account, profile, lists, bookings, mails, tokens, wait lists (R37): one query each
     "erase_refused": 4,  # a wrong password: the throttle's count before the check
-    "move": 20,  # R33: both slots' locks, her row's, the booking's; the target, the update, audit, two mails, R36, R38
+    "move": 19,  # R33: both slots' locks, her row's, the booking's; the target, the update, audit, two mails, R36
     "outcome": 10,  # R34: the booking through her, its row lock, the change, the audit entry, the answer, R39
     # R32, 10 weeks: the preview is two reads (her slots at the weeks' times, her time off)
     # whatever the weeks; booking them checks all weeks at once and inserts each kind once.

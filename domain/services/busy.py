@@ -375,8 +375,10 @@ def busy_merged(therapist: Therapist, start: datetime, end: datetime) -> list[tu
 
 def busy_mark(therapist: Therapist, slots, start: datetime, end: datetime) -> None:
     """Set `slot.busy` on each of her slots (in [start, end)) that overlaps a busy time: one
-    read of the busy times in the window, then in memory."""
-    intervals = [(b.start_at, b.end_at) for b in busy_times(therapist, start, end)]
+    read of the busy times in the window, then in memory; none without an address (her busy
+    times exist only while she has one: `busy_calendar_set` deletes them with it), so the
+    calendar of a therapist without one pays nothing."""
+    intervals = [(b.start_at, b.end_at) for b in busy_times(therapist, start, end)] if has_busy_calendar(therapist) else []
     for slot in slots:
         slot.busy = any(s < slot.end_at and e > slot.start_at for s, e in intervals)
 
@@ -391,5 +393,13 @@ def busy_settings(therapist: Therapist) -> dict:
     }
 
 
+def has_busy_calendar(therapist: Therapist) -> bool:
+    """Whether she has an address, so busy times at all (they go with it)."""
+    return bool(therapist.busy_calendar_url)
+
+
 def slot_is_busy(slot) -> bool:
+    """R38: the slot overlaps a busy time of her other calendar (no query without one)."""
+    if not has_busy_calendar(slot.therapist):
+        return False
     return BusyTime.objects.filter(therapist_id=slot.therapist_id).overlapping(slot.start_at, slot.end_at).exists()

@@ -6,7 +6,7 @@ Touching ends do not overlap. Time is Monday 2027-01-11 08:00 in Stockholm; both
 
 import pytest
 
-from conftest import at
+from conftest import at, connected
 from domain import selectors
 from domain.errors import Code, DomainError
 from domain.matching import Wish, therapists_matching
@@ -21,6 +21,7 @@ def slot_at(therapist, start, minutes=60):
 
 
 def busy(therapist, start, end):
+    connected(therapist)
     return BusyTime.objects.create(therapist=therapist, start_at=at(start), end_at=at(end), title="Möte")
 
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from conftest import at
+from conftest import at, connected
 from domain.models import AuditEntry, Booking, OutboundEmail, Slot, Therapist, WaitlistEntry, WaitlistNotice
 from domain.services import (
     booking_cancel,
@@ -285,6 +285,7 @@ def test_a_slot_busy_in_her_other_calendar_is_not_announced(anna, nora):
     from domain.models import BusyTime
 
     waitlist_join(client=nora, therapist=anna, actor=nora.user)
+    connected(anna)
     BusyTime.objects.create(therapist=anna, start_at=at(f"{WEDNESDAY} 09:30"), end_at=at(f"{WEDNESDAY} 10:30"))
     slot_create(therapist=anna, actor=anna.user, start=at(f"{WEDNESDAY} 10:00"))
 
