@@ -17,6 +17,7 @@ import logging
 import socket
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,9 @@ MAX_BYTES = 2 * 1024 * 1024
 MAX_REDIRECTS = 3
 MAX_ROWS = 5000
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# The whole fetch, all hops and the body together: a server that drips its answer a byte at a
+# time (each read inside TIMEOUT) cannot hold a worker longer than this.
+TOTAL_SECONDS = 30.0
 # TLS: the certificate is checked against the host's name (certifi's roots). A test gives an
 # ssl.SSLContext that trusts its own certificate authority instead.
 VERIFY: object = True
@@ -137,8 +141,11 @@ def fetch(url: str, etag: str = "", last_modified: str = "") -> Fetched:
         conditional["If-None-Match"] = etag
     if last_modified:
         conditional["If-Modified-Since"] = last_modified
+    deadline = monotonic() + TOTAL_SECONDS
     with httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=False, verify=VERIFY) as client:
         for _hop in range(MAX_REDIRECTS + 1):
+            if monotonic() > deadline:
+                raise FetchError(_("The calendar's server did not answer in time."))
             request_url, headers, extensions = _target(url)
             request = client.build_request(
                 "GET", request_url, headers={**headers, **conditional, "Accept": "text/calendar, */*"},
@@ -166,6 +173,8 @@ def fetch(url: str, etag: str = "", last_modified: str = "") -> Fetched:
                 chunks, size = [], 0
                 try:
                     for chunk in response.iter_bytes():
+                        if monotonic() > deadline:
+                            raise FetchError(_("The calendar's server did not answer in time."))
                         size += len(chunk)
                         if size > MAX_BYTES:
                             raise _too_big()

@@ -7,6 +7,7 @@ Both databases."""
 
 import http.server
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,13 +55,19 @@ def server():
                 return
             self.send_response(status)
             for name, value in headers.items():
-                if name != "unsized":
+                if name not in ("unsized", "drip"):
                     self.send_header(name, value)
             if "unsized" not in headers:  # else HTTP/1.0: the body ends when the connection closes
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             try:
-                self.wfile.write(body)
+                if "drip" in headers:  # a byte at a time, each well inside the read timeout
+                    for i in range(len(body)):
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                else:
+                    self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
@@ -210,6 +217,19 @@ def test_streamed_size_limit_without_content_length(anna, server, allow_private,
     assert busy_fetch(anna, at=AT) == "failed"
     anna.refresh_from_db()
     assert "MB" in anna.busy_error
+
+
+def test_a_feed_that_drips_is_given_up_at_the_total_deadline(anna, server, allow_private, monkeypatch):
+    """Each byte comes inside the read timeout, but the whole fetch has a deadline (made short
+    here): the answer would take 20 s; it is given up after about one."""
+    monkeypatch.setattr(busy, "TOTAL_SECONDS", 1.0)
+    server.serve("/anna.ics", b"x" * 400, drip="1")
+    connect(anna, server.base + "/anna.ics")
+    started = time.monotonic()
+    assert busy_fetch(anna, at=AT) == "failed"
+    assert time.monotonic() - started < 10
+    anna.refresh_from_db()
+    assert "in time" in anna.busy_error
 
 
 def test_redirects_are_followed_by_hand_at_most_three(anna, server, allow_private):
