@@ -182,7 +182,10 @@ class _Announce:
     def __call__(self) -> None:
         from ..tasks import waitlist_announce
 
-        waitlist_announce.enqueue(sorted(self.slot_ids))
+        # Most therapists have nobody waiting: one read instead of a job for the worker.
+        therapists = Slot.objects.filter(pk__in=self.slot_ids).values("therapist_id")
+        if WaitlistEntry.objects.filter(therapist_id__in=therapists).exists():
+            waitlist_announce.enqueue(sorted(self.slot_ids))
 
 
 def matches(entry: WaitlistEntry, slot: Slot) -> bool:
