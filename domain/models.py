@@ -1100,7 +1100,7 @@ class BusyTimeQuerySet(models.QuerySet):
     def overlapping(self, start, end):
         """Busy times sharing a moment with [start, end); bounded below by `BUSY_PIECE` so the
         read is an index range on (therapist, start_at)."""
-        return self.filter(start_at__lt=end, start_at__gt=start - BUSY_PIECE, end_at__gt=start)
+        return self.filter(overlapping_any([(start, end)]), start_at__gt=start - BUSY_PIECE)
 
     def overlapping_slot(self):
         """For a subquery of a Slot query: the busy times of the outer slot's therapist that
