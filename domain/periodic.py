@@ -2,10 +2,11 @@
 the web server and the task worker.
 
 Every minute: mails left `sending` by a worker that died go back to the queue
-(`tasks.requeue_stale_emails`), the reminders of tomorrow's visits are written
-(`booking_reminders_queue`), spent rate counters go. Every 10 minutes: the therapists' external busy calendars are
-fetched (R38, `busy.busy_fetch_due`). Once a day, the first time a minute after
-the start: R41's retention and the pruning of growing tables (`erasure.daily_jobs`).
+(`tasks.requeue_stale_emails`; more often when EMAIL_STALE_CLAIM_SECONDS is shorter), the
+reminders of tomorrow's visits are written (`booking_reminders_queue`), spent rate counters
+go. Every 10 minutes: the therapists' external busy calendars are fetched (R38,
+`busy.busy_fetch_due`). Once a day, the first time a minute after the start: R41's retention
+and the pruning of growing tables (`erasure.daily_jobs`).
 
 Each job is guarded on its own: a job that fails (the database restarting, out of reach, a
 lock held too long) is logged and tried again later (`Job.retry_after`), and the others still
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connections
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,9 @@ def daily() -> dict:
 
 
 JOBS = (
-    Job("requeue_stale_emails", requeue_stale_emails, every=MINUTE),
+    # Every minute, or more often when a claim goes stale sooner (EMAIL_STALE_CLAIM_SECONDS):
+    # so a mail whose worker died is sent again within about twice that.
+    Job("requeue_stale_emails", requeue_stale_emails, every=min(MINUTE, settings.EMAIL_STALE_CLAIM_SECONDS)),
     Job("reminders", reminders, every=MINUTE),
     Job("rate_counters", rate_counters, every=MINUTE),
     Job("busy_calendars", busy_calendars, every=10 * MINUTE),

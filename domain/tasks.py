@@ -24,8 +24,12 @@ from .services.emails import email_message
 
 log = logging.getLogger(__name__)
 
-# A mail left in `sending` this long was claimed by a worker that died mid-send.
-STALE_CLAIM = timedelta(minutes=10)
+
+
+def stale_claim() -> timedelta:
+    """A mail left in `sending` this long was claimed by a worker that died mid-send
+    (EMAIL_STALE_CLAIM_SECONDS; docs/deploy.md, "A worker killed mid-send")."""
+    return timedelta(seconds=settings.EMAIL_STALE_CLAIM_SECONDS)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -91,7 +95,7 @@ def requeue_stale_emails() -> int:
     they have had all their attempts (a mail that kills its worker every time must not be
     tried for ever): those are marked failed."""
     stale = OutboundEmail.objects.filter(
-        status=OutboundEmail.Status.SENDING, claimed_at__lt=timezone.now() - STALE_CLAIM
+        status=OutboundEmail.Status.SENDING, claimed_at__lt=timezone.now() - stale_claim()
     )
     stale.filter(attempts__gte=settings.EMAIL_MAX_ATTEMPTS).update(
         status=OutboundEmail.Status.FAILED, last_error="worker stopped while sending"

@@ -144,18 +144,33 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.post
 # holding a worker (tidbok.middleware.database_unavailable; docs/architecture.md, "Concurrency").
 # 0 waits for ever.
 DB_LOCK_TIMEOUT_MS = envint("DB_LOCK_TIMEOUT_MS", "5000", minimum=0)
+# What stands between Tidbok and PostgreSQL: "none" (a direct connection, or a pooler in
+# session mode) or "pgbouncer" (PgBouncer in transaction mode; docs/deploy.md). Migrations
+# go to the primary directly, never through a transaction pooler.
+DATABASE_POOLER = envchoice("DATABASE_POOLER", "none", ("none", "pgbouncer"))
 if IS_POSTGRES:
     INSTALLED_APPS.append("django.contrib.postgres")
     # Django's backend with a health check that needs no round trip (tidbok/postgresql).
     DATABASES["default"]["ENGINE"] = "tidbok.postgresql"
-    # Set when the connection opens (libpq's `options`), so it costs no statement; added to any
-    # `options` the DATABASE_URL brings.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options["options"] = f"{_options.get('options', '')} -c lock_timeout={DB_LOCK_TIMEOUT_MS}".strip()
-    # Server-side binding lets psycopg prepare a statement the fifth time a connection runs it,
-    # so PostgreSQL stops planning the hot queries again on every request (docs/performance.md).
-    if envbool("DATABASE_SERVER_SIDE_BINDING", "true"):
-        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+    if DATABASE_POOLER == "pgbouncer":
+        # Transaction pooling (docs/deploy.md): each transaction may run on another server
+        # connection, so nothing may live in a session. No prepared statements (a statement
+        # prepared on one server connection is unknown on the next), no server-side cursors
+        # (a named cursor ends with its transaction), and no libpq `options`: PgBouncer 1.18
+        # refuses a startup parameter it does not know. lock_timeout is then the pooler's
+        # `connect_query` on each server connection (deploy/pgbouncer.ini).
+        _options.update(server_side_binding=False, prepare_threshold=None)
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    else:
+        # Set when the connection opens (libpq's `options`), so it costs no statement; added to
+        # any `options` the DATABASE_URL brings.
+        _options["options"] = f"{_options.get('options', '')} -c lock_timeout={DB_LOCK_TIMEOUT_MS}".strip()
+        # Server-side binding lets psycopg prepare a statement the fifth time a connection runs
+        # it, so PostgreSQL stops planning the hot queries again on every request
+        # (docs/performance.md).
+        if envbool("DATABASE_SERVER_SIDE_BINDING", "true"):
+            _options.update(server_side_binding=True, prepare_threshold=5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "domain.User"
@@ -342,6 +357,10 @@ else:
 EMAIL_MAX_ATTEMPTS = envint("EMAIL_MAX_ATTEMPTS", "12", minimum=1)
 EMAIL_RETRY_DELAY = envint("EMAIL_RETRY_DELAY", "10", minimum=0)
 EMAIL_RETRY_MAX_DELAY = envint("EMAIL_RETRY_MAX_DELAY", "600", minimum=0)
+# A mail a worker claimed but has not finished after this many seconds is taken for one whose
+# worker died mid-send, and goes back to the queue (`tasks.requeue_stale_emails`). Longer than
+# any send can take (EMAIL_TIMEOUT per step), or a slow send would go out twice.
+EMAIL_STALE_CLAIM_SECONDS = envint("EMAIL_STALE_CLAIM_SECONDS", "600", minimum=1)
 
 # Security headers. HTTPS-only cookie and redirect settings follow SITE_URL's scheme.
 HTTPS = SITE_URL.startswith("https://")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import MIMEPart
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -387,8 +388,16 @@ def email_message(email: OutboundEmail) -> EmailMessage:
     """What the worker sends for one outbox row."""
     return _Mail(
         subject=email.subject, body=email.body, to=[email.to], reply_to=_reply_to(email),
-        html=email_html(email.subject, email.body), ics=email.ics,
+        html=email_html(email.subject, email.body), ics=email.ics, headers={"Message-ID": message_id(email)},
     )
+
+
+def message_id(email: OutboundEmail) -> str:
+    """One Message-ID per outbox row, the same on every attempt: a mail sent again after a
+    worker died between the server's 250 and its own UPDATE (docs/deploy.md) is then the same
+    message, which receiving systems and mail programs can recognise as a repeat."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "tidbok"
+    return f"<outbox-{email.pk}.{email.created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
 def _outbox_to_person(*, kind: str, to: str, lang: str | None, context: dict, template: str = "") -> OutboundEmail:

@@ -10,7 +10,7 @@ from django.test import Client as HttpClient
 from conftest import api_for, at, free_port, run_worker, start_smtp_server, use_smtp
 from domain.models import Booking, OutboundEmail, Slot, User
 from domain.services import booking_create_by_therapist
-from domain.tasks import STALE_CLAIM, requeue_stale_emails
+from domain.tasks import requeue_stale_emails, stale_claim
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,7 +48,7 @@ def test_a_mail_whose_header_cannot_be_written_is_failed_at_once_not_retried(now
     assert (mail.status, mail.attempts) == (OutboundEmail.Status.FAILED, 1)
     assert mail.last_error and "Andersson" not in mail.last_error
     assert smtp.envelopes == []
-    now.shift(STALE_CLAIM + timedelta(minutes=1))
+    now.shift(stale_claim() + timedelta(minutes=1))
     assert requeue_stale_emails() == 0
     run_worker()
     assert OutboundEmail.objects.get(pk=mail.pk).attempts == 1

@@ -15,7 +15,7 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 from conftest import at
 from domain.models import OutboundEmail
 from domain.services import booking_create_by_therapist, slot_create
-from domain.tasks import STALE_CLAIM, requeue_stale_emails, retry_delay, send_email
+from domain.tasks import requeue_stale_emails, retry_delay, send_email, stale_claim
 
 NOW = at("2027-01-11 08:00")
 
@@ -181,7 +181,7 @@ def test_after_the_last_attempt_the_mail_is_failed(email, settings):
 
 
 def test_a_mail_claimed_by_a_worker_that_died_goes_back_to_the_queue(email, now):
-    OutboundEmail.objects.filter(pk=email.pk).update(status="sending", claimed_at=NOW - STALE_CLAIM - timedelta(minutes=1))
+    OutboundEmail.objects.filter(pk=email.pk).update(status="sending", claimed_at=NOW - stale_claim() - timedelta(minutes=1))
     tasks_before = len(tasks_for(email.pk))
 
     assert requeue_stale_emails() == 1
