@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export HOST PORT
 
-.PHONY: run test install lint clean-data bench bench-smoke faults
+.PHONY: run test install lint clean-data bench bench-smoke faults cluster
 
 run: install
 	@scripts/run
@@ -31,6 +31,13 @@ bench-smoke: install
 # time; they also run inside `make test` on PostgreSQL.
 faults: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q domain/tests/test_faults.py
+
+# Past one machine, on this one (docs/deploy.md): a PostgreSQL primary and streaming replica,
+# PgBouncer, two app servers behind HAProxy, two task workers, the scheduler, a mail server
+# that prints; on loopback, until Ctrl-C. Needs the Debian packages postgresql, pgbouncer,
+# haproxy (installed when root). `make run` needs none of this.
+cluster: install
+	$(BIN)/python -m deploy.cluster
 
 lint: install
 	$(BIN)/ruff check .
