@@ -479,11 +479,16 @@ class Cluster:
 
 def main() -> None:
     ensure_packages()
-    # SIGTERM stops it like Ctrl-C does (SystemExit runs the cluster's stop).
+    # Ctrl-C (also when started in the background, where SIGINT comes ignored) and SIGTERM
+    # stop it all: both unwind to the cluster's stop.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print("Starting the cluster (PostgreSQL primary and replica, PgBouncer, 2 app servers, HAProxy, 2 workers, "
           "the scheduler)…", flush=True)
-    cluster = Cluster(env={"LOG_LEVEL": "WARNING"}).start()
+    try:
+        cluster = Cluster(env={"LOG_LEVEL": "WARNING"}).start()
+    except ClusterError as e:
+        raise SystemExit(f"The cluster did not start: {e}")
     print(f"""
 Tidbok is running at {cluster.url}/  (the load balancer; API docs: {cluster.url}/api/v1/docs)
   app servers   {', '.join(f'http://127.0.0.1:{p}/' for p in cluster.app_ports)}
