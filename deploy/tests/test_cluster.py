@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -156,6 +157,16 @@ def book(cluster, token: str, slot: int) -> tuple[int, object]:
 def listed(body) -> list[int]:
     """The therapists' ids in a listing answer: a list, or a page of one (`items`)."""
     return [t["id"] for t in (body["items"] if isinstance(body, dict) else body)]
+
+
+def next_available(listing, therapist: int) -> datetime | None:
+    entries = listing["items"] if isinstance(listing, dict) else listing
+    value = next(t for t in entries if t["id"] == therapist)["next_available"]
+    return datetime.fromisoformat(value) if value else None
+
+
+def open_ids(slots) -> list[int]:
+    return [s["id"] for s in slots]
 
 
 def primary(cluster, query: str, params=()):
@@ -328,17 +339,21 @@ def test_a_lagging_replica_never_hides_her_own_booking_and_is_skipped_past_the_m
         seed["free"].remove(slot)
         status, booking = book(cluster, token, slot)
         assert status == 201, booking
-        # At once, through either app server: her bookings, the listing and the profile show it.
+        booked_at = datetime.fromisoformat(booking["start"])
+        # At once, through either app server: her bookings, the therapist's open slots (what
+        # her profile shows) and the listing's next time show it.
         for _ in range(2):
             status, mine = call(cluster, "GET", "/api/v1/client/bookings", token)
             assert status == 200 and booking["id"] in [b["id"] for b in mine]
             status, open_slots = call(cluster, "GET", f"/api/v1/therapists/{therapist}/slots", token)
-            assert status == 200 and slot not in [s["id"] for s in open_slots]
+            assert status == 200 and slot not in open_ids(open_slots) and min(seed["free"]) in open_ids(open_slots)
             status, listing = call(cluster, "GET", "/api/v1/therapists", token)
             assert status == 200 and therapist in listed(listing)
+            assert next_available(listing, therapist) != booked_at
         # Someone else, once the replica lags by more than REPLICA_MAX_LAG_SECONDS, reads the primary.
-        wait_for(lambda: slot not in [s["id"] for s in call(cluster, "GET", f"/api/v1/therapists/{therapist}/slots")[1]],
+        wait_for(lambda: slot not in open_ids(call(cluster, "GET", f"/api/v1/therapists/{therapist}/slots")[1]),
                  MAX_LAG_SECONDS + 20, "an anonymous reader seeing the booked slot gone")
+        assert next_available(call(cluster, "GET", "/api/v1/therapists")[1], therapist) != booked_at
     finally:
         cluster.replica.sql("SELECT pg_wal_replay_resume()")
 
