@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from conftest import at, free_port
@@ -130,3 +131,8 @@ def test_the_daily_jobs_first_run_a_minute_after_the_start_then_once_a_day():
 def test_the_busy_calendars_are_fetched_every_ten_minutes():
     job = next(job for job in JOBS if job.name == "busy_calendars")
     assert (job.first_after, job.every, job.retry_after) == (0, 10 * MINUTE, None)
+
+
+def test_stale_mails_are_looked_for_as_often_as_a_claim_can_go_stale_and_at_least_every_minute():
+    job = next(job for job in JOBS if job.name == "requeue_stale_emails")
+    assert job.every == min(MINUTE, settings.EMAIL_STALE_CLAIM_SECONDS) == MINUTE  # the default: 600 s

@@ -193,6 +193,28 @@ def test_a_mail_claimed_by_a_worker_that_died_goes_back_to_the_queue(email, now)
     assert len(mail.outbox) == 1
 
 
+def test_how_long_a_claim_takes_to_go_stale_is_a_setting(email, now, settings):
+    """EMAIL_STALE_CLAIM_SECONDS: short in the cluster test (a worker is killed there), ten
+    minutes by default."""
+    settings.EMAIL_STALE_CLAIM_SECONDS = 30
+    OutboundEmail.objects.filter(pk=email.pk).update(status="sending", claimed_at=NOW - timedelta(seconds=29))
+    assert requeue_stale_emails() == 0
+    OutboundEmail.objects.filter(pk=email.pk).update(claimed_at=NOW - timedelta(seconds=31))
+    assert requeue_stale_emails() == 1
+    assert OutboundEmail.objects.get(pk=email.pk).status == "pending"
+
+
+def test_every_attempt_at_one_mail_has_the_same_message_id_and_each_mail_its_own(email, now):
+    """So that a mail sent again after a worker died between the server's 250 and its UPDATE
+    is recognisably the same message (docs/deploy.md)."""
+    from domain.services.emails import email_message
+
+    other = OutboundEmail.objects.create(kind=email.kind, to=email.to, subject=email.subject, body=email.body)
+    first, again = email_message(email).message()["Message-ID"], email_message(email).message()["Message-ID"]
+    assert first == again == f"<outbox-{email.pk}.20270111070000@tidbok.se>"
+    assert email_message(other).message()["Message-ID"] != first
+
+
 def test_a_mail_being_sent_right_now_is_left_alone(email, now):
     OutboundEmail.objects.filter(pk=email.pk).update(status="sending", claimed_at=NOW - timedelta(minutes=5))
     tasks_before = len(tasks_for(email.pk))
