@@ -81,7 +81,7 @@ def ensure_packages() -> None:
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
         # Debian starts a packaged service at once; the cluster runs its own.
         for service in ("pgbouncer", "haproxy"):
-            if service in missing:
+            if service in missing and shutil.which("service"):
                 subprocess.run(["service", service, "stop"], capture_output=True)
         return
     raise SystemExit(f"The cluster needs these Debian packages: {' '.join(missing)} (apt-get install {' '.join(missing)}).")
