@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.sessions.models import Session
 from django.db import connections, transaction
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext, override_settings
@@ -20,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conftest import api_for, days_ahead, free_port, postgres_only
-from domain.models import Therapist
+from domain.models import Therapist, User
 from domain.services import slot_create
 from tidbok.replica import COOKIE, public_reads, replica_health_forget, replica_lag_seconds, replica_usable
 
@@ -110,10 +111,13 @@ def test_who_is_asking_is_read_from_the_primary(replica, anna, erik, slot):
 
 @postgres_only
 @ON_REPLICA
-def test_reads_outside_a_public_read_and_inside_a_transaction_stay_on_the_primary(replica, anna, slot):
+def test_reads_outside_a_public_read_of_others_and_in_a_transaction_stay_on_the_primary(replica, anna, slot):
     with Served() as served:
         assert api_for(anna.user).get("/therapist/calendar").status_code == 200
         assert Therapist.objects.filter(pk=anna.pk).exists()
+        with public_reads():
+            assert User.objects.filter(pk=anna.user.pk).exists()  # who someone is: never stale
+            assert Session.objects.count() >= 0
         with public_reads(), transaction.atomic():
             assert Therapist.objects.filter(pk=anna.pk).exists()
 
