@@ -157,6 +157,9 @@ if IS_POSTGRES:
     if envbool("DATABASE_SERVER_SIDE_BINDING", "true"):
         DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "domain.User"
+
 # A read replica (optional; tidbok/replica.py, docs/architecture.md "Read replica"): the public
 # reads (listing, matching, profiles, open times) go to it while it lags at most
 # REPLICA_MAX_LAG_SECONDS; whoever wrote reads from the primary for REPLICA_STICKY_SECONDS, so
@@ -183,9 +186,11 @@ if _replica_url:
         raise ImproperlyConfigured("DATABASE_REPLICA_URL must name the database (postgres://user@replica:5432/name).")
     _replica["ENGINE"] = DATABASES["default"]["ENGINE"]
     _replica_options = _replica.setdefault("OPTIONS", {})
-    # The primary's lock timeout and statement preparing; a replica that does not answer
-    # within two seconds is skipped (reads go to the primary), not waited for.
-    _replica_options["options"] = f"{_replica_options.get('options', '')} -c lock_timeout={DB_LOCK_TIMEOUT_MS}".strip()
+    # Connected as the primary is: its lock timeout (as a libpq option where the primary has
+    # one) and statement preparing. A replica that does not answer within two seconds is
+    # skipped (the reads go to the primary), not waited for.
+    if "options" in DATABASES["default"]["OPTIONS"]:
+        _replica_options["options"] = f"{_replica_options.get('options', '')} -c lock_timeout={DB_LOCK_TIMEOUT_MS}".strip()
     for _key in ("server_side_binding", "prepare_threshold"):
         if _key in DATABASES["default"]["OPTIONS"]:
             _replica_options[_key] = DATABASES["default"]["OPTIONS"][_key]
@@ -198,9 +203,6 @@ if _replica_url:
     # database errors, so it sees each answer's final status.
     MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
                       "tidbok.replica.primary_after_writes")
-
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-AUTH_USER_MODEL = "domain.User"
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
