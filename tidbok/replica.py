@@ -36,9 +36,10 @@ PRIMARY = "default"
 # What a public read may take from the replica: the calendar's public facts and the
 # visibility rules' rows (R7–R9). Users, sessions, tokens and all else are read from the primary
 # even inside a scope (a page's `request.user` is loaded there first).
+# `domain.listing`: the stored listing places (R9 at country scale), where that model exists.
 REPLICA_MODELS = frozenset({
     "domain.therapist", "domain.slot", "domain.booking", "domain.bookingseries", "domain.clientlink",
-    "domain.timeoff", "domain.busytime", "domain.waitlistentry",
+    "domain.timeoff", "domain.busytime", "domain.waitlistentry", "domain.listing",
 })
 
 # A healthy replica is checked again after this many seconds; one found down or lagging is
