@@ -5,7 +5,7 @@ On PostgreSQL the test settings give the router a second alias, "replica", a sec
 connection to the test database (TEST MIRROR); each test here turns the replica reads on. Data
 must be committed for that connection to see it, so these tests run outside a transaction. A
 mirror is a primary and never lags: the lag query's answer on a real streaming replica (replay
-paused) is the cluster's test; here the threshold is what makes a healthy server too slow."""
+paused) is test_replica_streaming.py; here the threshold is what makes a healthy server too slow."""
 
 import logging
 import re
