@@ -206,6 +206,15 @@ def _mark_key(user_id) -> str:
     return f"tidbok:primary-until:{user_id}"
 
 
+def _cache_errors() -> tuple[type[Exception], ...]:
+    """What a shared cache (CACHE_URL's Redis) raises when it is down or slow."""
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:
+        return (OSError,)
+    return (OSError, RedisError)
+
+
 def _writer(request):
     """The logged-in user of a request, by bearer token (the API's `request.auth`) or session."""
     user = getattr(request, "auth", None)
@@ -220,7 +229,12 @@ def primary_marked(request) -> bool:
     if request.get_signed_cookie(COOKIE, default=None, salt=COOKIE_SALT, max_age=settings.REPLICA_STICKY_SECONDS):
         return True
     user = _writer(request)
-    return user is not None and (cache.get(_mark_key(user.pk)) or 0) > time.time()
+    if user is None:
+        return False
+    try:
+        return (cache.get(_mark_key(user.pk)) or 0) > time.time()
+    except _cache_errors():
+        return True  # the cache cannot say: the primary is never wrong
 
 
 def primary_after_writes(get_response):
@@ -240,7 +254,10 @@ def primary_after_writes(get_response):
             )
             user = _writer(request)
             if user is not None:
-                cache.set(_mark_key(user.pk), time.time() + seconds, timeout=seconds)
+                try:
+                    cache.set(_mark_key(user.pk), time.time() + seconds, timeout=seconds)
+                except _cache_errors():
+                    log.warning("read-your-writes mark not kept: the cache (CACHE_URL) did not answer")
         return response
 
     return middleware

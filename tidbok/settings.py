@@ -204,6 +204,24 @@ if _replica_url:
     MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
                       "tidbok.replica.primary_after_writes")
 
+# Django's cache: one per process unless CACHE_URL names a Redis that every web server shares
+# (redis://host:6379/0). Behind a load balancer that makes a bearer-token user's read-your-writes
+# mark (tidbok/replica.py) hold on every server, not only the one that took her write.
+_cache_url = os.environ.get("CACHE_URL", "").strip()
+if _cache_url:
+    _cache_parts = urlsplit(_cache_url)
+    try:
+        _cache_parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        _cache_parts = None
+    if _cache_parts is None or _cache_parts.scheme not in ("redis", "rediss", "unix") or not (
+        _cache_parts.hostname or _cache_parts.path
+    ):
+        raise ImproperlyConfigured(f"CACHE_URL must be a Redis address such as redis://127.0.0.1:6379/0 "
+                                   f"(it is {_cache_url!r}).")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url,
+                          "KEY_PREFIX": "tidbok", "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

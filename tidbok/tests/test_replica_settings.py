@@ -85,3 +85,27 @@ def test_the_replica_is_a_second_database_with_the_primarys_options(tmp_path):
     assert shown["routers"] == ["tidbok.replica.ReplicaRouter"]
     assert shown["middleware"] == ["tidbok.replica.primary_after_writes"]
     assert (shown["reads"], shown["lag"], shown["sticky"]) == (True, 3, 8)
+
+
+SHOW_CACHE = "import json, tidbok.settings as s; print(json.dumps(s.CACHES['default'] if hasattr(s, 'CACHES') else None))"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6379/0", "redis://127.0.0.1:port/0", "redis://"])
+def test_a_cache_url_that_is_not_a_redis_address_stops_the_start(tmp_path, url):
+    result = import_settings(tmp_path, CACHE_URL=url)
+
+    assert result.returncode != 0
+    assert f"CACHE_URL must be a Redis address such as redis://127.0.0.1:6379/0 (it is {url!r})" in result.stderr
+
+
+def test_a_cache_url_makes_redis_the_shared_cache(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "CACHE_URL")}
+    clean.update({"SECRET_KEY": "k" * 50, "TIDBOK_DATA_DIR": str(tmp_path / "data")})
+    unset = subprocess.run([sys.executable, "-c", SHOW_CACHE], cwd=ROOT, env=clean, capture_output=True, text=True,
+                           timeout=60)
+    shared = subprocess.run([sys.executable, "-c", SHOW_CACHE], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            env={**clean, "CACHE_URL": "redis://cache.internal:6379/2"})
+
+    assert json.loads(unset.stdout) is None  # Django's default: one cache per process
+    assert json.loads(shared.stdout)["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert json.loads(shared.stdout)["LOCATION"] == "redis://cache.internal:6379/2"
