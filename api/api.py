@@ -31,6 +31,7 @@ from domain.services.busy import busy_calendar_set, busy_fetch, busy_mark, busy_
 from domain.services.therapists import therapist_settings_snapshot
 from domain.timezones import EARLIEST, LATEST, in_range, local, local_today, week_start, zone
 from domain.video import link_of, party_of
+from tidbok.replica import public_read
 
 from . import schemas as s
 from .auth import ANYONE, LOGGED_IN, BearerAuth, allow_anonymous, client_of, read_surface, therapist_of, viewer_client
@@ -602,6 +603,7 @@ def _booking(booking_id: int) -> Booking:
 
 
 @public.get("/therapists", auth=ANYONE, response=list[s.ListingOut])
+@public_read
 def listing(request, mode: s.ModeName | None = None):
     # Plain values, not model instances: the listing holds every boosted therapist, and
     # building a thousand objects cost more than the query (docs/performance.md).
@@ -621,6 +623,7 @@ def listing(request, mode: s.ModeName | None = None):
 
 
 @public.get("/therapists/{therapist_id}/slots", auth=ANYONE, response={200: list[s.OpenSlotOut], 404: s.Error})
+@public_read
 def therapist_slots(request, therapist_id: int, start: datetime | None = None, end: datetime | None = None):
     therapist = get_object_or_404(Therapist, pk=therapist_id)
     client = viewer_client(request)

@@ -154,18 +154,25 @@ class ServerCpu:
         self.conn = psycopg.connect(server.db_url, autocommit=True)
         self.name = db_name(server.db_url)
 
-    def pids(self) -> list[int]:
-        backends = [r[0] for r in self.conn.execute(
+    def backends(self) -> set[int]:
+        return {r[0] for r in self.conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [self.name]
-        ).fetchall()]
-        return [self.server.proc.pid, *children(self.server.proc.pid), *backends]
+        ).fetchall()}
 
     def reading(self) -> dict[int, float]:
-        return {pid: cpu_seconds(pid) for pid in self.pids()}
+        """CPU seconds per process; the database's backends under negative keys, so that
+        `since` can tell the database's share (what the primary pays: docs/capacity.md)."""
+        app = [self.server.proc.pid, *children(self.server.proc.pid)]
+        return {pid: cpu_seconds(pid) for pid in app} | {-pid: cpu_seconds(pid) for pid in self.backends()}
 
     def since(self, before: dict[int, float]) -> float:
+        return sum(self.split_since(before))
+
+    def split_since(self, before: dict[int, float]) -> tuple[float, float]:
+        """(app seconds, database seconds) spent since `before`."""
         after = self.reading()
-        return sum(max(after[pid] - before.get(pid, 0.0), 0.0) for pid in after)
+        spent = {key: max(after[key] - before.get(key, 0.0), 0.0) for key in after}
+        return (sum(v for k, v in spent.items() if k > 0), sum(v for k, v in spent.items() if k < 0))
 
 
 # The load ---------------------------------------------------------------------------------
@@ -198,8 +205,9 @@ def measured(cpu: "ServerCpu", result_and_work):
     """Run a phase and add the server's CPU milliseconds per request to its result."""
     before = cpu.reading()
     result, extra = result_and_work()
-    spent = cpu.since(before)
-    result["server_cpu_ms_per_request"] = round(spent * 1000 / max(result["requests"], 1), 2)
+    app, database = cpu.split_since(before)
+    result["server_cpu_ms_per_request"] = round((app + database) * 1000 / max(result["requests"], 1), 2)
+    result["database_cpu_ms_per_request"] = round(database * 1000 / max(result["requests"], 1), 2)
     return result, extra
 
 
@@ -554,7 +562,8 @@ ROWS = [
 def table(results: dict) -> str:
     floor = results["endpoints"]["floor"]["p50_ms"]
     lines = [
-        "| endpoint | requests/s | p50 ms | p95 ms | p99 ms | errors | p50 / floor | server CPU ms/request |",
+        "| endpoint | requests/s | p50 ms | p95 ms | p99 ms | errors | p50 / floor | server CPU ms/request "
+        "(of it PostgreSQL) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, label in ROWS:
@@ -566,7 +575,8 @@ def table(results: dict) -> str:
             rps += f" ({r['bookings_per_second']:,.0f} bookings/s)"
         lines.append(
             f"| {label} | {rps} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
-            f"{r['errors']} | {r['p50_ms'] / floor:.1f}× | {r.get('server_cpu_ms_per_request', float('nan')):.2f} |"
+            f"{r['errors']} | {r['p50_ms'] / floor:.1f}× | {r.get('server_cpu_ms_per_request', float('nan')):.2f}"
+            + (f" ({r['database_cpu_ms_per_request']:.2f})" if "database_cpu_ms_per_request" in r else "") + " |"
         )
     return "\n".join(lines)
 

@@ -33,6 +33,7 @@ from domain.models import PASSWORD_MAX_LENGTH, Slot, Therapist, User, WaitlistEn
 from domain.privacy import POLICY_VERSION
 from domain.timezones import date_from_text, local, local_today, monday_of, week_bounds
 from tidbok.http import safe_next
+from tidbok.replica import public_read
 
 from .forms import (
     BookForm,
@@ -63,6 +64,7 @@ def language_name(code: str) -> str:
 # R9: the listing -----------------------------------------------------------------------------
 
 
+@public_read
 def find(request):
     form = FindForm(request.GET or None, choices=selectors.listing_choices(), language_name=language_name)
     therapists = []
@@ -97,6 +99,7 @@ def local_text(dt: datetime) -> str:
     return f"{formats.date_format(dt, 'l j F')} {dt:%H:%M}"
 
 
+@public_read
 def match(request):
     form = MatchForm(request.GET or None, choices=selectors.listing_choices(), language_name=language_name)
     results = None
@@ -118,6 +121,7 @@ def match(request):
 # R7, R8: a therapist's week ------------------------------------------------------------------
 
 
+@public_read
 def profile(request, therapist_id: int):
     therapist = get_object_or_404(Therapist.objects.select_related("user"), pk=therapist_id)
     client = viewer_client(request)

@@ -175,6 +175,68 @@ if IS_POSTGRES:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "domain.User"
 
+# A read replica (optional; tidbok/replica.py, docs/architecture.md "Read replica"): the public
+# reads (listing, matching, profiles, open times) go to it while it lags at most
+# REPLICA_MAX_LAG_SECONDS; whoever wrote reads from the primary for REPLICA_STICKY_SECONDS, so
+# she always sees her own writes. Unset: no second database, no router, nothing changes.
+REPLICA_MAX_LAG_SECONDS = envint("REPLICA_MAX_LAG_SECONDS", "5", minimum=0)
+REPLICA_STICKY_SECONDS = envint("REPLICA_STICKY_SECONDS", "10", minimum=1)
+if REPLICA_STICKY_SECONDS < REPLICA_MAX_LAG_SECONDS:
+    raise ImproperlyConfigured(f"REPLICA_STICKY_SECONDS ({REPLICA_STICKY_SECONDS}) must be at least "
+                               f"REPLICA_MAX_LAG_SECONDS ({REPLICA_MAX_LAG_SECONDS}): a writer must not read "
+                               "from a replica that may not have her write yet.")
+_replica_url = os.environ.get("DATABASE_REPLICA_URL", "").strip()
+REPLICA_READS = bool(_replica_url)
+if _replica_url:
+    try:
+        _replica = dj_database_url.parse(_replica_url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+                                         conn_health_checks=True)
+    except (ValueError, KeyError) as e:
+        raise ImproperlyConfigured(f"DATABASE_REPLICA_URL must be an address such as "
+                                   f"postgres://user@replica:5432/name ({e}).") from None
+    if not IS_POSTGRES or not _replica["ENGINE"].startswith("django.db.backends.postgresql"):
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs PostgreSQL, for it and for DATABASE_URL "
+                                   "(a streaming replica of the primary).")
+    if not _replica.get("NAME"):
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must name the database (postgres://user@replica:5432/name).")
+    _replica["ENGINE"] = DATABASES["default"]["ENGINE"]
+    _replica_options = _replica.setdefault("OPTIONS", {})
+    # Connected as the primary is: its lock timeout (as a libpq option where the primary has
+    # one) and statement preparing. A replica that does not answer within two seconds is
+    # skipped (the reads go to the primary), not waited for.
+    if "options" in DATABASES["default"]["OPTIONS"]:
+        _replica_options["options"] = f"{_replica_options.get('options', '')} -c lock_timeout={DB_LOCK_TIMEOUT_MS}".strip()
+    for _key in ("server_side_binding", "prepare_threshold"):
+        if _key in DATABASES["default"]["OPTIONS"]:
+            _replica_options[_key] = DATABASES["default"]["OPTIONS"][_key]
+    _replica_options.setdefault("connect_timeout", 2)
+    # The test database on the primary is streamed to the replica under the same name.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["tidbok.replica.ReplicaRouter"]
+    # After authentication (it marks the user who wrote), outside the middleware that answers
+    # database errors, so it sees each answer's final status.
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                      "tidbok.replica.primary_after_writes")
+
+# Django's cache: one per process unless CACHE_URL names a Redis that every web server shares
+# (redis://host:6379/0). Behind a load balancer that makes a bearer-token user's read-your-writes
+# mark (tidbok/replica.py) hold on every server, not only the one that took her write.
+_cache_url = os.environ.get("CACHE_URL", "").strip()
+if _cache_url:
+    _cache_parts = urlsplit(_cache_url)
+    try:
+        _cache_parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        _cache_parts = None
+    if _cache_parts is None or _cache_parts.scheme not in ("redis", "rediss", "unix") or not (
+        _cache_parts.hostname or _cache_parts.path
+    ):
+        raise ImproperlyConfigured(f"CACHE_URL must be a Redis address such as redis://127.0.0.1:6379/0 "
+                                   f"(it is {_cache_url!r}).")
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url,
+                          "KEY_PREFIX": "tidbok", "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",

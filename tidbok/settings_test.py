@@ -26,3 +26,18 @@ if not IS_POSTGRES:
 # second factor in front of it (R42, on by default outside DEBUG) is tested with it turned on
 # in tidbok/tests/test_two_factor*.py, which also check the default.
 STAFF_REQUIRE_2FA = False
+
+if IS_POSTGRES and "replica" not in DATABASES:
+    # The router and its second alias as production has them with DATABASE_REPLICA_URL, the
+    # replica a second connection to the test database (tidbok/tests/test_replica.py).
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        "OPTIONS": {**DATABASES["default"]["OPTIONS"], "connect_timeout": 2},
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["tidbok.replica.ReplicaRouter"]
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,  # noqa: F405
+                      "tidbok.replica.primary_after_writes")
+# Off unless a test turns it on: a test may read from the replica alias only when it says so
+# (pytest-django's `databases`), and one in a transaction never reads from it anyway.
+REPLICA_READS = False
