@@ -33,9 +33,9 @@ faults: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q domain/tests/test_faults.py
 
 # Past one machine, on this one (docs/deploy.md): a PostgreSQL primary and streaming replica,
-# PgBouncer, two app servers behind HAProxy, two task workers, the scheduler, a mail server
-# that prints; on loopback, until Ctrl-C. Needs the Debian packages postgresql, pgbouncer,
-# haproxy (installed when root). `make run` needs none of this.
+# PgBouncer, Redis, two app servers behind HAProxy, two task workers, the scheduler, a mail
+# server that prints; on loopback, until Ctrl-C. Needs the Debian packages postgresql,
+# pgbouncer, haproxy, redis-server (installed when root). `make run` needs none of this.
 cluster: install
 	$(BIN)/python -m deploy.cluster
 

@@ -1,7 +1,8 @@
 """Tidbok past one machine, on one machine: a private PostgreSQL primary, its streaming
 replica, PgBouncer (transaction mode) in front of the primary, two app servers (gunicorn)
-behind HAProxy, two task workers, the scheduler and an SMTP server, all on loopback on free
-ports, in one temporary folder, stopped together (docs/deploy.md).
+behind HAProxy sharing one Redis (CACHE_URL: the read-your-writes mark of tidbok/replica.py),
+two task workers, the scheduler and an SMTP server, all on loopback on free ports, in one
+temporary folder, stopped together (docs/deploy.md).
 
 `make cluster` (`python -m deploy.cluster`) starts it, prints the addresses and runs until
 Ctrl-C; deploy/tests/test_cluster.py starts the same `Cluster` and breaks parts of it. The
@@ -39,7 +40,7 @@ DB_USER = "postgres"
 # The interpreter the units name; replaced by this one's.
 UNIT_PYTHON = "/srv/tidbok/.venv/bin/python"
 # Debian packages of the parts (PostgreSQL's server binaries, PgBouncer, HAProxy).
-PACKAGES = {"initdb": "postgresql", "pgbouncer": "pgbouncer", "haproxy": "haproxy"}
+PACKAGES = {"initdb": "postgresql", "pgbouncer": "pgbouncer", "haproxy": "haproxy", "redis-server": "redis-server"}
 START_TIMEOUT = 90  # seconds for any one part to come up
 
 
@@ -59,7 +60,7 @@ def pg_bin(name: str) -> str | None:
 
 
 def tool(name: str) -> str | None:
-    """The path of initdb, pgbouncer or haproxy, or None."""
+    """The path of initdb, pgbouncer, haproxy or redis-server, or None."""
     if name == "initdb":
         return pg_bin("initdb")
     return shutil.which(name) or next((p for p in (f"/usr/sbin/{name}",) if Path(p).exists()), None)
@@ -80,7 +81,7 @@ def ensure_packages() -> None:
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
         # Debian starts a packaged service at once; the cluster runs its own.
-        for service in ("pgbouncer", "haproxy"):
+        for service in ("pgbouncer", "haproxy", "redis-server"):
             if service in missing and shutil.which("service"):
                 subprocess.run(["service", service, "stop"], capture_output=True)
         return
@@ -303,6 +304,7 @@ class Cluster:
         self.primary = PostgresServer(self.base / "primary", free_port(), self.base, self.logs / "primary.log")
         self.replica = PostgresServer(self.base / "replica", free_port(), self.base, self.logs / "replica.log")
         self.lb_port = free_port()
+        self.redis_port = free_port()
         self.app_ports = [free_port() for _ in range(app_servers)]
         self.secret_key = secrets.token_urlsafe(40)
         self.pgbouncer_port = 0  # known once PgBouncer runs
@@ -334,6 +336,7 @@ class Cluster:
             "DATABASE_URL": self.pooler_url,
             "DATABASE_POOLER": "pgbouncer",
             "DATABASE_REPLICA_URL": self.replica.url(),
+            "CACHE_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "REPLICA_MAX_LAG_SECONDS": "5",
             "REPLICA_STICKY_SECONDS": "10",
             "EMAIL_HOST": "127.0.0.1",
@@ -358,6 +361,7 @@ class Cluster:
                 lock_timeout_ms=int(self.extra_env.get("DB_LOCK_TIMEOUT_MS") or os.environ.get("DB_LOCK_TIMEOUT_MS") or 5000),
             )
             self._migrate()
+            self._start_redis()
             for i in range(self.app_count):
                 self.start_app(i, wait=False)
             for i in range(self.app_count):
@@ -412,6 +416,20 @@ class Cluster:
             if self.collectstatic:
                 subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT, check=True, timeout=300)
+
+    def _start_redis(self) -> None:
+        """The cache every app server shares; nothing in it needs to outlive a restart."""
+        proc = self.processes.start("redis", [tool("redis-server"), "--bind", "127.0.0.1", "--port", str(self.redis_port),
+                                              "--save", "", "--appendonly", "no", "--dir", str(self.base)])
+
+        def answers() -> bool:
+            if proc.poll() is not None:
+                raise ClusterError(f"Redis exited with {proc.returncode}; see {self.processes.log('redis')}")
+            with socket.create_connection(("127.0.0.1", self.redis_port), timeout=2) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+
+        wait_until(answers, START_TIMEOUT, "Redis", self.processes.log("redis"))
 
     def start_app(self, i: int, wait: bool = True) -> None:
         port = str(self.app_ports[i])
@@ -483,7 +501,7 @@ def main() -> None:
     # stop it all: both unwind to the cluster's stop.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print("Starting the cluster (PostgreSQL primary and replica, PgBouncer, 2 app servers, HAProxy, 2 workers, "
+    print("Starting the cluster (PostgreSQL primary and replica, PgBouncer, Redis, 2 app servers, HAProxy, 2 workers, "
           "the scheduler)…", flush=True)
     try:
         cluster = Cluster(env={"LOG_LEVEL": "WARNING"}).start()
@@ -495,6 +513,7 @@ Tidbok is running at {cluster.url}/  (the load balancer; API docs: {cluster.url}
   PgBouncer     {cluster.pooler_url}
   primary       {cluster.primary.url()}   (migrations go here)
   replica       {cluster.replica.url()}
+  Redis         redis://127.0.0.1:{cluster.redis_port}/0   (the shared cache)
   SMTP          127.0.0.1:{cluster.smtp_port} (mails are printed below)
   logs          {cluster.logs}
 Create a staff account: DATABASE_URL={cluster.primary.url()} {sys.executable} manage.py createsuperuser

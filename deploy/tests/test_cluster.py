@@ -1,6 +1,7 @@
 """The cluster of docs/deploy.md, proven on one machine with the real parts (deploy/cluster.py:
-a PostgreSQL primary and its streaming replica, PgBouncer in transaction mode, two gunicorns
-behind HAProxy, two task workers, the scheduler) and a real SMTP server (conftest's aiosmtpd).
+a PostgreSQL primary and its streaming replica, PgBouncer in transaction mode, Redis, two
+gunicorns behind HAProxy, two task workers, the scheduler) and a real SMTP server (conftest's
+aiosmtpd).
 One cluster for the module; each test breaks a part of it and looks at what clients saw and
 what the databases and the mail server hold.
 
