@@ -516,7 +516,8 @@ Tidbok is running at {cluster.url}/  (the load balancer; API docs: {cluster.url}
   Redis         redis://127.0.0.1:{cluster.redis_port}/0   (the shared cache)
   SMTP          127.0.0.1:{cluster.smtp_port} (mails are printed below)
   logs          {cluster.logs}
-Create a staff account: DATABASE_URL={cluster.primary.url()} {sys.executable} manage.py createsuperuser
+Create a staff account: SECRET_KEY={cluster.secret_key} DATABASE_URL={cluster.primary.url()} \\
+    {sys.executable} manage.py createsuperuser
 Ctrl-C stops everything.""", flush=True)
     try:
         while True:
