@@ -66,9 +66,10 @@ class Server:
     """gunicorn on loopback against one database, as in production: DEBUG off, a fresh
     SECRET_KEY, the sync workers and the access log of `manage.py serve`."""
 
-    def __init__(self, db_url: str, workers: int, logdir: Path):
+    def __init__(self, db_url: str, workers: int, logdir: Path, root: Path = ROOT):
         self.port = free_port()
         self.db_url, self.workers, self.logdir = db_url, workers, logdir
+        self.root = root  # the tree whose code it serves (bench/ab.py serves another one too)
         self.proc = None
 
     def env(self) -> dict:
@@ -93,7 +94,7 @@ class Server:
             [sys.executable, "-m", "gunicorn", "tidbok.wsgi", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(self.workers), "--access-logfile", str(self.logdir / "access.log"),
              "--graceful-timeout", "10"],
-            cwd=ROOT, env=self.env(), stdout=log, stderr=log, start_new_session=True,
+            cwd=self.root, env=self.env(), stdout=log, stderr=log, start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
