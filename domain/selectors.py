@@ -202,6 +202,8 @@ def _open_slot_values(therapist, client, now, start, end) -> QuerySet:
 
 @cache
 def _open_slot_read(vendor: str, anonymous: bool, from_start: bool, to_end: bool) -> Compiled:
+    # One per shape: without a client the list's subquery is not in the SQL at all, and each
+    # end of a window adds its condition.
     markers = {"therapist": _NO_ID, "now": _NEVER}
     markers |= {} if anonymous else {"client": _NO_ID - 1}
     markers |= {"start": _NEVER + timedelta(microseconds=1)} if from_start else {}
@@ -217,7 +219,7 @@ def open_slot_rows(
     tuples, in one statement compiled once (`rows.Compiled`): the API's open slots, a hot read
     whose queryset cost more to build and compile than to run (docs/performance.md). A row
     means the therapist is there and visible to the viewer (R9: she may book that slot); no
-    row says neither."""
+    row leaves both open."""
     low, high = connection.ops.integer_field_range(Therapist._meta.pk.get_internal_type())
     if not low <= therapist_id <= high:  # as the ORM does: an id the column cannot hold is missing
         return []
