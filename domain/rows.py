@@ -13,7 +13,7 @@ ORM."""
 from datetime import datetime
 from functools import cache
 
-from django.db import connection, models
+from django.db import connection, connections, models, router
 
 
 class Columns:
@@ -89,7 +89,9 @@ class Compiled:
     the ORM wrote that value into the SQL (or left it out) and the read is refused."""
 
     def __init__(self, build, **markers):
-        compiler = build(**markers).query.get_compiler(connection=connection)
+        queryset = build(**markers)
+        self.model = queryset.model
+        compiler = queryset.query.get_compiler(connection=connection)
         self.sql, params = compiler.as_sql()
         self.params = list(params)
         wanted = {name: _adapted(marker) for name, marker in markers.items()}
@@ -107,7 +109,9 @@ class Compiled:
         params = list(self.params)
         for i, name in self.holes:
             params[i] = _adapted(values[name])
-        rows = fetch(self.sql, params)
+        # Where the ORM would read it: a public read may go to the replica (tidbok/replica.py),
+        # which runs the primary's SQL.
+        rows = fetch(self.sql, params, using=router.db_for_read(self.model))
         if not self.converters:
             return rows
         return [self._converted(row) for row in rows]
@@ -120,8 +124,8 @@ class Compiled:
         return tuple(row)
 
 
-def fetch(sql: str, params) -> list[tuple]:
-    with connection.cursor() as cursor:
+def fetch(sql: str, params, using: str | None = None) -> list[tuple]:
+    with (connections[using] if using else connection).cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
