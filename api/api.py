@@ -37,7 +37,7 @@ from . import schemas as s
 from .auth import ANYONE, LOGGED_IN, BearerAuth, allow_anonymous, client_of, read_surface, therapist_of, viewer_client
 from .messages import http_error_detail, status_detail, validation_errors
 from .renderers import ORJSONRenderer
-from .serializers import booking_out, client_out, entry_out, open_slot_out, time_off_out
+from .serializers import booking_out, client_out, entry_out, open_slot_values_out, time_off_out
 
 
 class ObjectParser(Parser):
@@ -625,14 +625,26 @@ def listing(request, mode: s.ModeName | None = None):
 @public.get("/therapists/{therapist_id}/slots", auth=ANYONE, response={200: list[s.OpenSlotOut], 404: s.Error})
 @public_read
 def therapist_slots(request, therapist_id: int, start: datetime | None = None, end: datetime | None = None):
-    therapist = get_object_or_404(Therapist, pk=therapist_id)
     client = viewer_client(request)
+    therapist = None
+    if start is not None or end is not None:  # the window's defaults are in her zone: her row first
+        therapist = _visible_therapist(therapist_id, client)
+        start, end = window(start, end, therapist.tz)
+    # Plain values in one statement, not model instances (docs/performance.md). A row says she
+    # is there and visible to this viewer; no row leaves open whether she is (404) or not ([]).
+    rows = selectors.open_slot_rows(therapist_id, client, start, end)
+    if not rows and therapist is None:
+        _visible_therapist(therapist_id, client)
+    tz = rows and zone(rows[0][-1])  # her zone, in every row
+    return unvalidated(request, [open_slot_values_out(*row[:-1], tz) for row in rows])
+
+
+def _visible_therapist(therapist_id: int, client) -> Therapist:
+    """The therapist of a public page, or 404 when she is missing or hidden from `client` (R9)."""
+    therapist = get_object_or_404(Therapist, pk=therapist_id)
     if not selectors.therapist_visible_to(therapist, client):
         raise Http404
-    if start is not None or end is not None:
-        start, end = window(start, end, therapist.tz)
-    slots = selectors.open_slots_for_viewer(therapist, client, start, end)
-    return unvalidated(request, [open_slot_out(slot, therapist) for slot in slots[:2000]])
+    return therapist
 
 
 @public.post("/slots/{slot_id}/book", response={201: s.BookingOut, 404: s.Error, 409: s.Conflict, 422: dict})

@@ -1,6 +1,6 @@
 """Domain objects as docs/api.md's JSON, times in the therapist's zone (R22)."""
 
-from domain.models import Booking, Client, Slot, Therapist
+from domain.models import Booking, Client, Slot, Therapist, minutes_between, modes_list
 from domain.timezones import local as in_zone
 
 
@@ -42,14 +42,21 @@ def entry_out(slot: Slot, therapist: Therapist) -> dict:
 
 
 def open_slot_out(slot: Slot, therapist: Therapist) -> dict:
+    return open_slot_values_out(
+        slot.pk, slot.start_at, slot.end_at, slot.price, slot.video, slot.onsite, slot.audience, therapist.tz
+    )
+
+
+def open_slot_values_out(pk, start_at, end_at, price, video, onsite, audience, tz) -> dict:
+    """An open slot from its plain values (`selectors.open_slot_rows` reads no instances)."""
     return {
-        "id": slot.pk,
-        "start": local(slot.start_at, therapist),
-        "end": local(slot.end_at, therapist),
-        "duration_minutes": slot.duration_minutes,
-        "price": slot.price,
-        "modes": slot.modes,
-        "audience": slot.audience,
+        "id": pk,
+        "start": in_zone(start_at, tz),
+        "end": in_zone(end_at, tz),
+        "duration_minutes": minutes_between(start_at, end_at),
+        "price": price,
+        "modes": modes_list(video, onsite),
+        "audience": audience,
     }
 
 

@@ -7,7 +7,7 @@ check them first for a friendly error, the constraints stay behind them for the 
 import hashlib
 import secrets
 import zoneinfo
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pgtrigger
@@ -375,6 +375,11 @@ class Therapist(models.Model):
         return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def minutes_between(start: datetime, end: datetime) -> int:
+    """A slot's or a booking's length in whole minutes (`duration_minutes`)."""
+    return int((end - start) / timedelta(minutes=1))
+
+
 def modes_list(video: bool, onsite: bool) -> list[str]:
     return [m for m, on in ((VIDEO, video), (ONSITE, onsite)) if on]
 
@@ -529,7 +534,7 @@ class Slot(models.Model):
 
     @property
     def duration_minutes(self) -> int:
-        return int((self.end_at - self.start_at) / timedelta(minutes=1))
+        return minutes_between(self.start_at, self.end_at)
 
     @property
     def modes(self) -> list[str]:
@@ -697,7 +702,7 @@ class Booking(models.Model):
 
     @property
     def duration_minutes(self) -> int:
-        return int((self.end_at - self.start_at) / timedelta(minutes=1))
+        return minutes_between(self.start_at, self.end_at)
 
     @property
     def mode_for_client(self) -> str:

@@ -2,7 +2,7 @@
 client list search (R13)."""
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.db import connection
@@ -31,7 +31,7 @@ from .models import (
     on_list_sql,
     slot_open_to_sql,
 )
-from .rows import Columns, condition_holds, condition_sql, fetch, instances
+from .rows import Columns, Compiled, condition_holds, condition_sql, fetch, instances
 from .search import fold
 
 # The hand-written reads' column lists (`domain.rows`), one per table alias.
@@ -167,18 +167,67 @@ def calendar_for_therapist(therapist: Therapist, start: datetime, end: datetime)
 
 
 def open_slots_for_viewer(
-    therapist: Therapist, client: Client | None, start: datetime | None = None, end: datetime | None = None
+    therapist: Therapist | int,
+    client: Client | None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    now: datetime | None = None,
 ) -> QuerySet[Slot]:
     """The open future slots this viewer may see and book (R7–R9) inside the therapist's
     booking window (R35: `in_booking_window`), overlapping no busy time of her external calendar
     (R38: `not_busy`); none at all when the therapist is hidden from her."""
-    now = timezone.now()
+    now = now or timezone.now()
     slots = Slot.objects.filter(in_booking_window(now), therapist=therapist, start_at__gt=now).free().not_busy().open_to(client)
     if start is not None:
         slots = slots.filter(end_at__gt=start)
     if end is not None:
         slots = slots.filter(start_at__lt=end)
     return slots.order_by("start_at")
+
+
+# What `open_slot_rows` reads of each slot, in this order; the API answers at most
+# OPEN_SLOTS_AT_MOST of them (docs/api.md).
+OPEN_SLOT_VALUES = ("pk", "start_at", "end_at", "price", "video", "onsite", "audience", "therapist__timezone")
+OPEN_SLOTS_AT_MOST = 2000
+# Markers for `rows.Compiled`: an id and moments that no call uses.
+_NO_ID = -1_987_654_321
+_NEVER = datetime(1901, 2, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+def _open_slot_values(therapist, client, now, start, end) -> QuerySet:
+    viewer = None if client is None else Client(pk=client)
+    slots = open_slots_for_viewer(therapist, viewer, start, end, now=now)
+    return slots.values_list(*OPEN_SLOT_VALUES)[:OPEN_SLOTS_AT_MOST]
+
+
+@cache
+def _open_slot_read(vendor: str, anonymous: bool, from_start: bool, to_end: bool) -> Compiled:
+    # One per shape: without a client the list's subquery is not in the SQL at all, and each
+    # end of a window adds its condition.
+    markers = {"therapist": _NO_ID, "now": _NEVER}
+    markers |= {} if anonymous else {"client": _NO_ID - 1}
+    markers |= {"start": _NEVER + timedelta(microseconds=1)} if from_start else {}
+    markers |= {"end": _NEVER + timedelta(microseconds=2)} if to_end else {}
+    defaults = {"client": None, "start": None, "end": None}
+    return Compiled(lambda **given: _open_slot_values(**(defaults | given)), **markers)
+
+
+def open_slot_rows(
+    therapist_id: int, client: Client | None, start: datetime | None = None, end: datetime | None = None
+) -> list[tuple]:
+    """`open_slots_for_viewer`, the first OPEN_SLOTS_AT_MOST of them, as OPEN_SLOT_VALUES
+    tuples, in one statement compiled once (`rows.Compiled`): the API's open slots, a hot read
+    whose queryset cost more to build and compile than to run (docs/performance.md). A row
+    means the therapist is there and visible to the viewer (R9: she may book that slot); no
+    row leaves both open."""
+    low, high = connection.ops.integer_field_range(Therapist._meta.pk.get_internal_type())
+    if not low <= therapist_id <= high:  # as the ORM does: an id the column cannot hold is missing
+        return []
+    read = _open_slot_read(connection.vendor, client is None, start is not None, end is not None)
+    values = {"therapist": therapist_id, "now": timezone.now(), "start": start, "end": end}
+    if client is not None:
+        values["client"] = client.pk
+    return read.rows(**values)
 
 
 def therapist_listing(mode: str | None = None) -> QuerySet[Therapist]:

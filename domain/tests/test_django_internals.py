@@ -6,6 +6,9 @@ naming what to re-check, instead of somewhere deep in a read or in production's 
   (`get_db_converters`), `Model.from_db`, and related objects put in the field cache
   (`set_cached_value`) so that `slot.therapist` costs no query. The selectors use
   `connection.ops.integer_field_range` and `adapt_datetimefield_value` for their parameters.
+  `rows.Compiled` compiles a queryset itself (`Query.get_compiler`, `SQLCompiler.as_sql`)
+  and reads its rows back through `SQLCompiler.get_converters` of `compiler.select`'s first
+  `col_count` expressions, as `results_iter` does.
   domain/tests/test_raw_reads.py proves, on both databases, that the result is what the ORM
   gives; this file proves the hooks are still there, with the signatures the code calls.
 - `tidbok/postgresql/base.py` overrides `close_if_health_check_failed` and reads
@@ -29,6 +32,8 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Field, Model
 from django.db.models.expressions import BaseExpression
 from django.db.models.fields.mixins import FieldCacheMixin
+from django.db.models.sql import Query
+from django.db.models.sql.compiler import SQLCompiler
 
 from conftest import postgres_only
 
@@ -48,6 +53,9 @@ HOOKS = [
     (FieldCacheMixin, "set_cached_value", ["self", "instance", "value"]),
     (BaseDatabaseOperations, "integer_field_range", ["self", "internal_type"]),
     (BaseDatabaseOperations, "adapt_datetimefield_value", ["self", "value"]),
+    (Query, "get_compiler", ["self", "using", "connection"]),
+    (SQLCompiler, "as_sql", ["self"]),
+    (SQLCompiler, "get_converters", ["self", "expressions"]),
     (BaseDatabaseWrapper, "close_if_health_check_failed", ["self"]),
     (BaseDatabaseWrapper, "is_usable", ["self"]),
 ]
@@ -73,6 +81,18 @@ def test_the_internals_are_there_with_the_signatures_the_code_calls(owner, name,
         if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
     assert not required_after, f"{owner.__name__}.{name}{signature} wants more ({required_after}): {WHAT_TO_RECHECK}"
+
+
+def test_a_compiled_read_finds_each_value_among_the_parameters_or_refuses(db):
+    """`rows.Compiled` leans on the compiler making each value a parameter: one it wrote into
+    the SQL (or left out) must refuse the read, not run it with the marker."""
+    from domain.models import Slot
+    from domain.rows import Compiled
+
+    read = Compiled(lambda therapist: Slot.objects.filter(therapist=therapist).values_list("pk", "start_at"), therapist=-5)
+    assert read.rows(therapist=10**6) == []
+    with pytest.raises(ValueError, match="therapist"):
+        Compiled(lambda therapist: Slot.objects.values_list("pk"), therapist=-5)
 
 
 def test_the_health_check_flags_are_the_ones_the_backend_reads(db):

@@ -10,6 +10,8 @@ and every hand-written read is compared with its ORM twin on it:
   the slot, its live booking and that booking's client, and R15's first-visit mark);
 - `selectors.slot_for_booking` with `select_related` and `Slot.objects.open_to` (R8, R9);
 - `selectors.booking_facts` with `BookingQuerySet.live()`/`earlier_than()` (R15, R16);
+- `selectors.open_slot_rows` (`rows.Compiled`) with `selectors.open_slots_for_viewer`'s model
+  instances (R8, R9, R14, R35 and R38's busy times, with and without a window);
 - `services.accounts.token_user` with `select_related` of the token's user and profiles.
 
 The ORM's own definitions are checked against the rules written out plainly in Python
@@ -32,6 +34,7 @@ from domain.models import (
     EXISTING,
     ApiToken,
     Booking,
+    BusyTime,
     Client,
     ClientLink,
     Slot,
@@ -62,14 +65,26 @@ slot = st.fixed_dictionaries({
     "audience": st.sampled_from([ALL, EXISTING]),
     "bookings": st.lists(booking, max_size=3),
 })
-world = st.fixed_dictionaries({
+WORLD = {
     "boosters": st.lists(st.booleans(), min_size=3, max_size=3),
     "links": st.sets(st.tuples(st.integers(0, 2), st.integers(0, 3)), max_size=8),
     "slots": st.lists(slot, max_size=10),
     "with_user": st.lists(st.booleans(), min_size=4, max_size=4),
     # R35: each therapist's minimum notice (hours) and horizon (days), around the slots' span.
     "windows": st.lists(st.tuples(st.sampled_from([0, 1, 5, 12, 30]), st.integers(1, 25)), min_size=3, max_size=3),
+    # R38: busy times of her external calendar (therapist, the day of which slot, start hour,
+    # length in minutes): on the slots' grid, so that they often overlap one.
+    "busy": st.lists(st.tuples(st.integers(0, 2), st.integers(0, 9), hours, st.sampled_from([15, 60, 180])), max_size=4),
+}
+world = st.fixed_dictionaries(WORLD)
+# For the reads of open slots: several slots, most therapists in Client Booster, so that the
+# answers are seldom empty.
+open_world = st.fixed_dictionaries(WORLD | {
+    "slots": st.lists(slot, min_size=4, max_size=10),
+    "boosters": st.lists(st.sampled_from([True, True, False]), min_size=3, max_size=3),
 })
+# The therapists' zones: the open slots' times are answered in hers (R22).
+ZONES = ["Europe/Stockholm", "America/New_York", "UTC"]
 
 # A bounded run: each example writes a few dozen rows, on both databases.
 EXAMPLES = settings(max_examples=40, deadline=None)
@@ -81,7 +96,7 @@ def build(w) -> tuple[list[Therapist], list[Client], list[Slot]]:
     )
     therapists = Therapist.objects.bulk_create([
         Therapist(user=u, client_booster=b, languages=["sv", "en"][: i + 1], areas={"x": i} if i else [],
-                  min_notice_hours=notice, booking_horizon_days=horizon)
+                  min_notice_hours=notice, booking_horizon_days=horizon, timezone=ZONES[i])
         for i, (u, b, (notice, horizon)) in enumerate(zip(users, w["boosters"], w["windows"], strict=True))
     ])
     client_users = User.objects.bulk_create(
@@ -115,6 +130,11 @@ def build(w) -> tuple[list[Therapist], list[Client], list[Slot]]:
                 cancelled_at=None if live else BASE,
             ))
     Booking.objects.bulk_create(bookings)
+    BusyTime.objects.bulk_create([
+        BusyTime(therapist=therapists[t], start_at=at, end_at=at + timedelta(minutes=m))
+        for t, day, h, m in w["busy"]
+        for at in [BASE + h * HOUR + day * timedelta(days=2)]
+    ])
     return therapists, clients, slots
 
 
@@ -215,6 +235,31 @@ class RawReadsTest(TestCase):
         # R15 as written: a booking of this slot by her now would be a first visit exactly when
         # no live booking of hers starts before it.
         assert earlier == any(b.start_at < slot.start_at for b in live.filter(client=client))
+
+    @EXAMPLES
+    @given(w=open_world, who=st.integers(0, 6), viewer=st.integers(-1, 3), now=st.integers(-10, 40),
+           window=st.tuples(st.sampled_from([None, None, None, -20, 0, 30]), st.sampled_from([None, None, 5, 24, 200])))
+    def test_the_open_slots_read_answers_what_the_orm_answers(self, w, who, viewer, now, window):
+        """`open_slot_rows`, compiled once per shape and run with new values, reads what the
+        ORM's `open_slots_for_viewer` reads as instances: the same slots in the same order,
+        with the same values and her zone, for any viewer, moment and window."""
+        therapists, clients, _ = build(w)
+        therapist_id = therapists[who % 3].pk if who < 6 else 10**6  # sometimes no such therapist
+        client = clients[viewer] if viewer >= 0 else None
+        start = None if window[0] is None else BASE + window[0] * HOUR
+        end = None if window[1] is None else (start or BASE) + window[1] * HOUR
+
+        with time_machine.travel(BASE + now * HOUR + timedelta(minutes=7), tick=False):
+            raw = selectors.open_slot_rows(therapist_id, client, start, end)
+            orm = [
+                (s.pk, s.start_at, s.end_at, s.price, s.video, s.onsite, s.audience, s.therapist.timezone)
+                for s in selectors.open_slots_for_viewer(therapist_id, client, start, end).select_related("therapist")
+            ]
+
+        assert raw == orm
+        assert [tuple(map(type, row)) for row in raw] == [tuple(map(type, row)) for row in orm]
+        if raw:  # a row means she may book it, so her page is there for this viewer (R9)
+            assert selectors.therapist_visible_to(Therapist.objects.get(pk=therapist_id), client)
 
     @EXAMPLES
     @given(w=world)
