@@ -252,9 +252,13 @@ class PgBouncerInFront:
         give_to_db_user(self.folder)
         (self.folder / "logs").mkdir()
         self.processes = Processes(self.folder / "logs")
-        self.port = start_pgbouncer(self.processes, self.folder / "pgbouncer", db_host=parts.hostname or "127.0.0.1",
-                                    db_port=parts.port or 5432, db_name=parts.path.lstrip("/"), pool_size=pool_size,
-                                    lock_timeout_ms=lock_timeout_ms)
+        try:
+            self.port = start_pgbouncer(self.processes, self.folder / "pgbouncer", db_host=parts.hostname or "127.0.0.1",
+                                        db_port=parts.port or 5432, db_name=parts.path.lstrip("/"), pool_size=pool_size,
+                                        lock_timeout_ms=lock_timeout_ms)
+        except BaseException:
+            self.stop()
+            raise
         self.url = parts._replace(netloc=f"{parts.username or DB_USER}@127.0.0.1:{self.port}").geturl()
 
     def stop(self) -> None:
