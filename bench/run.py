@@ -66,10 +66,14 @@ class Server:
     """gunicorn on loopback against one database, as in production: DEBUG off, a fresh
     SECRET_KEY, the sync workers and the access log of `manage.py serve`."""
 
-    def __init__(self, db_url: str, workers: int, logdir: Path, root: Path = ROOT):
+    def __init__(self, db_url: str, workers: int, logdir: Path, root: Path = ROOT, env: dict | None = None,
+                 direct_url: str | None = None):
         self.port = free_port()
         self.db_url, self.workers, self.logdir = db_url, workers, logdir
         self.root = root  # the tree whose code it serves (bench/ab.py serves another one too)
+        self.extra_env = env or {}
+        # The database itself, where the server reaches it through a pooler (the CPU readings).
+        self.direct_url = direct_url or db_url
         self.proc = None
 
     def env(self) -> dict:
@@ -85,6 +89,7 @@ class Server:
             # The race and the fault tests let a few clients book many slots of one therapist:
             # they measure the booking engine, not the hoarding limit (its own tests do that).
             "MAX_OPEN_BOOKINGS_PER_THERAPIST": "1000000",
+            **self.extra_env,
         }
 
     def start(self) -> None:
@@ -153,8 +158,8 @@ class ServerCpu:
 
     def __init__(self, server: "Server"):
         self.server = server
-        self.conn = psycopg.connect(server.db_url, autocommit=True)
-        self.name = db_name(server.db_url)
+        self.conn = psycopg.connect(server.direct_url, autocommit=True)
+        self.name = db_name(server.direct_url)
 
     def backends(self) -> set[int]:
         return {r[0] for r in self.conn.execute(
@@ -265,6 +270,62 @@ def alternate(sides: list[tuple[int, object, "ServerCpu"]], seconds: float, conc
         result["server_cpu_ms_per_request"] = round(cpu_seconds_spent * 1000 / max(result["requests"], 1), 2)
         out.append(result)
     return out
+
+
+def through_pgbouncer(url: str, sizes: Sizes, base: datetime, direct: Server, direct_cpu: "ServerCpu",
+                      duration: float, concurrency: int) -> tuple[dict, dict]:
+    """The calendar and the booking race on the same database, direct and through PgBouncer in
+    transaction mode (deploy/pgbouncer.ini, as in docs/deploy.md), so that their ratio comes
+    from one run: the calendar in turns, the two races back to back on fresh slots. Answers
+    (endpoint results, bookings confirmed); nothing when PgBouncer is not installed."""
+    from deploy.cluster import ClusterError, pgbouncer_in_front
+
+    try:
+        bouncer = pgbouncer_in_front(url)
+    except ClusterError as e:
+        print(f"  (skipped: {e})", file=sys.stderr)
+        return {}, {}
+    pooled = Server(bouncer.url, direct.workers, direct.logdir, env={"DATABASE_POOLER": "pgbouncer"}, direct_url=url)
+    out, confirmed = {}, {}
+    try:
+        pooled.start()
+        pooled_cpu = ServerCpu(pooled)
+        drive(pooled.port, calendar_request(sizes, base), min(1.0, duration), concurrency)
+        out["calendar_direct"], out["calendar_pgbouncer"] = alternate(
+            [(direct.port, calendar_request(sizes, base), direct_cpu),
+             (pooled.port, calendar_request(sizes, base), pooled_cpu)],
+            duration, concurrency,
+        )
+        for key, server, cpu in (("booking_direct", direct, direct_cpu), ("booking_pgbouncer", pooled, pooled_cpu)):
+            slot_ids, client_users = race_setup(url, sizes, base)
+            out[key], won = measured(cpu, lambda port=server.port, ids=slot_ids, users=client_users: race(
+                port, ids, users, limit=max(duration * 3, 10.0)))
+            confirmed |= won
+    finally:
+        pooled.stop()
+        bouncer.stop()
+    return out, confirmed
+
+
+def pooling_ratios(e: dict) -> dict | None:
+    """Through PgBouncer against direct, from the same run: the calendar's p50 and p95 and the
+    booking race's bookings per second (above 1: PgBouncer slower, or faster at booking)."""
+    if "calendar_pgbouncer" not in e:
+        return None
+    return {
+        "calendar_p50": round(e["calendar_pgbouncer"]["p50_ms"] / e["calendar_direct"]["p50_ms"], 2),
+        "calendar_p95": round(e["calendar_pgbouncer"]["p95_ms"] / e["calendar_direct"]["p95_ms"], 2),
+        "bookings_per_second": round(e["booking_pgbouncer"]["bookings_per_second"]
+                                     / max(e["booking_direct"]["bookings_per_second"], 0.1), 2),
+    }
+
+
+def pooling_sentence(results: dict) -> str:
+    r = results.get("pgbouncer_over_direct")
+    if not r:
+        return "Through PgBouncer: not measured (PgBouncer is not installed)."
+    return (f"Through PgBouncer against direct, in the same run: calendar p50 {r['calendar_p50']:.2f}×, "
+            f"p95 {r['calendar_p95']:.2f}×; bookings/s {r['bookings_per_second']:.2f}×.")
 
 
 def pct(sorted_values: list[float], q: float) -> float:
@@ -558,6 +619,10 @@ ROWS = [
     ("series", "(f) series booking (10 weeks)"),
     ("floor", "(e) GET /health (floor)"),
     ("calendar_small", "(a) on the small database"),
+    ("calendar_direct", "(g) calendar, direct (in turns with the next)"),
+    ("calendar_pgbouncer", "(g) calendar, through PgBouncer"),
+    ("booking_direct", "(h) booking race, direct (then the next)"),
+    ("booking_pgbouncer", "(h) booking race, through PgBouncer"),
 ]
 
 
@@ -635,6 +700,8 @@ def write_performance_doc(path: Path, results: dict) -> None:
         f"{results['checks']['overlapping_slots']} overlapping slots, "
         f"{results['checks']['confirmed_found_in_database']}/{results['checks']['confirmed_seen_by_clients']} "
         f"confirmed bookings found, {results['checks']['half_made_bookings']} half-made.",
+        "",
+        pooling_sentence(results),
         "",
         "| target | met | measured |",
         "|---|---|---|",
@@ -736,6 +803,10 @@ def main(argv=None) -> int:
         pairs, start0 = series_setup(args.url)
         results["endpoints"]["series"], _ = measured(cpu, lambda: (drive(
             port, series_request(pairs, start0), duration, args.concurrency, expected=(201,)), None))
+        print("  calendar and booking, direct and through PgBouncer ...", file=sys.stderr)
+        pooled, won = through_pgbouncer(args.url, big, base, server, cpu, duration, args.concurrency)
+        results["endpoints"] |= pooled
+        confirmed |= won
     finally:
         small_server.stop()
         server.stop()
@@ -744,6 +815,7 @@ def main(argv=None) -> int:
     e = results["endpoints"]
     results["big_over_small_calendar_p50"] = round(e["calendar"]["p50_ms"] / e["calendar_small"]["p50_ms"], 2)
     results["big_over_small_calendar_p95"] = round(e["calendar"]["p95_ms"] / e["calendar_small"]["p95_ms"], 2)
+    results["pgbouncer_over_direct"] = pooling_ratios(e)
     results["finished_at"] = datetime.now().astimezone().isoformat(timespec="seconds")
     results["machine"]["load_average_after"] = os.getloadavg()
     results["targets"] = {name: {"met": ok, "measured": value} for name, ok, value in verdicts(results)}
@@ -756,6 +828,7 @@ def main(argv=None) -> int:
           f"{c['double_bookings']}; overlapping slots {c['overlapping_slots']}; confirmed "
           f"{c['confirmed_found_in_database']}/{c['confirmed_seen_by_clients']} in the database; "
           f"half-made {c['half_made_bookings']}")
+    print(pooling_sentence(results))
     for name, ok, value in verdicts(results):
         print(f"  {'MET   ' if ok else 'MISSED'} {name}: {value}")
 

@@ -3,6 +3,7 @@ driver. It fails on errors, double bookings, overlapping slots and half-made boo
 on timings (CI machines are shared)."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,10 @@ def test_the_bench_smoke_runs_clean(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "double bookings 0; overlapping slots 0" in run.stdout
     assert results.exists()
+    if shutil.which("pgbouncer") or Path("/usr/sbin/pgbouncer").exists():  # CI installs it
+        assert "Through PgBouncer against direct, in the same run: calendar p50" in run.stdout
+    # docs/capacity.md's arithmetic reads what the run wrote.
+    capacity = subprocess.run([sys.executable, "-m", "bench.capacity", "--results", str(results)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert capacity.returncode == 0, capacity.stderr
+    assert "| Sweden |" in capacity.stdout and "bookings/s" in capacity.stdout
