@@ -27,6 +27,7 @@ import string
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -296,9 +297,10 @@ class Cluster:
     prints each mail."""
 
     def __init__(self, *, app_servers: int = 2, workers: int = 2, web_concurrency: int = 2, smtp_port: int | None = None,
-                 env: dict | None = None, collectstatic: bool = True, keep: bool = False):
+                 env: dict | None = None, collectstatic: bool = True, keep: bool = False, demo: bool = False):
         self.app_count, self.worker_count, self.web_concurrency = app_servers, workers, web_concurrency
         self.smtp_port, self.extra_env, self.collectstatic, self.keep = smtp_port, env or {}, collectstatic, keep
+        self.demo = demo  # `make cluster`: the demo data of `make run`, so there is someone to log in as
         self.base = Path(tempfile.mkdtemp(prefix="tidbok-cluster-"))
         self.logs = self.base / "logs"
         self.logs.mkdir()
@@ -420,6 +422,9 @@ class Cluster:
             if self.collectstatic:
                 subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT, check=True, timeout=300)
+            if self.demo:
+                subprocess.run([sys.executable, "manage.py", "demo_data"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, check=True, timeout=300)
 
     def _start_redis(self) -> None:
         """The cache every app server shares; nothing in it needs to outlive a restart."""
@@ -489,6 +494,11 @@ class Cluster:
         if self._stopped:
             return
         self._stopped = True
+        # A second Ctrl-C or SIGTERM (make and `timeout` pass theirs on too) must not cut the
+        # stop short and leave a PostgreSQL or HAProxy running.
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)
         self.processes.stop_all()
         for server in (self.replica, self.primary):
             if (server.data / "postmaster.pid").exists():
@@ -508,7 +518,7 @@ def main() -> None:
     print("Starting the cluster (PostgreSQL primary and replica, PgBouncer, Redis, 2 app servers, HAProxy, 2 workers, "
           "the scheduler)…", flush=True)
     try:
-        cluster = Cluster(env={"LOG_LEVEL": "WARNING"}).start()
+        cluster = Cluster(env={"LOG_LEVEL": "WARNING"}, demo=True).start()
     except ClusterError as e:
         raise SystemExit(f"The cluster did not start: {e}")
     print(f"""
@@ -520,7 +530,8 @@ Tidbok is running at {cluster.url}/  (the load balancer; API docs: {cluster.url}
   Redis         redis://127.0.0.1:{cluster.redis_port}/0   (the shared cache)
   SMTP          127.0.0.1:{cluster.smtp_port} (mails are printed below)
   logs          {cluster.logs}
-Create a staff account: SECRET_KEY={cluster.secret_key} DATABASE_URL={cluster.primary.url()} \\
+Demo logins as for `make run` (README): terapeut@tidbok.se, klient@tidbok.se, admin@tidbok.se.
+Another staff account: SECRET_KEY={cluster.secret_key} DATABASE_URL={cluster.primary.url()} \\
     {sys.executable} manage.py createsuperuser
 Ctrl-C stops everything.""", flush=True)
     try:
