@@ -94,14 +94,18 @@ def plan(results: dict, scale: float) -> dict:
     }
 
 
-def report(results: dict) -> str:
+def cost_table(results: dict) -> str:
     c = costs(results)
-    lines = [
+    return "\n".join([
         "| request | app CPU ms | PostgreSQL CPU ms | served by |",
         "|---|---:|---:|---|",
         *[f"| {k} | {v.app_ms:.2f} | {v.database_ms:.2f} | {'replica' if k in REPLICA_READS else 'primary'} |"
           for k, v in c.items()],
-        "",
+    ])
+
+
+def plan_table(results: dict) -> str:
+    lines = [
         "| scale | requests/s in the busiest minute | bookings/s | app cores | app servers "
         f"({CORES_PER_APP_SERVER} cores) | primary cores | replica cores | replicas ({CORES_PER_DATABASE} cores) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -117,11 +121,33 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
+def report(results: dict) -> str:
+    return cost_table(results) + "\n\n" + plan_table(results)
+
+
+def write_doc(path: Path, results: dict) -> None:
+    """Replace the two generated tables of docs/capacity.md, each between its markers
+    (`<!-- capacity:NAME -->` … `<!-- /capacity:NAME -->`), keeping the text around them."""
+    text = path.read_text()
+    for name, table in (("costs", cost_table(results)), ("plan", plan_table(results))):
+        begin, end = f"<!-- capacity:{name} -->", f"<!-- /capacity:{name} -->"
+        head, found, rest = text.partition(begin)
+        _, found_end, tail = rest.partition(end)
+        if not (found and found_end):
+            raise SystemExit(f"{path} has no {begin} … {end}")
+        text = f"{head}{begin}\n{table}\n{end}{tail}"
+    path.write_text(text)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", default=str(ROOT / "bench" / "results.json"))
+    parser.add_argument("--doc", default=None, help="docs/capacity.md to update")
     args = parser.parse_args(argv)
-    print(report(json.loads(Path(args.results).read_text())))
+    results = json.loads(Path(args.results).read_text())
+    print(report(results))
+    if args.doc:
+        write_doc(Path(args.doc), results)
     return 0
 
 

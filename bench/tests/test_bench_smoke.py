@@ -37,7 +37,12 @@ def test_the_bench_smoke_runs_clean(tmp_path):
     if shutil.which("pgbouncer") or Path("/usr/sbin/pgbouncer").exists():  # CI installs it
         assert "Through PgBouncer against direct, in the same run: calendar p50" in run.stdout
     # docs/capacity.md's arithmetic reads what the run wrote.
-    capacity = subprocess.run([sys.executable, "-m", "bench.capacity", "--results", str(results)],
+    doc = tmp_path / "capacity.md"
+    doc.write_text((ROOT / "docs" / "capacity.md").read_text())
+    capacity = subprocess.run([sys.executable, "-m", "bench.capacity", "--results", str(results), "--doc", str(doc)],
                               cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert capacity.returncode == 0, capacity.stderr
     assert "| Sweden |" in capacity.stdout and "bookings/s" in capacity.stdout
+    # The tables replaced between their markers, the text around them kept.
+    written = doc.read_text()
+    assert capacity.stdout.split("\n\n")[0] in written and "## The next step: partitioning by therapist" in written
