@@ -1,0 +1,85 @@
+"""R9 at country scale: each therapist's place in the listing (`Listing`) is stored, so that a
+page of the listing costs what the page holds, not what the whole listing does.
+
+`listing_refresh` recomputes the rows of some therapists from the one definition
+(`selectors.slots_open_for_new`, what `therapist_listing_live` computes) in one UPDATE. Every
+service that changes what it depends on — her slots, their bookings, her busy times, her
+booking window, kinds or Client Booster — calls it in its own transaction, as its LAST
+statement: it locks her listing row first, so that concurrent writers refresh one after the
+other and the last one computes from a snapshot that holds the others' committed changes (a
+plain UPDATE that waited for the row would keep its older snapshot for the subqueries), and a
+transaction that holds that row waits for nothing else (no deadlock). Time alone moves the
+values too: `listing_refresh_due`, run every minute by the scheduler, refreshes in one
+statement the rows whose `valid_until` has passed."""
+
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Case, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce, Least
+from django.utils import timezone
+
+from ..models import ACCEPTS_NEW_CLIENTS, DAY, HOUR, NEVER, OPEN_TO_ALL, Listing, Slot, Therapist, _times, booking_window_bounds
+
+
+def _first(slots, value=None):
+    """The earliest of `slots` (a subquery), as `value` of it."""
+    first = ExpressionWrapper(value or F("start_at"), output_field=DateTimeField())
+    return Subquery(slots.order_by("start_at").annotate(first=first).values("first")[:1], output_field=DateTimeField())
+
+
+def _values(now: datetime) -> dict:
+    """The UPDATE's SET: each column from the definition, seen at `now`."""
+    from ..selectors import slots_open_for_new
+
+    therapist = Therapist.objects.filter(pk=OuterRef("pk"))
+    listed = Exists(therapist.filter(ACCEPTS_NEW_CLIENTS))
+    never = Value(NEVER, output_field=DateTimeField())
+
+    def when_listed(value, default):
+        return Case(When(listed, then=value), default=default, output_field=value.output_field)
+
+    columns = {
+        f"next_{mode or 'any'}": when_listed(Coalesce(_first(slots_open_for_new(now, mode, outer=False)), never), never)
+        for mode in (None, "video", "onsite")
+    }
+    # When time alone changes them: her first time leaves the window (its start minus her
+    # notice), or a slot beyond it enters (its start minus her horizon).
+    leaves = _first(slots_open_for_new(now, outer=False), F("start_at") - _times(F("therapist__min_notice_hours"), HOUR))
+    _, latest = booking_window_bounds(now)
+    beyond = Slot.objects.filter(OPEN_TO_ALL, therapist=OuterRef("therapist_id"), start_at__gte=latest).free().not_busy()
+    enters = _first(beyond, F("start_at") - _times(F("therapist__booking_horizon_days"), DAY))
+    # (Least of two, either of which may be NULL: PostgreSQL skips a NULL, SQLite answers NULL.)
+    until = Least(Coalesce(leaves, enters), Coalesce(enters, leaves))
+    return {
+        **columns,
+        "valid_until": when_listed(until, Value(None, output_field=DateTimeField())),
+        "listed": listed,
+        "video": Subquery(therapist.values("default_video")[:1]),
+        "onsite": Subquery(therapist.values("default_onsite")[:1]),
+        "last_name": Subquery(therapist.values("user__last_name")[:1]),
+    }
+
+
+def listing_refresh(therapist_ids, *, now: datetime | None = None) -> int:
+    """Recompute these therapists' listing rows (call it last in the transaction that
+    changed them: see the module's docstring). Answers how many rows it wrote."""
+    ids = sorted({int(pk) for pk in therapist_ids})
+    if not ids:
+        return 0
+    with transaction.atomic():
+        if connection.features.has_select_for_update:
+            list(Listing.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+        return Listing.objects.filter(pk__in=ids).update(**_values(now or timezone.now()))
+
+
+def listing_refresh_due(*, now: datetime | None = None) -> int:
+    """The periodic job: refresh every row whose `valid_until` has passed, in one statement
+    (the index `listing_valid_until` finds them). A row another transaction holds is skipped:
+    that transaction is refreshing it already."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = Listing.objects.filter(valid_until__lte=now)
+        if connection.features.has_select_for_update_skip_locked:
+            due = Listing.objects.filter(pk__in=list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)))
+        return due.update(**_values(now))
