@@ -67,7 +67,7 @@ def listing_refresh(therapist_ids, *, now: datetime | None = None) -> int:
     ids = sorted({int(pk) for pk in therapist_ids})
     if not ids:
         return 0
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside the caller's, at no cost
         if connection.features.has_select_for_update:
             list(Listing.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
         return Listing.objects.filter(pk__in=ids).update(**_values(now or timezone.now()))
