@@ -4,24 +4,19 @@ import datetime
 import django.db.models.deletion
 from django.db import migrations, models
 
-PAST = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
-
 
 def fill(apps, schema_editor):
-    """Every therapist's search tags and listing row. The rows are made due and computed by
-    the live service (`listing_refresh_due`), the one definition; should a later migration
-    change what it reads, mark the rows due here instead and let the scheduler compute them."""
+    """Every therapist's search tags and listing row. The rows are made and computed by the
+    live service (`listing_rebuild`), the one definition; should a later migration change what
+    it reads, make the rows here with a past `valid_until` instead and let the scheduler
+    compute them."""
     from domain.models import search_tags
-    from domain.services.listing import listing_refresh_due
+    from domain.services.listing import listing_rebuild
 
-    Therapist, Listing = apps.get_model("domain", "Therapist"), apps.get_model("domain", "Listing")
+    Therapist = apps.get_model("domain", "Therapist")
     for therapist in Therapist.objects.only("languages", "areas").iterator(chunk_size=2000):
         Therapist.objects.filter(pk=therapist.pk).update(search_tags=search_tags(therapist.languages, therapist.areas))
-    Listing.objects.bulk_create(
-        (Listing(therapist_id=pk, valid_until=PAST) for pk in Therapist.objects.values_list("pk", flat=True)),
-        batch_size=2000,
-    )
-    listing_refresh_due()
+    listing_rebuild()
 
 
 class Migration(migrations.Migration):

@@ -83,3 +83,14 @@ def listing_refresh_due(*, now: datetime | None = None) -> int:
         if connection.features.has_select_for_update_skip_locked:
             due = Listing.objects.filter(pk__in=list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)))
         return due.update(**_values(now))
+
+
+def listing_rebuild(*, now: datetime | None = None) -> int:
+    """Every therapist's row, made where missing and computed anew, in a few statements: after
+    a change made around the services (a bulk load, a data fix; `manage.py listing_rebuild`)."""
+    with transaction.atomic():
+        missing = Therapist.objects.filter(listing__isnull=True).values_list("pk", flat=True)
+        Listing.objects.bulk_create((Listing(therapist_id=pk) for pk in missing), batch_size=2000)
+        if connection.features.has_select_for_update:
+            list(Listing.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+        return Listing.objects.update(**_values(now or timezone.now()))
