@@ -93,6 +93,11 @@ def listing_refresh(therapist_ids, *, now: datetime | None = None) -> int:
     written = 0
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:  # inside the caller's, at no cost
         if connection.features.has_select_for_update:
+            # The transaction's deferred foreign-key checks first: a booking key-shares her
+            # therapist's row at commit, and must not do so while holding this row, which a
+            # slot creation holding her therapist's row waits for (a deadlock, seen in
+            # domain/tests/test_listing.py's race).
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             table = connection.ops.quote_name(Listing._meta.db_table)
             cursor.execute(f"SELECT therapist_id FROM {table} WHERE therapist_id IN ({', '.join(['%s'] * len(ids))}) "
                            "ORDER BY therapist_id FOR UPDATE", ids)

@@ -159,3 +159,29 @@ def test_the_job_refreshes_only_rows_time_has_moved(make_therapist):
             soon.pk: BASE + 30 * HOUR, later.pk: BASE + 20 * HOUR,
         }
         assert listing_refresh_due() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_changes_of_one_therapist_leave_her_row_right(anna, erik, nora):
+    """Two clients book her two first times while she opens an earlier one, all at once, each
+    on its own connection: whatever order they commit in, her row ends as the live definition
+    says (the refresh locks the row before its UPDATE, so the last one computes from a snapshot
+    that holds the others' commits). Several rounds; on SQLite the writers are serialised."""
+    from conftest import days_ahead
+    from domain.tests.test_concurrency import race
+
+    for day in range(1, 6):
+        first = services.slot_create(therapist=anna, actor=None, start=days_ahead(day, "10:00"))
+        second = services.slot_create(therapist=anna, actor=None, start=days_ahead(day, "11:00"))
+        services.slot_create(therapist=anna, actor=None, start=days_ahead(day, "12:00"))
+        race(
+            lambda first=first: services.booking_create_by_client(client=erik, slot=first.pk, mode="video", actor=None),
+            lambda second=second: services.booking_create_by_client(client=nora, slot=second.pk, mode="video",
+                                                                    actor=None),
+            lambda day=day: services.slot_create(therapist=anna, actor=None, start=days_ahead(day, "08:00")),
+        )
+        assert listings(therapist_listing) == listings(therapist_listing_live)
+        for booking in Booking.objects.live():
+            services.booking_cancel(booking=booking, actor=None)
+        Slot.objects.filter(therapist=anna).delete()
+        services.listing_refresh([anna.pk])
