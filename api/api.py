@@ -4,6 +4,7 @@ through the owner (a foreign id is 404), calls one service, and answers."""
 import logging
 from datetime import datetime, timedelta
 from typing import Literal
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -602,24 +603,39 @@ def _booking(booking_id: int) -> Booking:
     return Booking.objects.with_first_visit().select_related("therapist__user", "client").get(pk=booking_id)
 
 
-@public.get("/therapists", auth=ANYONE, response=list[s.ListingOut])
+@public.get(
+    "/therapists", auth=ANYONE, response={200: list[s.ListingOut], 422: dict},
+    description="R9: the listing, a page at a time (`limit`, default 50, at most 200), soonest `next_available` "
+    "first. The next page's address is in the `Link` header (`rel=\"next\"`, RFC 8288) and its cursor in "
+    "`X-Next-Cursor`; neither is sent on the last page. 422 naming `limit` or `cursor` (one this listing did not "
+    "give, or given for another `mode`).",
+)
 @public_read
-def listing(request, mode: s.ModeName | None = None):
-    # Plain values, not model instances: the listing holds every boosted therapist, and
-    # building a thousand objects cost more than the query (docs/performance.md).
-    rows = selectors.therapist_listing(mode).values_list(
-        "pk", "user__first_name", "user__last_name", "default_video", "default_onsite", "timezone", "next_available"
-    )
-    return unvalidated(request, [
+def listing(
+    request, mode: s.ModeName | None = None,
+    limit: int = Query(selectors.LISTING_LIMIT, ge=1, le=selectors.LISTING_MAX_LIMIT),
+    cursor: str = Query("", max_length=1000),
+):
+    # A page costs what it holds (`Listing`, keyset on its index), whatever the listing's size.
+    try:
+        page = selectors.listing_page(mode, cursor=cursor, limit=limit)
+    except DjangoValidationError as e:
+        raise InvalidQuery("cursor", " ".join(e.message_dict["cursor"])) from e
+    response = unvalidated(request, [
         {
-            "id": pk,
-            "first_name": first_name,
-            "last_name": last_name,
-            "modes": modes_list(video, onsite),
-            "next_available": next_available and local(next_available, zone(tz)),
+            "id": t.pk,
+            "first_name": t.user.first_name,
+            "last_name": t.user.last_name,
+            "modes": modes_list(t.default_video, t.default_onsite),
+            "next_available": t.next_available and local(t.next_available, zone(t.timezone)),
         }
-        for pk, first_name, last_name, video, onsite, tz, next_available in rows
+        for t in page.therapists
     ])
+    if page.cursor:
+        query = urlencode({**({"mode": mode} if mode else {}), "limit": limit, "cursor": page.cursor})
+        response["Link"] = f'<{request.build_absolute_uri(request.path)}?{query}>; rel="next"'
+        response["X-Next-Cursor"] = page.cursor
+    return response
 
 
 @public.get("/therapists/{therapist_id}/slots", auth=ANYONE, response={200: list[s.OpenSlotOut], 404: s.Error})

@@ -34,7 +34,7 @@ THERAPIST_ACTIONS = {"calendar": 20.0, "booking": 1.0}
 # Reads that may go to a replica (the public reads of the router, docs/deploy.md); the
 # calendar and every write are the primary's.
 REPLICA_READS = {"listing_page", "open_slots"}
-LISTING_ROWS = ("listing_10000_middle", "listing_10000_first", "listing")
+LISTING_ROWS = ("listing_all_middle", "listing_all", "listing")
 
 
 @dataclass

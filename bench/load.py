@@ -129,6 +129,14 @@ def migrate(url: str, env: dict) -> None:
     )
 
 
+def listing_rebuild(url: str, env: dict) -> None:
+    """Every therapist's listing row computed by the project itself (`manage.py listing_rebuild`)."""
+    subprocess.run(
+        [sys.executable, "manage.py", "listing_rebuild", "--verbosity", "0"],
+        cwd=ROOT, env={**env, "DATABASE_URL": url}, check=True, stdout=subprocess.DEVNULL,
+    )
+
+
 def loaded_sizes(conn) -> dict | None:
     conn.execute("CREATE TABLE IF NOT EXISTS bench_meta (key text PRIMARY KEY, value jsonb NOT NULL)")
     row = conn.execute("SELECT value FROM bench_meta WHERE key = 'sizes'").fetchone()
@@ -241,7 +249,7 @@ def load(url: str, sizes: Sizes, env: dict, quiet: bool = False, seed: int = 5) 
         therapists = (
             (t, "Europe/Stockholm", SLOT_MINUTES, 1000, "true", "true", "all", f"Mottagningsgatan {t}",
              "Ring på porttelefonen.", "true" if t % BOOSTER_EVERY == 0 else "false", stamp, t, "[]",
-             f"feed-{t}", 24, "Stockholm", '["sv"]', "", "Leg. psykolog", 0, 730)
+             f"feed-{t}", 24, "Stockholm", '["sv"]', "", "Leg. psykolog", 0, 730, "|language:sv|")
             for t in range(1, T + 1)
         )
         # R35: the widest booking window (no notice, 730 days: domain.models' MAX_BOOKING_HORIZON_DAYS),
@@ -250,7 +258,7 @@ def load(url: str, sizes: Sizes, env: dict, quiet: bool = False, seed: int = 5) 
                   ["id", "timezone", "default_duration_minutes", "default_price", "default_video", "default_onsite",
                    "default_audience", "reception_address", "personal_info", "client_booster", "created_at", "user_id",
                    "areas", "calendar_feed_token", "cancellation_cutoff_hours", "city", "languages", "presentation",
-                   "title", "min_notice_hours", "booking_horizon_days"],
+                   "title", "min_notice_hours", "booking_horizon_days", "search_tags"],
                   therapists, Progress("therapists", T, quiet))
 
         clients = (
@@ -320,6 +328,9 @@ def load(url: str, sizes: Sizes, env: dict, quiet: bool = False, seed: int = 5) 
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         step.add(1)
         conn.commit()
+
+    # R9: the listing's rows (`Listing`), which the services keep and a COPY does not.
+    listing_rebuild(url, env)
 
     with psycopg.connect(url, autocommit=True) as conn:
         step = Progress("analyze", 1, quiet)

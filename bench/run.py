@@ -32,7 +32,19 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from .load import BIG, BOOSTER_EVERY, SMALL, SMOKE, SMOKE_SMALL, Sizes, db_name, drop_database, load, token_for
+from .load import (
+    BIG,
+    BOOSTER_EVERY,
+    SMALL,
+    SMOKE,
+    SMOKE_SMALL,
+    Sizes,
+    db_name,
+    drop_database,
+    listing_rebuild,
+    load,
+    token_for,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -44,6 +56,7 @@ TARGETS = {
     "calendar_p50_over_floor": 2.5,
     "open_slots_p50_over_floor": 4.0,
     "listing_p95_ms": 50.0,
+    "listing_all_over_tenth": 1.3,  # R9 at scale: a page with every therapist listed vs a tenth
     "bookings_per_second": 300.0,
     "big_over_small_calendar": 1.3,
     "series_p95_ms": 100.0,
@@ -396,8 +409,77 @@ def open_slots_request(sizes: Sizes):
     return make
 
 
-def listing_request(rng):
-    return "GET", "/api/v1/therapists", {}, None
+def listing_path(cursor: str = "") -> str:
+    return "/api/v1/therapists" + (f"?cursor={quote(cursor, safe='')}" if cursor else "")
+
+
+def listing_request(cursor: str = ""):
+    path = listing_path(cursor)
+
+    def make(rng):
+        return "GET", path, {}, None
+
+    return make
+
+
+def listing_cursor(port: int, page: int) -> str:
+    """The cursor of the listing's `page`-th page (1: the first, which needs none), found by
+    following `X-Next-Cursor` from the first page."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    cursor = ""
+    try:
+        for _ in range(page - 1):
+            conn.request("GET", listing_path(cursor))
+            response = conn.getresponse()
+            response.read()
+            cursor = response.getheader("X-Next-Cursor") or ""
+            if response.status != 200 or not cursor:
+                raise SystemExit(f"bench: the listing has no page {page} ({response.status})")
+    finally:
+        conn.close()
+    return cursor
+
+
+def listed_every(url: str, env: dict, every: int) -> None:
+    """Client Booster on for every `every`-th therapist (1: all of them), then the listing's
+    rows computed anew by the project (`manage.py listing_rebuild`): the listing at that size."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE domain_therapist SET client_booster = (id %% %s = 0)", [every])
+    listing_rebuild(url, env)
+
+
+LISTING_ROUNDS = 2
+
+
+def listing_at_two_sizes(port: int, url: str, env: dict, sizes: Sizes, seconds: float, concurrency: int,
+                         cpu: "ServerCpu") -> dict:
+    """R9 at scale: the first and the middle page of the listing with a tenth of the
+    therapists listed (the data as loaded) and with all of them, in turns (`alternate`'s
+    reason: the same machine for both sizes), the data restored afterwards. Answers the four
+    summaries by endpoint key."""
+    keys = {BOOSTER_EVERY: ("listing", "listing_middle"), 1: ("listing_all", "listing_all_middle")}
+    recs = {key: Recorder() for pair in keys.values() for key in pair}
+    elapsed, spent, cursors = dict.fromkeys(recs, 0.0), dict.fromkeys(recs, 0.0), {}
+    try:
+        for turn in range(LISTING_ROUNDS):
+            for every, (first, middle) in keys.items():
+                listed_every(url, env, every)
+                pages = sizes.therapists // every // 50
+                cursors.setdefault(middle, listing_cursor(port, max(pages // 2, 1)))
+                for key, cursor in ((first, ""), (middle, cursors[middle])):
+                    drive(port, listing_request(cursor), min(1.0, seconds), concurrency)  # warm the rows
+                    before, started = cpu.reading(), time.monotonic()
+                    drive(port, listing_request(cursor), seconds / LISTING_ROUNDS, concurrency, rec=recs[key],
+                          seed=turn)
+                    elapsed[key] += time.monotonic() - started
+                    spent[key] += cpu.since(before)
+    finally:
+        listed_every(url, env, BOOSTER_EVERY)
+    out = {}
+    for key, rec in recs.items():
+        out[key] = summarise(rec, elapsed[key], (200,))
+        out[key]["server_cpu_ms_per_request"] = round(spent[key] * 1000 / max(out[key]["requests"], 1), 2)
+    return out
 
 
 def health_request(rng):
@@ -614,7 +696,10 @@ def machine() -> dict:
 ROWS = [
     ("calendar", "(a) therapist's week calendar"),
     ("open_slots", "(b) open slots, as a client"),
-    ("listing", "(c) listing"),
+    ("listing", "(c) listing, first page, 1,000 listed"),
+    ("listing_middle", "(c) listing, middle page, 1,000 listed"),
+    ("listing_all", "(c) listing, first page, 10,000 listed"),
+    ("listing_all_middle", "(c) listing, middle page, 10,000 listed"),
     ("booking", "(d) booking, 64 clients racing"),
     ("series", "(f) series booking (10 weeks)"),
     ("floor", "(e) GET /health (floor)"),
@@ -624,6 +709,9 @@ ROWS = [
     ("booking_direct", "(h) booking race, direct (then the next)"),
     ("booking_pgbouncer", "(h) booking race, through PgBouncer"),
 ]
+
+
+LISTING_ROWS = [(key, label.removeprefix("(c) ")) for key, label in ROWS if key.startswith("listing")]
 
 
 def table(results: dict) -> str:
@@ -651,7 +739,7 @@ def table(results: dict) -> str:
 def verdicts(results: dict) -> list[tuple[str, bool, str]]:
     e = results["endpoints"]
     c = results["checks"]
-    cal, floor, listing, booking = e["calendar"], e["floor"], e["listing"], e["booking"]
+    cal, floor, booking = e["calendar"], e["floor"], e["booking"]
     slots = e["open_slots"]
     ratio = results["big_over_small_calendar_p50"]
     return [
@@ -660,7 +748,10 @@ def verdicts(results: dict) -> list[tuple[str, bool, str]]:
          f"{cal['p50_ms'] / floor['p50_ms']:.2f} ×"),
         ("open slots p50 ≤ 4 × floor", slots["p50_ms"] / floor["p50_ms"] <= TARGETS["open_slots_p50_over_floor"],
          f"{slots['p50_ms'] / floor['p50_ms']:.2f} ×"),
-        ("listing p95 ≤ 50 ms", listing["p95_ms"] <= TARGETS["listing_p95_ms"], f"{listing['p95_ms']:.1f} ms"),
+        *[(f"{label} p95 ≤ 50 ms", e[key]["p95_ms"] <= TARGETS["listing_p95_ms"], f"{e[key]['p95_ms']:.1f} ms")
+          for key, label in LISTING_ROWS if key in e],
+        *[(f"listing {page} page, all/tenth listed ≤ 1.3", ratio <= TARGETS["listing_all_over_tenth"], f"{ratio:.2f}")
+          for page, ratio in results.get("listing_all_over_tenth_p50", {}).items()],
         ("booking ≥ 300 bookings/s", booking["bookings_per_second"] >= TARGETS["bookings_per_second"],
          f"{booking['bookings_per_second']:.0f}/s"),
         ("series booking (10 weeks) p95 ≤ 100 ms", e["series"]["p95_ms"] <= TARGETS["series_p95_ms"],
@@ -789,10 +880,11 @@ def main(argv=None) -> int:
             duration, args.concurrency,
         )
         small_server.stop()
-        for key, make in [("open_slots", open_slots_request(big)), ("listing", listing_request)]:
-            print(f"  {key} ...", file=sys.stderr)
-            results["endpoints"][key], _ = measured(cpu, lambda make=make: (drive(port, make, duration,
-                                                                                  args.concurrency), None))
+        print("  open_slots ...", file=sys.stderr)
+        results["endpoints"]["open_slots"], _ = measured(cpu, lambda: (drive(port, open_slots_request(big), duration,
+                                                                              args.concurrency), None))
+        print("  listing, a tenth and all of the therapists listed, in turns ...", file=sys.stderr)
+        results["endpoints"].update(listing_at_two_sizes(port, args.url, env, big, duration, args.concurrency, cpu))
         print("  booking race ...", file=sys.stderr)
         slot_ids, client_users = race_setup(args.url, big, base)
         booking, confirmed = measured(cpu, lambda: race(port, slot_ids, client_users, limit=max(duration * 3, 10.0)))
@@ -816,6 +908,12 @@ def main(argv=None) -> int:
     results["big_over_small_calendar_p50"] = round(e["calendar"]["p50_ms"] / e["calendar_small"]["p50_ms"], 2)
     results["big_over_small_calendar_p95"] = round(e["calendar"]["p95_ms"] / e["calendar_small"]["p95_ms"], 2)
     results["pgbouncer_over_direct"] = pooling_ratios(e)
+    for q in ("p50", "p95"):
+        results[f"listing_all_over_tenth_{q}"] = {
+            page: round(e[all_key][f"{q}_ms"] / e[tenth_key][f"{q}_ms"], 2)
+            for page, tenth_key, all_key in (("first", "listing", "listing_all"),
+                                             ("middle", "listing_middle", "listing_all_middle"))
+        }
     results["finished_at"] = datetime.now().astimezone().isoformat(timespec="seconds")
     results["machine"]["load_average_after"] = os.getloadavg()
     results["targets"] = {name: {"met": ok, "measured": value} for name, ok, value in verdicts(results)}

@@ -64,19 +64,38 @@ def language_name(code: str) -> str:
 # R9: the listing -----------------------------------------------------------------------------
 
 
+# A page of "Hitta terapeut": a screenful of cards; "Visa fler" opens the next.
+FIND_PAGE = 20
+
+
 @public_read
 def find(request):
     form = FindForm(request.GET or None, choices=selectors.listing_choices(), language_name=language_name)
-    therapists = []
+    page, cursor_error, next_query = None, "", ""
     if form.is_bound and not form.is_valid():
         status = 400
     else:
         status = 200
         f = form.cleaned_data if form.is_bound else {}
-        therapists = selectors.therapist_listing_filtered(
-            f.get("mode") or None, city=f.get("city", ""), language=f.get("language", ""), area=f.get("area", "")
-        )
-    context = {"form": form, "therapists": therapists, "mode": form.is_bound and form.is_valid() and form.cleaned_data["mode"]}
+        try:
+            page = selectors.listing_page(
+                f.get("mode") or None, cursor=request.GET.get("cursor", ""), limit=FIND_PAGE,
+                city=f.get("city", ""), language=f.get("language", ""), area=f.get("area", ""),
+            )
+        except ValidationError as e:
+            status, cursor_error = 400, " ".join(e.message_dict["cursor"])
+    query = request.GET.copy()  # the filters stay as they are on every page
+    query.pop("cursor", None)
+    first_query = query.urlencode()
+    if page and page.cursor:
+        query["cursor"] = page.cursor
+        next_query = query.urlencode()
+    context = {
+        "form": form, "therapists": page.therapists if page else [], "next_query": next_query,
+        "later_page": bool(page and request.GET.get("cursor")), "cursor_error": cursor_error,
+        "first_query": first_query,
+        "mode": form.is_bound and form.is_valid() and form.cleaned_data["mode"],
+    }
     return render(request, "client_pages/find.html", context, status=status)
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -27,7 +28,7 @@ from .models import (
     TimeOff,
     User,
 )
-from .services import LoginThrottled, client_booster_set, two_factor
+from .services import LoginThrottled, client_booster_set, listing_refresh, two_factor
 from .services.access_log import record_reads
 
 
@@ -195,6 +196,12 @@ class TherapistAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "user__first_name", "user__last_name"]
     readonly_fields = ["client_booster"]
     actions = ["booster_on", "booster_off"]
+
+    def save_model(self, request, obj, form, change):
+        """Her booking window or kinds may have changed here: her listing row follows (R9)."""
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            listing_refresh([obj.pk])
 
     @admin.action(description=_("Switch Client Booster on"))
     def booster_on(self, request, queryset):

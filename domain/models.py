@@ -7,7 +7,7 @@ check them first for a friendly error, the constraints stay behind them for the 
 import hashlib
 import secrets
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pgtrigger
@@ -152,9 +152,12 @@ class User(AbstractUser):
         """R28: a new password ends every API token of the account (and, since the session's
         hash is made from the password, every session but the one that updates it)."""
         password_changed = self.pk is not None and self._password is not None
+        renamed = not self._state.adding and "last_name" in (kwargs.get("update_fields") or {"last_name"})
         super().save(*args, **kwargs)
         if password_changed:
             ApiToken.objects.filter(user=self).delete()
+        if renamed:  # the listing's order keeps a copy of a therapist's last name (`Listing`)
+            Listing.objects.filter(therapist__user=self).update(last_name=self.last_name)
 
     @property
     def role(self) -> str | None:
@@ -239,14 +242,19 @@ def in_booking_window(at, outer: bool = False) -> Q:
     with `therapist=OuterRef("pk")`), so her fields are read there without a join. The one
     definition; `Therapist.booking_window` is its twin for a therapist in hand, proved to
     answer the same by domain/tests/test_raw_reads.py."""
+    earliest, latest = booking_window_bounds(at, outer)
+    return Q(start_at__gte=earliest, start_at__lt=latest)
+
+
+def booking_window_bounds(at, outer: bool = False) -> tuple:
+    """`in_booking_window`'s two ends as expressions: the first start a client may book at
+    `at` and the first she may not (`at` is a moment or an expression)."""
     field = models.OuterRef if outer else (lambda name: models.F(f"therapist__{name}"))
-    start = models.Value(at, output_field=models.DateTimeField())
+    start = at if hasattr(at, "resolve_expression") else models.Value(at, output_field=models.DateTimeField())
     earliest = start + _times(field("min_notice_hours"), HOUR)
     latest = start + _times(field("booking_horizon_days"), DAY)
-    return Q(
-        start_at__gte=models.ExpressionWrapper(earliest, output_field=models.DateTimeField()),
-        start_at__lt=models.ExpressionWrapper(latest, output_field=models.DateTimeField()),
-    )
+    return (models.ExpressionWrapper(earliest, output_field=models.DateTimeField()),
+            models.ExpressionWrapper(latest, output_field=models.DateTimeField()))
 
 
 class Therapist(models.Model):
@@ -294,6 +302,10 @@ class Therapist(models.Model):
     busy_etag = models.CharField(_("busy calendar ETag"), max_length=200, blank=True)
     busy_last_modified = models.CharField(_("busy calendar Last-Modified"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created"), default=now)
+    # Her languages and areas folded (`search.fold`), each as "|language:sv|", "|area:stress|":
+    # what "Hitta terapeut" filters on in SQL (SQLite cannot search inside a JSON list), kept
+    # by `save` from the two lists.
+    search_tags = models.TextField(_("search tags"), blank=True, editable=False)
 
     objects = TherapistQuerySet.as_manager()
 
@@ -323,6 +335,20 @@ class Therapist(models.Model):
 
     def __str__(self):
         return self.full_name
+
+    def save(self, *args, **kwargs):
+        """Keeps `search_tags`; a new therapist gets her listing row (`Listing`), computed."""
+        self.search_tags = search_tags(self.languages, self.areas)
+        fields = kwargs.get("update_fields")
+        if fields is not None and {"languages", "areas"} & set(fields):
+            kwargs["update_fields"] = {*fields, "search_tags"}
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:
+            from .services.listing import listing_refresh
+
+            Listing.objects.create(therapist=self, last_name=self.user.last_name)
+            listing_refresh([self.pk])
 
     @property
     def full_name(self) -> str:
@@ -378,6 +404,56 @@ class Therapist(models.Model):
 def minutes_between(start: datetime, end: datetime) -> int:
     """A slot's or a booking's length in whole minutes (`duration_minutes`)."""
     return int((end - start) / timedelta(minutes=1))
+
+
+def search_tags(languages, areas) -> str:
+    """`Therapist.search_tags` for these lists; `tag` makes the needle to look for."""
+    return "".join(tag(kind, value) for kind, values in (("language", languages), ("area", areas)) for value in values or [])
+
+
+def tag(kind: str, value) -> str:
+    from .search import fold
+
+    return f"|{kind}:{fold(str(value).strip())}|"
+
+
+# What a listing column holds when there is no time to offer: later than any slot, so that
+# "those with none last" is the plain order of one index on SQLite and PostgreSQL alike (the
+# two sort NULL at opposite ends); the reads show it as no time (None).
+NEVER = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+class Listing(models.Model):
+    """R9 at country scale: a therapist's place in the listing, kept by
+    `services.listing.listing_refresh` in the same transaction as every change that can move
+    it, and by the periodic job once `valid_until` has passed. `next_*` are what
+    `selectors.therapist_listing_live` computes (the soonest open-to-all time a new client can
+    book, any kind, video, on site; `NEVER` for none); `listed` is her Client Booster, `video`
+    and `onsite` her default kinds, `last_name` her user's (the order's tie-break, so that one
+    index per kind serves a page: `listing_page`)."""
+
+    therapist = models.OneToOneField(
+        Therapist, verbose_name=_("therapist"), on_delete=models.CASCADE, primary_key=True, related_name="listing"
+    )
+    listed = models.BooleanField(_("listed"), default=False)
+    video = models.BooleanField(_("video by default"), default=True)
+    onsite = models.BooleanField(_("on site by default"), default=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    next_any = models.DateTimeField(_("next open time"), default=NEVER)
+    next_video = models.DateTimeField(_("next open time, video"), default=NEVER)
+    next_onsite = models.DateTimeField(_("next open time, on site"), default=NEVER)
+    # The moment the values may change by time alone: her first listed time leaves the window
+    # (its start minus her notice), or a later slot enters it (its start minus her horizon),
+    # whichever comes first. Empty: only a write can change them.
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("listing entry")
+        verbose_name_plural = _("listing entries")
+        indexes = [
+            models.Index(fields=[f, "last_name", "therapist"], condition=Q(listed=True), name=f"listing_{f}")
+            for f in ("next_any", "next_video", "next_onsite")
+        ] + [models.Index(fields=["valid_until"], name="listing_valid_until")]
 
 
 def modes_list(video: bool, onsite: bool) -> list[str]:

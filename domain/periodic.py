@@ -4,9 +4,10 @@ the web server and the task worker.
 Every minute: mails left `sending` by a worker that died go back to the queue
 (`tasks.requeue_stale_emails`; more often when EMAIL_STALE_CLAIM_SECONDS is shorter), the
 reminders of tomorrow's visits are written (`booking_reminders_queue`), spent rate counters
-go. Every 10 minutes: the therapists' external busy calendars are fetched (R38,
-`busy.busy_fetch_due`). Once a day, the first time a minute after the start: R41's retention
-and the pruning of growing tables (`erasure.daily_jobs`).
+go, the listing's rows that time has moved are computed again (R9,
+`listing.listing_refresh_due`). Every 10 minutes: the therapists' external busy calendars are
+fetched (R38, `busy.busy_fetch_due`). Once a day, the first time a minute after the start:
+R41's retention and the pruning of growing tables (`erasure.daily_jobs`).
 
 Each job is guarded on its own: a job that fails (the database restarting, out of reach, a
 lock held too long) is logged and tried again later (`Job.retry_after`), and the others still
@@ -55,6 +56,12 @@ def rate_counters() -> int:
     return rate_counters_sweep()
 
 
+def listing() -> int:
+    from .services.listing import listing_refresh_due
+
+    return listing_refresh_due()
+
+
 def busy_calendars() -> dict:
     from .services.busy import busy_fetch_due
 
@@ -73,6 +80,7 @@ JOBS = (
     Job("requeue_stale_emails", requeue_stale_emails, every=min(MINUTE, settings.EMAIL_STALE_CLAIM_SECONDS)),
     Job("reminders", reminders, every=MINUTE),
     Job("rate_counters", rate_counters, every=MINUTE),
+    Job("listing", listing, every=MINUTE),
     Job("busy_calendars", busy_calendars, every=10 * MINUTE),
     Job("daily", daily, every=DAY, first_after=MINUTE, retry_after=3600),
 )

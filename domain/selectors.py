@@ -2,11 +2,14 @@
 client list search (R13)."""
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
+from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Subquery, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,6 +17,8 @@ from . import video
 from .models import (
     ACCEPTS_NEW_CLIENTS,
     MAX_DURATION_MINUTES,
+    NEVER,
+    ONSITE,
     OPEN_TO_ALL,
     VIDEO,
     AccessRecord,
@@ -30,6 +35,7 @@ from .models import (
     live_booking_sql,
     on_list_sql,
     slot_open_to_sql,
+    tag,
 )
 from .rows import Columns, Compiled, condition_holds, condition_sql, fetch, instances
 from .search import fold
@@ -230,18 +236,28 @@ def open_slot_rows(
     return read.rows(**values)
 
 
-def therapist_listing(mode: str | None = None) -> QuerySet[Therapist]:
-    """R9: therapists with Client Booster, each with the soonest open time a new client can
-    book (`next_available`: inside her booking window, R35), soonest first; those with none last."""
+def slots_open_for_new(now: datetime, mode: str | None = None, outer: bool = True) -> QuerySet[Slot]:
+    """R9, R35, R38: the slots of one therapist that a new client could book at `now` (open to
+    all, inside her booking window, free, not busy; of `mode` if given): the one definition of
+    the listing's next open time, for a subquery whose outer query is Therapist (`outer`) or
+    one that points to a therapist by `therapist_id` (the listing's refresh)."""
     # `Slot.objects.open_to(None)` in two halves: the therapists are those who take new clients
     # (outside), their slots those open to all (inside), so the subquery need not join each
     # therapist again (domain/tests/test_raw_reads.py holds the two equal).
-    now = timezone.now()
-    open_for_new = Slot.objects.filter(
-        OPEN_TO_ALL, in_booking_window(now, outer=True), therapist=OuterRef("pk"), start_at__gt=now
+    whose = OuterRef("pk") if outer else OuterRef("therapist_id")
+    slots = Slot.objects.filter(
+        OPEN_TO_ALL, in_booking_window(now, outer=outer), therapist=whose, start_at__gt=now
     ).free().not_busy()
-    if mode:
-        open_for_new = open_for_new.filter(**{mode: True})
+    return slots.filter(**{mode: True}) if mode else slots
+
+
+def therapist_listing_live(mode: str | None = None) -> QuerySet[Therapist]:
+    """R9: therapists with Client Booster, each with the soonest open time a new client can
+    book (`next_available`: inside her booking window, R35), soonest first; those with none
+    last — computed now, for every one of them. The definition `Listing` keeps (and its tests'
+    oracle); the surfaces read `therapist_listing`."""
+    now = timezone.now()
+    open_for_new = slots_open_for_new(now, mode)
     first = open_for_new.order_by("start_at").values("start_at")[:1]
     therapists = Therapist.objects.boosted().select_related("user")
     if mode == VIDEO:
@@ -351,24 +367,81 @@ def outcome_counts(bookings) -> list[dict]:
     return [{"value": o.value, "label": o.label, "count": counts[o.value]} for o in Outcome]
 
 
-def _folded(values) -> set[str]:
-    return {fold(str(v)) for v in values or []}
+# R9's listing, read from the stored `Listing` rows: the column each kind is ordered by.
+LISTING_COLUMNS = {None: "next_any", VIDEO: "next_video", ONSITE: "next_onsite"}
+LISTING_LIMIT, LISTING_MAX_LIMIT = 50, 200
 
 
-def therapist_listing_filtered(
-    mode: str | None = None, city: str = "", language: str = "", area: str = ""
-) -> list[Therapist]:
-    """R9 "Hitta terapeut": `therapist_listing` narrowed to a city, a language code and an
-    area of help (each ignoring case and accents; blank means any). Languages and areas are
-    JSON lists, which SQLite cannot search inside, so those two are matched here."""
-    therapists = therapist_listing(mode)
+@dataclass(frozen=True)
+class ListingPage:
+    therapists: list[Therapist]  # each with `next_available` (None: no time to offer)
+    cursor: str | None  # where the next page starts; None on the last page
+
+
+def therapist_listing(
+    mode: str | None = None, *, city: str = "", language: str = "", area: str = ""
+) -> QuerySet[Therapist]:
+    """R9: therapists with Client Booster (in the listing of `mode`: those who meet that way
+    by default or have such a time), each with her soonest time a new client can book
+    (`next_available`), soonest first, those with none last, then by last name: what
+    `therapist_listing_live` computes, read from `Listing` (kept by `services.listing`), in the
+    order of its index for `mode`. Narrowed to a city, a language code and an area of help,
+    each ignoring case and accents (blank: any), in SQL (`Therapist.search_tags`), so that the
+    pages of a filtered listing are right."""
+    column = f"listing__{LISTING_COLUMNS[mode]}"
+    therapists = Therapist.objects.filter(listing__listed=True)
+    if mode:
+        therapists = therapists.filter(Q(**{f"listing__{mode}": True}) | Q(**{f"{column}__lt": NEVER}))
     if city.strip():
         therapists = therapists.filter(city__iexact=city.strip())
-    language, area = fold(language.strip()), fold(area.strip())
-    return [
-        t for t in therapists
-        if (not language or language in _folded(t.languages)) and (not area or area in _folded(t.areas))
-    ]
+    for kind, value in (("language", language), ("area", area)):
+        if value.strip():
+            therapists = therapists.filter(search_tags__contains=tag(kind, value))
+    return therapists.select_related("user").annotate(
+        next_available=Case(When(**{f"{column}__lt": NEVER}, then=F(column)), output_field=DateTimeField()),
+        listing_key=F(column), listing_name=F("listing__last_name"),
+    ).order_by(column, "listing__last_name", "listing__pk")
+
+
+def listing_page(mode: str | None = None, *, cursor: str = "", limit: int = LISTING_LIMIT, **filters) -> ListingPage:
+    """One page of `therapist_listing` (keyset: after the row that `cursor` names, so a page
+    costs the same wherever it lies). ValidationError naming `cursor` for one that was not
+    made by this listing for this `mode`."""
+    therapists = therapist_listing(mode, **filters)
+    if cursor:
+        at, name, pk = _listing_after(cursor, mode)
+        column = f"listing__{LISTING_COLUMNS[mode]}"
+        therapists = therapists.filter(
+            Q(**{f"{column}__gt": at}) | Q(**{column: at, "listing__last_name__gt": name})
+            | Q(**{column: at, "listing__last_name": name, "listing__pk__gt": pk}),
+            **{f"{column}__gte": at},  # the start of the index range; the rest picks inside it
+        )
+    rows = list(therapists[: limit + 1])
+    if len(rows) <= limit:
+        return ListingPage(rows, None)
+    last = rows[limit - 1]
+    return ListingPage(rows[:limit], _listing_cursor(last, mode))
+
+
+def _listing_cursor(last: Therapist, mode: str | None) -> str:
+    """Signed, so a cursor is one this server made (no probing of the index with made-up keys)."""
+    key = [last.listing_key.isoformat(), last.listing_name, last.pk, mode or ""]
+    return signing.dumps(key, salt=CURSOR_SALT)
+
+
+CURSOR_SALT = "tidbok.listing.cursor"
+
+
+def _listing_after(cursor: str, mode: str | None) -> tuple[datetime, str, int]:
+    try:
+        at, name, pk, its_mode = signing.loads(cursor, salt=CURSOR_SALT)
+        if its_mode != (mode or ""):
+            raise ValueError(its_mode)
+        return datetime.fromisoformat(at), str(name), int(pk)
+    except (signing.BadSignature, ValueError, TypeError) as e:
+        raise ValidationError({"cursor": _(
+            "This is not a cursor of this listing: start again from its first page."
+        )}) from e
 
 
 def listing_choices() -> dict[str, list[str]]:

@@ -104,6 +104,105 @@ def test_it_refuses_an_unknown_mode(anon_api, mode):
     assert_invalid(anon_api.get("/therapists", mode=mode), "mode")
 
 
+# Pages (R9 at scale) -------------------------------------------------------------------------
+@pytest.fixture
+def many(make_therapist):
+    """Seven listed therapists: six at two shared times (so the order's ties are broken by last
+    name, then id; two share a last name too) and one without a time."""
+    people = []
+    for i, (last, hour) in enumerate([("Berg", 9), ("Ahl", 9), ("Berg", 9), ("Cederlund", 10), ("Ahl", 10),
+                                      ("Dahl", 10), ("Ek", None)]):
+        t = make_therapist(email=f"p{i}@example.se", first=f"P{i}", last=last)
+        if hour:
+            slot_for(t, f"2027-01-12 {hour:02d}:00", modes=["video"] if i % 2 else ["video", "onsite"])
+        people.append(t)
+    return people
+
+
+def walk(api, limit, **params):
+    """Every page from the first, following `Link`; the pages' ids and the links."""
+    pages, links, cursor = [], [], ""
+    while True:
+        response = api.get("/therapists", limit=limit, **params, **({"cursor": cursor} if cursor else {}))
+        assert response.status_code == 200, response.content
+        pages.append([t["id"] for t in response.json()])
+        cursor = response.headers.get("X-Next-Cursor", "")
+        links.append(response.headers.get("Link"))
+        if not cursor:
+            return pages, links
+
+
+@pytest.mark.parametrize("mode", [None, "video", "onsite"])
+@pytest.mark.parametrize("limit", [1, 2, 3, 50])
+def test_the_pages_together_are_the_whole_listing_in_its_order(anon_api, many, mode, limit):
+    params = {"mode": mode} if mode else {}
+    whole = [t["id"] for t in anon_api.get("/therapists", limit=200, **params).json()]
+    pages, links = walk(anon_api, limit, **params)
+
+    assert [pk for page in pages for pk in page] == whole
+    assert all(len(page) == limit for page in pages[:-1]) and 0 < len(pages[-1]) <= limit
+    assert links[-1] is None  # the last page names no next one
+
+
+def test_the_order_breaks_ties_by_last_name_then_id(anon_api, many):
+    p = many
+    assert [t["id"] for t in anon_api.get("/therapists").json()] == [
+        p[1].pk, p[0].pk, p[2].pk, p[4].pk, p[3].pk, p[5].pk, p[6].pk,
+    ]
+
+
+def test_the_next_link_is_the_next_page(anon_api, many):
+    first = anon_api.get("/therapists", limit=2, mode="video")
+    link = first.headers["Link"]
+    assert link.startswith("<http://testserver/api/v1/therapists?") and link.endswith('>; rel="next"')
+    url = link[1:link.index(">")]
+    second = anon_api.http.get(url)
+
+    assert second.status_code == 200
+    assert second.json() == anon_api.get(
+        "/therapists", limit=2, mode="video", cursor=first.headers["X-Next-Cursor"]
+    ).json()
+    assert "mode=video" in url and "limit=2" in url
+
+
+def test_the_default_page_holds_fifty(anon_api, make_therapist):
+    from domain.models import Listing
+
+    for i in range(51):
+        make_therapist(email=f"q{i}@example.se", first=f"Q{i}")
+    assert Listing.objects.filter(listed=True).count() == 51
+
+    response = anon_api.get("/therapists")
+    assert len(response.json()) == 50 and response.headers["X-Next-Cursor"]
+
+
+@pytest.mark.parametrize("limit", ["0", "201", "-1", "x", "1.5", "99999999999999999999"])
+def test_it_refuses_a_limit_out_of_bounds(anon_api, limit):
+    assert_invalid(anon_api.get("/therapists", limit=limit), "limit")
+
+
+def test_it_takes_the_largest_limit(anon_api, many):
+    assert anon_api.get("/therapists", limit=200).status_code == 200
+
+
+def test_it_refuses_a_cursor_it_did_not_make(anon_api, many):
+    cursor = anon_api.get("/therapists", limit=2)["X-Next-Cursor"]
+    head, _, tail = cursor.rpartition(":")
+    tampered = [
+        "x", "0", "null", "W10", cursor[:-1], cursor + "x", f"{head}:{tail[::-1]}",
+        cursor.replace(cursor[0], "A" if cursor[0] != "A" else "B", 1), "a" * 1001,
+    ]
+    for bad in tampered:
+        assert_invalid(anon_api.get("/therapists", limit=2, cursor=bad), "cursor")
+
+
+def test_a_cursor_is_for_its_own_mode(anon_api, many):
+    cursor = anon_api.get("/therapists", limit=2)["X-Next-Cursor"]
+
+    assert_invalid(anon_api.get("/therapists", limit=2, mode="video", cursor=cursor), "cursor")
+    assert anon_api.get("/therapists", limit=2, cursor=cursor).status_code == 200
+
+
 # A therapist's open times -------------------------------------------------------------------
 @pytest.fixture
 def times(anna):

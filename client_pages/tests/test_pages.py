@@ -61,6 +61,44 @@ def test_the_listing_refuses_odd_filters_by_field(anna, query):
     assert 'class="field-error"' in response.content.decode()
 
 
+def test_the_listing_pages_keep_their_filters_to_the_last_page(make_therapist, monkeypatch):
+    """R9 at scale: "Visa fler" leads page by page through exactly the filtered listing (the
+    language and area filters are SQL, so no page comes up short or repeats anyone)."""
+    from domain.selectors import therapist_listing
+
+    monkeypatch.setattr("client_pages.views.FIND_PAGE", 2)
+    for i in range(30):
+        t = make_therapist(
+            email=f"p{i}@example.se", first=f"Person{i:02d}", last=f"Efternamn{i % 7}",
+            city=["Stockholm", "Uppsala"][i % 2], languages=[["sv"], ["sv", "en"], ["en"]][i % 3],
+            areas=[["Ångest"], ["stress"]][i % 4 == 0],
+        )
+        if i % 5:
+            slot(t, f"2027-01-{12 + i % 3} {9 + i % 4:02d}:00")
+    expected = [t.full_name for t in therapist_listing(city="stockholm", language="SV", area="angest")]
+    # Stockholm (even), Swedish (i % 3 < 2), Ångest (i % 4 != 0): the folded filters match
+    assert sorted(expected) == sorted(f"Person{i:02d} Efternamn{i % 7}" for i in (6, 10, 18, 22))
+
+    shown, url = [], "/hitta-terapeut/?city=Stockholm&language=sv&area=%C3%85ngest"
+    while url:
+        response = browser_for().get(url)
+        page = response.content.decode()
+        assert response.status_code == 200
+        shown += dict.fromkeys(re.findall(r"Person\d\d Efternamn\d", page))  # a card names her twice
+        more = re.search(r'<a href="(\?[^"]+)" rel="next"', page)
+        url = more and "/hitta-terapeut/" + more.group(1).replace("&amp;", "&")
+        assert not more or "Visa fler" in page
+
+    assert shown == expected
+
+
+def test_the_listing_refuses_a_cursor_it_did_not_make(anna):
+    response = browser_for().get("/hitta-terapeut/?city=&cursor=made-up")
+
+    assert response.status_code == 400
+    assert 'role="alert"' in response.content.decode()
+
+
 def test_matching_shows_reasons_in_words(anna):
     anna.areas, anna.languages = ["stress"], ["sv"]
     anna.save()

@@ -32,6 +32,7 @@ from .clients import (
     invitation_record,
 )
 from .erasure import account_erase, client_erase, daily_jobs, personal_data_erase_expired, tables_prune
+from .listing import listing_rebuild, listing_refresh, listing_refresh_due
 from .outcomes import booking_outcome_set
 from .reminders import booking_reminders_queue
 from .series import (
@@ -73,6 +74,9 @@ __all__ = [
     "booking_create_by_therapist",
     "booking_move",
     "booking_outcome_set",
+    "listing_rebuild",
+    "listing_refresh",
+    "listing_refresh_due",
     "booking_reminders_queue",
     "booking_video_link_renew",
     "client_add",

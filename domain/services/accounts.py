@@ -28,6 +28,7 @@ from ..rows import Columns, fetch, instances
 from ..text import clean_text
 from .audit import audit_write
 from .clients import clean_email, clean_name, clean_personnummer
+from .listing import listing_refresh
 from .throttle import Rate, rate_hit, rate_reset, rate_undo
 
 ROLES = ("therapist", "client")
@@ -476,4 +477,5 @@ def client_booster_set(*, therapist: Therapist, on: bool, actor: User | None) ->
                 actor=actor, action="therapist.client_booster", target=therapist, therapist_id=therapist.pk,
                 before={"client_booster": before}, after={"client_booster": on},
             )
+            listing_refresh([therapist.pk])  # R9: in or out of the listing; last, see services.listing
     return therapist

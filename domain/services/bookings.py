@@ -31,6 +31,7 @@ from .emails import (
     email_therapist_booking_erased,
     email_therapist_booking_moved,
 )
+from .listing import listing_refresh
 from .outcomes import late_cancellation_outcome
 from .reminders import REMINDER_BEFORE
 from .time_off import freed_slot_in_time_off_remove
@@ -114,6 +115,7 @@ def _booking_create(
         email_booking_confirmed(booking=booking)
         if booked_by is None:  # R30: a client booked; her therapist is told (unless she said no)
             email_therapist_booking_created(booking=booking, actor=actor)
+        listing_refresh([slot.therapist_id])  # R9: last, see services.listing
     return booking
 
 
@@ -274,6 +276,7 @@ def _booking_move(
             slot_id=old_slot_id, therapist_id=booking.therapist_id, start=old_start, end=old_end, actor=actor
         ):
             slots_opened([old_slot_id])  # R37: her old time is free for the wait list
+        listing_refresh([booking.therapist_id])  # R9: last, see services.listing
     return booking
 
 
@@ -292,7 +295,8 @@ def _link_platform_client(*, therapist: Therapist, client: Client, actor: User |
 
 
 def booking_cancel(
-    *, booking: Booking, actor: User | None, erasing: bool = False, mail_client: bool = True
+    *, booking: Booking, actor: User | None, erasing: bool = False, mail_client: bool = True,
+    refresh_listing: bool = True,
 ) -> Booking:
     """R18: either side cancels; the slot is open again and the client is told. A client
     cancelling herself must do so before her therapist's cut-off (`cancellation_closed`).
@@ -300,7 +304,10 @@ def booking_cancel(
     `erasing` (R41, `domain.services.erasure`): the client is erasing her account. Her
     cut-off does not hold (the account goes whatever the time), she is not mailed (she
     asked for it, and nothing addressed to her may stay in the outbox), and the therapist's
-    mail names no client (`email_therapist_booking_erased`)."""
+    mail names no client (`email_therapist_booking_erased`).
+
+    `refresh_listing` False: the caller cancels several and refreshes the listing (R9) once,
+    last in its transaction (`services.listing`)."""
     with transaction.atomic():
         if booking.slot_id:
             Slot.objects.select_for_update().filter(pk=booking.slot_id).first()
@@ -346,6 +353,8 @@ def booking_cancel(
             booking.slot_id = None  # the cancelled booking keeps its own time; its slot is gone
         elif booking.slot_id:
             slots_opened([booking.slot_id])  # R37: the freed slot, for the wait list
+        if refresh_listing:
+            listing_refresh([booking.therapist_id])  # R9: last, see services.listing
     return booking
 
 

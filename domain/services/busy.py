@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from ..models import BUSY_PIECE, BUSY_TITLE_MAX_LENGTH, BUSY_URL_MAX_LENGTH, BusyTime, Therapist, User
 from .audit import audit_write
+from .listing import listing_refresh
 
 log = logging.getLogger(__name__)
 
@@ -307,6 +308,7 @@ def busy_calendar_set(*, therapist: Therapist, actor: User | None, url: str | No
         if before != {k: after[k] for k in before} or url:
             audit_write(actor=actor, action="therapist.busy_calendar", target=therapist, therapist_id=therapist.pk,
                         before=before, after=after)
+        listing_refresh([therapist.pk])  # R9: her busy times may have gone; last, see services.listing
     return therapist
 
 
@@ -348,6 +350,8 @@ def _busy_fetch(therapist: Therapist, at: datetime) -> str:
             BusyTime.objects.bulk_create(BusyTime(therapist=locked, start_at=s, end_at=e, title=t) for s, e, t in rows)
             fields.update(busy_parsed_at=at, busy_etag=got.etag, busy_last_modified=got.last_modified)
         Therapist.objects.filter(pk=locked.pk).update(**fields)
+        if rows is not None:
+            listing_refresh([locked.pk])  # R9: last, see services.listing
     return "ok" if rows is not None else "not_modified"
 
 

@@ -34,6 +34,7 @@ from ..models import AccountRequest, AuditEntry, Booking, BookingSeries, Client,
 from .accounts import LoginFailed, LoginThrottled, login_rate, verification_mail_rate
 from .audit import audit_write
 from .bookings import booking_cancel
+from .listing import listing_refresh
 from .throttle import rate_hit, rate_reset
 
 # What an anonymous placeholder is called wherever a client's name is shown. Stored, like
@@ -87,7 +88,7 @@ def client_erase(*, client: Client, keep_own_records: bool, now: datetime | None
         _outbox_scrub(addresses=addresses, booking_ids=booking_ids)
         future = Booking.objects.live().filter(client=client, start_at__gt=now)
         for booking in future.order_by("start_at"):
-            booking_cancel(booking=booking, actor=user, erasing=True)
+            booking_cancel(booking=booking, actor=user, erasing=True, refresh_listing=False)
         therapist_ids = set(Booking.objects.filter(client=client).values_list("therapist_id", flat=True))
         for therapist_id in therapist_ids | set(own_records):
             fields = own_records.get(therapist_id)
@@ -107,6 +108,7 @@ def client_erase(*, client: Client, keep_own_records: bool, now: datetime | None
         if user is not None:
             _account_scrub(user=user, addresses=addresses)
             user.delete()  # her API tokens go with it
+        listing_refresh(therapist_ids)  # R9: her cancelled times are open again; last, see services.listing
 
 
 def _address_in_use(address: str, client: Client) -> bool:

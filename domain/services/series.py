@@ -43,6 +43,7 @@ from ..timezones import YEARS, day_start, in_range, local, local_to_utc
 from .audit import audit_write
 from .bookings import booking_cancel, bookings_create_in_series
 from .emails import email_series_booked, email_series_cancelled
+from .listing import listing_refresh
 from .slots import lock_therapist, slots_create_at, validate_duration, validate_price, validate_start
 
 # A week whose wall-clock time does not exist that day (the clocks go forward) or exists
@@ -252,6 +253,7 @@ def _series_create_once(r: _Request, actor: User | None) -> BookingSeries:
             after={"weeks": r.weeks, "client_id": r.client.pk, "bookings": [b.pk for b in bookings]},
         )
         email_series_booked(bookings=bookings)
+        listing_refresh([r.therapist.pk])  # R9: last, see services.listing
     series.created_bookings = bookings
     return series
 
@@ -290,7 +292,7 @@ def series_cancel(*, series: BookingSeries, from_date: date, actor: User | None)
         list(Slot.objects.select_for_update().filter(pk__in=slot_ids).order_by("pk").values_list("pk", flat=True))
         Client.objects.select_for_update().filter(pk=series.client_id).first()
         cancelled = [
-            booking_cancel(booking=b, actor=actor, mail_client=False)
+            booking_cancel(booking=b, actor=actor, mail_client=False, refresh_listing=False)
             for b in chosen.select_related("therapist__user", "client")
         ]
         if cancelled:
@@ -299,4 +301,5 @@ def series_cancel(*, series: BookingSeries, from_date: date, actor: User | None)
                 after={"from": from_date.isoformat(), "bookings": [b.pk for b in cancelled]},
             )
             email_series_cancelled(bookings=cancelled)
+            listing_refresh([series.therapist_id])  # R9: last, see services.listing
     return cancelled

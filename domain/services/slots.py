@@ -37,6 +37,7 @@ from ..models import (
 from ..timezones import YEARS, in_range, local, local_to_utc
 from .audit import audit_entry, audit_write, audit_write_many, booking_snapshot, slot_snapshot
 from .emails import email_booking_rescheduled
+from .listing import listing_refresh
 from .reminders import REMINDER_BEFORE
 from .waitlist import slots_opened
 
@@ -165,6 +166,7 @@ def slot_create(
         _save_guarded(slot)
         audit_write(**_created_entry(slot, actor))
         slots_opened([slot.pk])  # R37: the wait list hears of it once this commits
+        listing_refresh([therapist.pk])  # R9: last, see services.listing
     return slot
 
 
@@ -211,7 +213,7 @@ def slots_create_at(
     with _refusing_overlap():
         Slot.objects.bulk_create(slots)
     audit_write_many([audit_entry(**_created_entry(slot, actor)) for slot in slots])
-    return slots
+    return slots  # the caller refreshes the listing (R9), last in its transaction
 
 
 def slot_update(
@@ -270,6 +272,7 @@ def slot_update(
             )
         if booking:
             _booking_follow_slot(booking=booking, slot=slot, moved=moved, actor=actor)
+        listing_refresh([therapist.pk])  # R9: last, see services.listing
     return slot
 
 
@@ -311,6 +314,7 @@ def slot_delete(*, slot: Slot, actor: User | None) -> None:
             before=before,
         )
         slot.delete()
+        listing_refresh([slot.therapist_id])  # R9: last, see services.listing
 
 
 MAX_REPEAT_WEEKS = 52

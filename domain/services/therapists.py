@@ -29,6 +29,7 @@ from ..text import clean_text, has_control_characters
 from ..timezones import valid_timezone
 from .audit import audit_write
 from .clients import clean_email
+from .listing import listing_refresh
 from .slots import validate_audience, validate_duration, validate_modes, validate_price
 
 SETTINGS_FIELDS = (
@@ -230,7 +231,13 @@ def therapist_settings_update(*, therapist: Therapist, actor: User | None, **cha
                 actor=actor, action="therapist.settings", target=therapist, therapist_id=therapist.pk,
                 before=before, after=after,
             )
+            if LISTED_BY & set(values):
+                listing_refresh([therapist.pk])  # R9: last, see services.listing
     return therapist
+
+
+# The settings the listing depends on (R9, R35): its rows are computed again when one changes.
+LISTED_BY = {"min_notice_hours", "booking_horizon_days", "default_video", "default_onsite"}
 
 
 def therapist_feed_token_regenerate(*, therapist: Therapist, actor: User | None) -> Therapist:

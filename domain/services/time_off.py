@@ -32,6 +32,7 @@ from ..models import MAX_TIME_OFF_DAYS, TIME_OFF_NOTE_MAX_LENGTH, Booking, Slot,
 from ..text import has_control_characters
 from ..timezones import YEARS, day_start, in_range
 from .audit import audit_entry, audit_write, audit_write_many, slot_snapshot
+from .listing import listing_refresh
 
 
 @dataclasses.dataclass
@@ -140,6 +141,7 @@ def time_off_create(
             after={**time_off_snapshot(time_off), "removed_slots": [slot.pk for slot in removed]},
         )
         bookings = _bookings_inside(therapist, start_at, end_at, now)
+        listing_refresh([therapist.pk])  # R9: last, see services.listing
     return time_off, len(removed), bookings
 
 

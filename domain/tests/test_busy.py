@@ -446,3 +446,29 @@ def test_https_to_the_checked_address_verifies_the_hosts_name(anna, server, allo
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_the_stored_listing_follows_her_busy_times(anna, server, allow_private):
+    """R9 with R38: a fetch that replaces her busy times, and removing her address, refresh her
+    place in the listing (`Listing`) in their own transactions."""
+    import time_machine
+
+    from domain.selectors import therapist_listing, therapist_listing_live
+    from domain.services import slot_create
+
+    server.serve("/anna.ics", (FILES / "weekly.ics").read_bytes())
+    with time_machine.travel(AT, tick=False):
+        inside = slot_create(therapist=anna, actor=None, start=utc("2026-03-23T08:00:00"), duration_minutes=30)
+        after = slot_create(therapist=anna, actor=None, start=utc("2026-03-23T10:00:00"))
+
+        def next_available():
+            stored = {t.pk: t.next_available for t in therapist_listing()}[anna.pk]
+            assert stored == {t.pk: t.next_available for t in therapist_listing_live()}[anna.pk]
+            return stored
+
+        assert next_available() == inside.start_at
+        connect(anna, server.base + "/anna.ics")
+        assert busy_fetch(anna, at=AT) == "ok"  # Monday's meeting covers the first slot
+        assert next_available() == after.start_at
+        connect(anna, "")
+        assert next_available() == inside.start_at

@@ -289,7 +289,7 @@ class RawReadsTest(TestCase):
                 soonest = {}
                 for s in free.order_by("-start_at"):
                     soonest[s.therapist_id] = s.start_at
-                listed = {t.pk: t.next_available for t in selectors.therapist_listing(mode)}
+                listed = {t.pk: t.next_available for t in selectors.therapist_listing_live(mode)}
                 assert set(listed) >= set(soonest)
                 assert listed == {t.pk: soonest.get(t.pk) for t in therapists if t.pk in listed}
                 assert set(listed) <= {t.pk for t in therapists if t.client_booster}
