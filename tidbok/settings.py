@@ -224,10 +224,10 @@ if _replica_url:
 # mark (tidbok/replica.py) hold on every server, not only the one that took her write.
 _cache_url = os.environ.get("CACHE_URL", "").strip()
 if _cache_url:
-    _cache_parts = urlsplit(_cache_url)
     try:
+        _cache_parts = urlsplit(_cache_url)
         _cache_parts.port  # noqa: B018 - raises ValueError on a port that is not a number
-    except ValueError:
+    except ValueError:  # that, or an unclosed [IPv6 address]
         _cache_parts = None
     if _cache_parts is None or _cache_parts.scheme not in ("redis", "rediss", "unix") or not (
         _cache_parts.hostname or _cache_parts.path

@@ -90,7 +90,7 @@ def test_the_replica_is_a_second_database_with_the_primarys_options(tmp_path):
 SHOW_CACHE = "import json, tidbok.settings as s; print(json.dumps(s.CACHES['default'] if hasattr(s, 'CACHES') else None))"
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:6379/0", "redis://127.0.0.1:port/0", "redis://"])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6379/0", "redis://127.0.0.1:port/0", "redis://", "redis://[::1/0"])
 def test_a_cache_url_that_is_not_a_redis_address_stops_the_start(tmp_path, url):
     result = import_settings(tmp_path, CACHE_URL=url)
 
