@@ -63,14 +63,19 @@ COOKIE = "tidbok_primary_until"
 COOKIE_SALT = "tidbok.replica.primary_until"
 
 # The lag in seconds: 0 on a server that is not replaying (a primary, or a replica promoted
-# since), and 0 on a replica that has replayed all it received. The latter matters: on an
-# idle primary nothing new is written, so the last replayed transaction's time grows old
-# although the replica lags nothing. A NULL receive position (no WAL receiver: replaying
-# from an archive) counts like a lag. The connection's own clock reads both ends' times.
+# since), and 0 on a replica that streams from its primary and has replayed all it received.
+# The latter matters: on an idle primary nothing new is written, so the last replayed
+# transaction's time grows old although the replica lags nothing. Without a streaming WAL
+# receiver (cut off from the primary: its receive position stays where it was, equal to the
+# replay position, however much the primary writes meanwhile; or replaying from an archive)
+# the last replay's age counts. A role without pg_read_all_stats sees a receiver's row but not
+# its status: a running receiver then counts as streaming. The connection's own clock reads
+# both ends' times.
 LAG_SQL = """
 SELECT CASE
     WHEN NOT pg_is_in_recovery() THEN 0
-    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+         AND EXISTS (SELECT FROM pg_stat_wal_receiver WHERE COALESCE(status, 'streaming') = 'streaming') THEN 0
     ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
 END
 """
