@@ -50,9 +50,10 @@ REPLICA_MODELS = frozenset({
     "domain.timeoff", "domain.busytime", "domain.waitlistentry", "domain.listing",
 })
 
-# A healthy replica is checked again after this many seconds; one found down or lagging is
-# skipped for this many (per process: each worker finds out for itself, at one query each).
-CHECK_EVERY_SECONDS = 2
+# A healthy replica is checked again after this many seconds (REPLICA_STICKY_SECONDS covers
+# them); one found down or lagging is skipped for this many (per process: each worker finds
+# out for itself, at one query each).
+CHECK_EVERY_SECONDS = settings.REPLICA_HEALTH_SECONDS
 SKIP_FOR_SECONDS = 5
 # A statement on the replica unanswered after this many seconds (give or take the watchdog's
 # half-second round) is cut off and the read goes to the primary: a public read takes
