@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port
-from deploy.cluster import ClusterError, Processes, template, tool, unit_command, wait_until
+from deploy.cluster import ClusterError, Processes, haproxy_config, tool, unit_command, wait_until
 
 pytestmark = pytest.mark.skipif(tool("haproxy") is None, reason="needs the Debian package haproxy")
 
@@ -76,21 +76,21 @@ def tls_front():
 
             wait_until(app_answers, 60, "gunicorn", processes.log("app"))
             cfg = base / "haproxy.cfg"
-            cfg.write_text(template(
-                "haproxy.cfg", BIND=f"127.0.0.1:{https_port} ssl crt {pem}\n    bind 127.0.0.1:{http_port}",
+            cfg.write_text(haproxy_config(
+                BIND=f"127.0.0.1:{https_port} ssl crt {pem}\n    bind 127.0.0.1:{http_port}",
                 HEALTH_HOST="127.0.0.1", SERVERS=f"    server app1 127.0.0.1:{app_port}",
             ))
             check = subprocess.run([tool("haproxy"), "-c", "-q", "-f", str(cfg)], capture_output=True, text=True,
                                    timeout=30)
             assert check.returncode == 0, check.stdout + check.stderr
-            processes.start("haproxy", [tool("haproxy"), "-db", "-f", str(cfg)])
-            yield https_port, http_port
+            haproxy = processes.start("haproxy", [tool("haproxy"), "-db", "-f", str(cfg)])
+            yield https_port, http_port, haproxy.pid
         finally:
             processes.stop_all()
 
 
 def test_tls_at_haproxy_reaches_tidbok_as_https(tls_front):
-    https_port, http_port = tls_front
+    https_port, http_port, _ = tls_front
 
     def serves() -> bool:
         return _https_get(https_port, "/api/v1/health").status == 200
@@ -107,3 +107,16 @@ def test_tls_at_haproxy_reaches_tidbok_as_https(tls_front):
     forged = _http_get(http_port, "/api/v1/health", {"X-Forwarded-Proto": "https"})
     assert forged.status == 301
     assert forged.getheader("Location") == "https://127.0.0.1/api/v1/health"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="HAProxy drops privileges only when started as root")
+def test_haproxy_started_as_root_gives_up_root_once_it_listens(tls_front):
+    """The internet-facing TLS and HTTP parser: started as root by its package's unit, it runs
+    as the user `haproxy`, jailed in /var/lib/haproxy, as Debian's own haproxy.cfg has it."""
+    https_port, _, pid = tls_front
+    wait_until(lambda: _https_get(https_port, "/api/v1/health").status == 200, 20, "HAProxy")
+
+    status = Path(f"/proc/{pid}/status").read_text()
+    uids = next(line.split()[1:] for line in status.splitlines() if line.startswith("Uid:"))
+    assert "0" not in uids
+    assert os.readlink(f"/proc/{pid}/root") == "/var/lib/haproxy"
