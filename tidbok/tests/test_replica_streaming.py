@@ -164,7 +164,7 @@ class ReplicaServer(Server):
 
     def env(self) -> dict:
         return {**super().env(), "DJANGO_SETTINGS_MODULE": "tidbok.settings", "DATABASE_REPLICA_URL": self.replica_url,
-                "REPLICA_MAX_LAG_SECONDS": str(self.max_lag), "REPLICA_STICKY_SECONDS": "3600"}
+                "REPLICA_MAX_LAG_SECONDS": str(self.max_lag), "REPLICA_STICKY_SECONDS": "7200"}
 
 
 def manage(db_url: str, *args: str) -> str:
