@@ -184,12 +184,14 @@ class _Watchdog:
         while True:
             time.sleep(0.5)
             now = time.monotonic()
+            # Under the lock: the statement's thread cannot meanwhile finish, close the
+            # connection and have its socket's number taken by another.
             with self._lock:
                 late = [token for token, (deadline, _raw) in self._waiting.items() if deadline <= now]
-                cut = [self._waiting.pop(token)[1] for token in late]
-            for raw in cut:
+                for token in late:
+                    _shut_down(self._waiting.pop(token)[1])
+            for _ in late:
                 log.warning("a statement on the read replica had no answer within %s s: connection cut", QUERY_SECONDS)
-                _shut_down(raw)
 
 
 def _shut_down(raw) -> None:
