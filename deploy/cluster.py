@@ -106,6 +106,16 @@ def template(name: str, **values) -> str:
     return string.Template((DEPLOY / name).read_text()).substitute(values)
 
 
+def haproxy_config(**values) -> str:
+    """deploy/haproxy.cfg filled in. HAProxy drops to its `user`/`group` and `chroot` after
+    binding, which only root may do: started by anyone else (a developer's `make cluster`),
+    those lines are left out."""
+    text = template("haproxy.cfg", **values)
+    if os.geteuid() == 0:
+        return text
+    return "\n".join(line for line in text.splitlines() if line.split()[:1] not in (["user"], ["group"], ["chroot"]))
+
+
 def unit_command(unit: str, instance: str, env: dict) -> list[str]:
     """A systemd unit's ExecStart as arguments: `%i` the instance, ${NAME} from `env`, the
     unit's interpreter this one."""
@@ -459,7 +469,7 @@ class Cluster:
     def _start_haproxy(self) -> None:
         servers = "\n".join(f"    server app{i + 1} 127.0.0.1:{port}" for i, port in enumerate(self.app_ports))
         cfg = self.base / "haproxy.cfg"
-        cfg.write_text(template("haproxy.cfg", BIND=f"127.0.0.1:{self.lb_port}", HEALTH_HOST="127.0.0.1", SERVERS=servers))
+        cfg.write_text(haproxy_config(BIND=f"127.0.0.1:{self.lb_port}", HEALTH_HOST="127.0.0.1", SERVERS=servers))
         check = subprocess.run([tool("haproxy"), "-c", "-q", "-f", str(cfg)], capture_output=True, text=True)
         if check.returncode:
             raise ClusterError(f"haproxy.cfg is not valid: {check.stdout}{check.stderr}")

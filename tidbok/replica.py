@@ -13,6 +13,10 @@ Three things keep a reader from ever noticing the replica:
 - *Retry*: a public read has no side effects, so a view that fails on the replica with a
   database error is run again on the primary, once. The caller never gets a 5xx because
   of the replica.
+- *Deadline*: a statement on the replica that has no answer after QUERY_SECONDS has its
+  connection cut (`_Watchdog`), which fails it, and the retry takes over. libpq bounds only the
+  connecting (connect_timeout); a replica that hangs once connected (a stalled disk, a stopped
+  process, a network gone quiet) would otherwise hold the request until gunicorn kills it.
 - *Read-your-writes*: whoever wrote (an unsafe method answered below 400) reads from the
   primary for REPLICA_STICKY_SECONDS: a signed cookie for browsers and clients that keep
   cookies, and a mark in Django's cache under her user id for bearer tokens. So a client who
@@ -20,6 +24,9 @@ Three things keep a reader from ever noticing the replica:
 """
 
 import logging
+import os
+import socket
+import threading
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,6 +36,7 @@ from functools import wraps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.db.backends.signals import connection_created
 
 REPLICA = "replica"
 PRIMARY = "default"
@@ -42,23 +50,33 @@ REPLICA_MODELS = frozenset({
     "domain.timeoff", "domain.busytime", "domain.waitlistentry", "domain.listing",
 })
 
-# A healthy replica is checked again after this many seconds; one found down or lagging is
-# skipped for this many (per process: each worker finds out for itself, at one query each).
-CHECK_EVERY_SECONDS = 2
+# A healthy replica is checked again after this many seconds (REPLICA_STICKY_SECONDS covers
+# them); one found down or lagging is skipped for this many (per process: each worker finds
+# out for itself, at one query each).
+CHECK_EVERY_SECONDS = settings.REPLICA_HEALTH_SECONDS
 SKIP_FOR_SECONDS = 5
+# A statement on the replica unanswered after this many seconds (give or take the watchdog's
+# half-second round) is cut off and the read goes to the primary: a public read takes
+# milliseconds, and gunicorn would kill the worker at 30.
+QUERY_SECONDS = 5
 
 COOKIE = "tidbok_primary_until"
 COOKIE_SALT = "tidbok.replica.primary_until"
 
 # The lag in seconds: 0 on a server that is not replaying (a primary, or a replica promoted
-# since), and 0 on a replica that has replayed all it received. The latter matters: on an
-# idle primary nothing new is written, so the last replayed transaction's time grows old
-# although the replica lags nothing. A NULL receive position (no WAL receiver: replaying
-# from an archive) counts like a lag. The connection's own clock reads both ends' times.
+# since), and 0 on a replica that streams from its primary and has replayed all it received.
+# The latter matters: on an idle primary nothing new is written, so the last replayed
+# transaction's time grows old although the replica lags nothing. Without a streaming WAL
+# receiver (cut off from the primary: its receive position stays where it was, equal to the
+# replay position, however much the primary writes meanwhile; or replaying from an archive)
+# the last replay's age counts. A role without pg_read_all_stats sees a receiver's row but not
+# its status: a running receiver then counts as streaming. The connection's own clock reads
+# both ends' times.
 LAG_SQL = """
 SELECT CASE
     WHEN NOT pg_is_in_recovery() THEN 0
-    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+         AND EXISTS (SELECT FROM pg_stat_wal_receiver WHERE COALESCE(status, 'streaming') = 'streaming') THEN 0
     ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
 END
 """
@@ -136,6 +154,68 @@ def _close_quietly(alias: str) -> None:
         connections[alias].close()
     except DatabaseError:
         pass
+
+
+class _Watchdog:
+    """Cuts the connection of a replica statement that outlived its deadline: one thread per
+    process (started on first use, again after a fork), so a statement costs a dict entry, not
+    a timer. Shutting the socket down wakes the waiting psycopg with an error at once."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._waiting: dict[object, tuple[float, object]] = {}
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, execute, sql, params, many, context):
+        raw = context["connection"].connection
+        token = object()
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="tidbok-replica-watchdog", daemon=True)
+                self._thread.start()
+            self._waiting[token] = (time.monotonic() + QUERY_SECONDS, raw)
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            with self._lock:
+                self._waiting.pop(token, None)
+
+    def _run(self):
+        while True:
+            time.sleep(0.5)
+            now = time.monotonic()
+            # Under the lock: the statement's thread cannot meanwhile finish, close the
+            # connection and have its socket's number taken by another.
+            with self._lock:
+                late = [token for token, (deadline, _raw) in self._waiting.items() if deadline <= now]
+                for token in late:
+                    _shut_down(self._waiting.pop(token)[1])
+            for _ in late:
+                log.warning("a statement on the read replica had no answer within %s s: connection cut", QUERY_SECONDS)
+
+
+def _shut_down(raw) -> None:
+    try:
+        sock = socket.socket(fileno=os.dup(raw.pgconn.socket))
+    except Exception:  # noqa: BLE001 - closed meanwhile: nothing left to cut
+        return
+    with sock:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+_watchdog = _Watchdog()
+
+
+def _watch_replica(sender, connection, **kwargs):
+    """Every statement on the replica alias runs under the watchdog (`QUERY_SECONDS`)."""
+    if connection.alias == REPLICA and _watchdog not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_watchdog)
+
+
+connection_created.connect(_watch_replica)
 
 
 class ReplicaRouter:

@@ -181,10 +181,14 @@ AUTH_USER_MODEL = "domain.User"
 # she always sees her own writes. Unset: no second database, no router, nothing changes.
 REPLICA_MAX_LAG_SECONDS = envint("REPLICA_MAX_LAG_SECONDS", "5", minimum=0)
 REPLICA_STICKY_SECONDS = envint("REPLICA_STICKY_SECONDS", "10", minimum=1)
-if REPLICA_STICKY_SECONDS < REPLICA_MAX_LAG_SECONDS:
+# How long a process trusts its last look at the replica's lag (tidbok/replica.py); meanwhile
+# the lag may grow, so a writer stays on the primary for the lag limit and this.
+REPLICA_HEALTH_SECONDS = 2
+if REPLICA_STICKY_SECONDS < REPLICA_MAX_LAG_SECONDS + REPLICA_HEALTH_SECONDS:
     raise ImproperlyConfigured(f"REPLICA_STICKY_SECONDS ({REPLICA_STICKY_SECONDS}) must be at least "
-                               f"REPLICA_MAX_LAG_SECONDS ({REPLICA_MAX_LAG_SECONDS}): a writer must not read "
-                               "from a replica that may not have her write yet.")
+                               f"REPLICA_MAX_LAG_SECONDS ({REPLICA_MAX_LAG_SECONDS}) + {REPLICA_HEALTH_SECONDS}: "
+                               "a writer must not read from a replica that may not have her write yet (its lag is "
+                               f"looked at every {REPLICA_HEALTH_SECONDS} s).")
 _replica_url = os.environ.get("DATABASE_REPLICA_URL", "").strip()
 REPLICA_READS = bool(_replica_url)
 if _replica_url:
@@ -224,10 +228,10 @@ if _replica_url:
 # mark (tidbok/replica.py) hold on every server, not only the one that took her write.
 _cache_url = os.environ.get("CACHE_URL", "").strip()
 if _cache_url:
-    _cache_parts = urlsplit(_cache_url)
     try:
+        _cache_parts = urlsplit(_cache_url)
         _cache_parts.port  # noqa: B018 - raises ValueError on a port that is not a number
-    except ValueError:
+    except ValueError:  # that, or an unclosed [IPv6 address]
         _cache_parts = None
     if _cache_parts is None or _cache_parts.scheme not in ("redis", "rediss", "unix") or not (
         _cache_parts.hostname or _cache_parts.path

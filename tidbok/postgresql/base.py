@@ -11,12 +11,38 @@ the connection dead and replaces it: the service recovers from a PostgreSQL rest
 network) fails its next query instead: that request answers 503 and Django closes the
 connection at its end."""
 
+import logging
 import select
 
+from django.conf import settings
 from django.db.backends.postgresql import base
+
+log = logging.getLogger("tidbok.db")
+_pooled_lock_timeout_checked = False
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def init_connection_state(self):
+        super().init_connection_state()
+        global _pooled_lock_timeout_checked
+        if settings.DATABASE_POOLER == "pgbouncer" and self.alias == "default" and not _pooled_lock_timeout_checked:
+            _pooled_lock_timeout_checked = True
+            self._check_pooled_lock_timeout()
+
+    def _check_pooled_lock_timeout(self) -> None:
+        """Behind PgBouncer Tidbok cannot send lock_timeout (settings.py): the pooler's
+        connect_query sets it (deploy/pgbouncer.ini). A pooler without it, a DATABASE_URL that
+        skips the pooler, or a connect_query out of step with DB_LOCK_TIMEOUT_MS would leave a
+        request behind a held row waiting another time than the one promised, or for ever; said
+        once per process, at its first connection."""
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT setting FROM pg_settings WHERE name = 'lock_timeout'")
+            found = int(cursor.fetchone()[0])
+        if found != settings.DB_LOCK_TIMEOUT_MS:
+            log.error("DATABASE_POOLER=pgbouncer, but the server connection's lock_timeout is %s ms, not "
+                      "DB_LOCK_TIMEOUT_MS (%s ms): set it in PgBouncer's connect_query (deploy/pgbouncer.ini)",
+                      found, settings.DB_LOCK_TIMEOUT_MS)
+
     def close_if_health_check_failed(self):
         if self.connection is None or not self.health_check_enabled or self.health_check_done:
             return

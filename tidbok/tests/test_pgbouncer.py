@@ -113,3 +113,30 @@ def test_the_server_behind_pgbouncer_books_and_answers_503_when_a_held_slot_outl
     finally:
         server.stop()
     assert Booking.objects.count() == 7
+
+
+CONNECT = "import django; django.setup(); from django.db import connection; connection.ensure_connection()"
+
+
+def connect_as_pooled(url: str, tmp_path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", CONNECT], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tidbok.settings", "SECRET_KEY": "k" * 50,
+             "TIDBOK_DATA_DIR": str(tmp_path), "DATABASE_URL": url, "DATABASE_POOLER": "pgbouncer",
+             "DB_LOCK_TIMEOUT_MS": str(settings.DB_LOCK_TIMEOUT_MS)},
+    )
+
+
+@postgres_only
+@needs_pgbouncer
+@pytest.mark.django_db
+def test_a_pooled_connection_without_the_lock_timeout_is_said_loudly(pooler, tmp_path):
+    # DATABASE_URL past the pooler (or a pooler without connect_query): no lock_timeout at all.
+    skipped = connect_as_pooled(test_db_url(), tmp_path)
+    through = connect_as_pooled(pooler.url, tmp_path)
+
+    assert skipped.returncode == 0, skipped.stderr
+    assert (f"the server connection's lock_timeout is 0 ms, not DB_LOCK_TIMEOUT_MS ({settings.DB_LOCK_TIMEOUT_MS} ms)"
+            in skipped.stderr)
+    assert through.returncode == 0, through.stderr
+    assert "lock_timeout" not in through.stderr

@@ -8,7 +8,10 @@ mirror is a primary and never lags: the lag query's answer on a real streaming r
 paused) is test_replica_streaming.py; here the threshold is what makes a healthy server too slow."""
 
 import logging
+import os
 import re
+import signal
+import threading
 from datetime import timedelta
 
 import pytest
@@ -264,3 +267,32 @@ def test_without_a_replica_the_public_reads_cost_nothing_more(anna, slot):
     browser = HttpClient()
     browser.force_login(anna.user)
     assert COOKIE not in browser.post(reverse("logout")).cookies
+
+
+@postgres_only
+@ON_REPLICA
+def test_a_replica_that_hangs_once_connected_is_cut_off_and_read_from_the_primary(replica, anna, slot, monkeypatch):
+    # A replica that takes the connection, then answers nothing (a stalled disk, a stopped
+    # process): its backend stopped with SIGSTOP. libpq's connect_timeout does not cover it.
+    monkeypatch.setattr("tidbok.replica.QUERY_SECONDS", 1)
+    assert replica_usable("replica")  # connected and found healthy a moment ago
+    with replica.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    released = threading.Event()
+
+    def release():  # a bound for the test: the hung backend goes on after 30 s whatever happens
+        released.set()
+        os.kill(backend, signal.SIGCONT)
+
+    os.kill(backend, signal.SIGSTOP)
+    timer = threading.Timer(30, release)
+    timer.start()
+    try:
+        response = HttpClient().get("/api/v1/therapists")
+        hung = released.is_set()
+    finally:
+        timer.cancel()
+        os.kill(backend, signal.SIGCONT)
+    assert not hung, "a public read waited on the hung replica"
+    assert response.status_code == 200 and [t["id"] for t in response.json()] == [anna.pk]

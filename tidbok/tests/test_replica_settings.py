@@ -46,7 +46,9 @@ def import_settings(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
         ({"REPLICA_MAX_LAG_SECONDS": "five"}, "REPLICA_MAX_LAG_SECONDS must be a whole number (it is 'five')"),
         ({"REPLICA_MAX_LAG_SECONDS": "-1"}, "REPLICA_MAX_LAG_SECONDS must be at least 0"),
         ({"REPLICA_STICKY_SECONDS": "0"}, "REPLICA_STICKY_SECONDS must be at least 1"),
-        ({"REPLICA_STICKY_SECONDS": "3"}, "REPLICA_STICKY_SECONDS (3) must be at least REPLICA_MAX_LAG_SECONDS (5)"),
+        ({"REPLICA_STICKY_SECONDS": "3"}, "REPLICA_STICKY_SECONDS (3) must be at least REPLICA_MAX_LAG_SECONDS (5) + 2"),
+        # A process trusts its last lag check for 2 s, in which the lag may grow past the limit.
+        ({"REPLICA_STICKY_SECONDS": "6"}, "REPLICA_STICKY_SECONDS (6) must be at least REPLICA_MAX_LAG_SECONDS (5) + 2"),
     ],
 )
 def test_a_bad_value_stops_the_start_naming_the_variable(tmp_path, env, says):
@@ -90,7 +92,7 @@ def test_the_replica_is_a_second_database_with_the_primarys_options(tmp_path):
 SHOW_CACHE = "import json, tidbok.settings as s; print(json.dumps(s.CACHES['default'] if hasattr(s, 'CACHES') else None))"
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:6379/0", "redis://127.0.0.1:port/0", "redis://"])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6379/0", "redis://127.0.0.1:port/0", "redis://", "redis://[::1/0"])
 def test_a_cache_url_that_is_not_a_redis_address_stops_the_start(tmp_path, url):
     result = import_settings(tmp_path, CACHE_URL=url)
 

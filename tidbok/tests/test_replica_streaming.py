@@ -164,7 +164,7 @@ class ReplicaServer(Server):
 
     def env(self) -> dict:
         return {**super().env(), "DJANGO_SETTINGS_MODULE": "tidbok.settings", "DATABASE_REPLICA_URL": self.replica_url,
-                "REPLICA_MAX_LAG_SECONDS": str(self.max_lag), "REPLICA_STICKY_SECONDS": "3600"}
+                "REPLICA_MAX_LAG_SECONDS": str(self.max_lag), "REPLICA_STICKY_SECONDS": "7200"}
 
 
 def manage(db_url: str, *args: str) -> str:
@@ -220,3 +220,22 @@ def test_through_the_server_others_read_the_replica_and_the_writer_her_own_write
     finally:
         stale_ok.stop()
         strict.stop()
+
+
+def test_a_standby_cut_off_from_its_primary_lags_although_it_replayed_all_it_received(streaming_pair, replica_at):
+    primary, standby = streaming_pair
+    replica_at(standby)
+    sql(primary, "CREATE TABLE seen (n int); INSERT INTO seen VALUES (1)")
+    wait_for(lambda: replayed_all(primary, standby), 30)
+
+    # The standby loses its primary (a password changed, a firewall, a failover elsewhere): its
+    # WAL receiver stops, and what it received it has replayed, so the positions are equal.
+    sql(standby, f"ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port={free_port()} user=postgres'")
+    sql(standby, "SELECT pg_reload_conf()")
+    wait_for(lambda: sql(standby, "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'")[0] == 0, 30)
+    sql(primary, "INSERT INTO seen VALUES (2)")
+    time.sleep(1.2)
+
+    assert sql(standby, "SELECT count(*) FROM seen")[0] == 1  # stale, and for as long as the cut lasts
+    assert sql(standby, "SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()")[0]
+    assert replica_lag_seconds("replica") >= 1
