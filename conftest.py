@@ -4,6 +4,7 @@ list; Bo, another therapist without Client Booster. API clients carry each one's
 
 import email
 import email.policy
+import http.client
 import json
 import os
 import shutil
@@ -336,3 +337,23 @@ def smtp(settings):
     controller, inbox = start_smtp_server(port)
     yield inbox
     controller.stop()
+
+
+def http_json(port: int, method: str, path: str, token: str | None = None, body=None,
+              timeout: float = 30) -> tuple[int, object]:
+    """One request to a server of the tests' own on loopback (a real gunicorn, a load
+    balancer): (status, JSON body or None); status 0 when the connection broke."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    try:
+        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+        try:
+            return response.status, json.loads(raw)
+        except ValueError:
+            return response.status, None
+    except (OSError, http.client.HTTPException):
+        return 0, None
+    finally:
+        conn.close()

@@ -20,7 +20,6 @@ PostgreSQL server binaries, PgBouncer and HAProxy are installed (CI installs the
 
 import asyncio
 import contextlib
-import http.client
 import json
 import os
 import random
@@ -35,7 +34,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import Inbox, free_port, postgres_only, start_smtp_server
+from conftest import Inbox, free_port, http_json, postgres_only, start_smtp_server
 from deploy.cluster import ROOT, Cluster, missing_packages
 
 pytestmark = [
@@ -133,20 +132,7 @@ def take(seed, n: int) -> list[int]:
 
 def call(cluster, method: str, path: str, token: str | None = None, body=None) -> tuple[int, object]:
     """(status, JSON body) through the load balancer; status 0 when the connection broke."""
-    conn = http.client.HTTPConnection("127.0.0.1", cluster.lb_port, timeout=30)
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
-    try:
-        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-        response = conn.getresponse()
-        raw = response.read()
-        try:
-            return response.status, json.loads(raw)
-        except ValueError:
-            return response.status, None
-    except (OSError, http.client.HTTPException):
-        return 0, None
-    finally:
-        conn.close()
+    return http_json(cluster.lb_port, method, path, token, body)
 
 
 def book(cluster, token: str, slot: int) -> tuple[int, object]:

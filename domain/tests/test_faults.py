@@ -11,8 +11,6 @@ PostgreSQL). Each is bounded in time.
    on a free port (never the shared server), as the `postgres` OS user.
 """
 
-import http.client
-import json
 import os
 import shutil
 import signal
@@ -29,7 +27,7 @@ import pytest
 from django.db import connection
 
 from bench.run import Server
-from conftest import Inbox, days_ahead, free_port, postgres_only, start_smtp_server
+from conftest import Inbox, days_ahead, free_port, http_json, postgres_only, start_smtp_server
 from domain.models import AuditEntry, Booking, OutboundEmail
 from domain.services import slot_create, token_create
 
@@ -47,20 +45,7 @@ test_db_url.__test__ = False  # a helper, not a test
 
 def post(port: int, path: str, token: str, body: dict, timeout: float = 10) -> tuple[int, dict | None]:
     """(status, JSON body); status 0 when the connection broke."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("POST", path, body=json.dumps(body),
-                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-        response = conn.getresponse()
-        raw = response.read()
-        try:
-            return response.status, json.loads(raw)
-        except ValueError:
-            return response.status, None
-    except (OSError, http.client.HTTPException):
-        return 0, None
-    finally:
-        conn.close()
+    return http_json(port, "POST", path, token or None, body, timeout)
 
 
 def future_slots(therapist, n):
