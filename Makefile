@@ -5,6 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# pytest-xdist processes for `make test` (each with its own test database and live servers);
+# TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
 export HOST PORT
 
 .PHONY: run test install lint clean-data bench bench-smoke faults cluster
@@ -16,7 +19,7 @@ test: install
 	@scripts/ensure-chromium
 	$(BIN)/ruff check .
 	node_modules/.bin/eslint .
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The performance bench (docs/performance.md): needs PostgreSQL; loads its own database
 # (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/tidbok_bench) once, then
@@ -27,10 +30,11 @@ bench: install
 bench-smoke: install
 	$(BIN)/python -m bench.run --smoke --url $${BENCH_SMOKE_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tidbok_bench_smoke}
 
-# The fault tests (SIGKILL of the server, mail server down, PostgreSQL restarted), bounded in
-# time; they also run inside `make test` on PostgreSQL.
+# The fault tests (SIGKILL of the server, mail server down, PostgreSQL restarted) and the
+# cluster's (deploy/tests: PgBouncer, a replica, HAProxy, app servers and workers killed),
+# bounded in time; they also run inside `make test` on PostgreSQL.
 faults: install
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q domain/tests/test_faults.py
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q domain/tests/test_faults.py deploy/tests
 
 # Past one machine, on this one (docs/deploy.md): a PostgreSQL primary and streaming replica,
 # PgBouncer, Redis, two app servers behind HAProxy, two task workers, the scheduler, a mail
