@@ -185,9 +185,6 @@ class ServerCpu:
         app = [self.server.proc.pid, *children(self.server.proc.pid)]
         return {pid: cpu_seconds(pid) for pid in app} | {-pid: cpu_seconds(pid) for pid in self.backends()}
 
-    def since(self, before: dict[int, float]) -> float:
-        return sum(self.split_since(before))
-
     def split_since(self, before: dict[int, float]) -> tuple[float, float]:
         """(app seconds, database seconds) spent since `before`."""
         after = self.reading()
@@ -270,17 +267,21 @@ def alternate(sides: list[tuple[int, object, "ServerCpu"]], seconds: float, conc
     phases run minutes apart measured the machine's drift as much as the databases). Answers
     one summary per side, with its server CPU per request."""
     recs = [Recorder() for _ in sides]
-    elapsed, spent = [0.0] * len(sides), [0.0] * len(sides)
+    elapsed, app, database = [0.0] * len(sides), [0.0] * len(sides), [0.0] * len(sides)
     for turn in range(rounds):
         for i, (port, make, cpu) in enumerate(sides):
             before, started = cpu.reading(), time.monotonic()
             drive(port, make, seconds / rounds, concurrency, rec=recs[i], seed=turn)
             elapsed[i] += time.monotonic() - started
-            spent[i] += cpu.since(before)
+            spent_app, spent_database = cpu.split_since(before)
+            app[i] += spent_app
+            database[i] += spent_database
     out = []
-    for rec, took, cpu_seconds_spent in zip(recs, elapsed, spent, strict=True):
+    for rec, took, app_seconds, database_seconds in zip(recs, elapsed, app, database, strict=True):
         result = summarise(rec, took, (200,))
-        result["server_cpu_ms_per_request"] = round(cpu_seconds_spent * 1000 / max(result["requests"], 1), 2)
+        requests = max(result["requests"], 1)
+        result["server_cpu_ms_per_request"] = round((app_seconds + database_seconds) * 1000 / requests, 2)
+        result["database_cpu_ms_per_request"] = round(database_seconds * 1000 / requests, 2)
         out.append(result)
     return out
 
@@ -459,7 +460,7 @@ def listing_at_two_sizes(port: int, url: str, env: dict, sizes: Sizes, seconds: 
     summaries by endpoint key."""
     keys = {BOOSTER_EVERY: ("listing", "listing_middle"), 1: ("listing_all", "listing_all_middle")}
     recs = {key: Recorder() for pair in keys.values() for key in pair}
-    elapsed, spent, cursors = dict.fromkeys(recs, 0.0), dict.fromkeys(recs, 0.0), {}
+    elapsed, app, database, cursors = dict.fromkeys(recs, 0.0), dict.fromkeys(recs, 0.0), dict.fromkeys(recs, 0.0), {}
     try:
         for turn in range(LISTING_ROUNDS):
             for every, (first, middle) in keys.items():
@@ -472,13 +473,17 @@ def listing_at_two_sizes(port: int, url: str, env: dict, sizes: Sizes, seconds: 
                     drive(port, listing_request(cursor), seconds / LISTING_ROUNDS, concurrency, rec=recs[key],
                           seed=turn)
                     elapsed[key] += time.monotonic() - started
-                    spent[key] += cpu.since(before)
+                    spent_app, spent_database = cpu.split_since(before)
+                    app[key] += spent_app
+                    database[key] += spent_database
     finally:
         listed_every(url, env, BOOSTER_EVERY)
     out = {}
     for key, rec in recs.items():
         out[key] = summarise(rec, elapsed[key], (200,))
-        out[key]["server_cpu_ms_per_request"] = round(spent[key] * 1000 / max(out[key]["requests"], 1), 2)
+        requests = max(out[key]["requests"], 1)
+        out[key]["server_cpu_ms_per_request"] = round((app[key] + database[key]) * 1000 / requests, 2)
+        out[key]["database_cpu_ms_per_request"] = round(database[key] * 1000 / requests, 2)
     return out
 
 
@@ -504,33 +509,33 @@ def mark_tokens_used(url: str) -> None:
 
 # Booking under contention -----------------------------------------------------------------
 def race_setup(url: str, sizes: Sizes, base: datetime) -> tuple[list[int], list[int]]:
-    """RACE_SLOTS new open slots (for all, both kinds) of boosted therapists, after everything
-    they already have, and RACE_CLIENTS clients to race for them. Answers (slot ids, client
-    user ids)."""
+    """RACE_SLOTS new open slots (for all, both kinds) of boosted therapists from two days ahead
+    on, an hour apart, at the first hours each therapist has free (inside her booking window
+    whatever earlier runs and the series phase left further ahead: a race for times nobody may
+    book measures only refusals), and RACE_CLIENTS clients to race for them. Answers (slot ids,
+    client user ids)."""
     boosted = list(range(BOOSTER_EVERY, sizes.therapists + 1, BOOSTER_EVERY))
     therapists = boosted[: max(1, min(len(boosted), 50))]
     per = -(-RACE_SLOTS // len(therapists))
-    with psycopg.connect(url) as conn:
-        latest = conn.execute("SELECT max(end_at) FROM domain_slot").fetchone()[0] or base
-        start0 = max(latest, datetime.now(base.tzinfo) + timedelta(days=1)) + timedelta(days=1)
-        start0 = start0.replace(minute=0, second=0, microsecond=0)
-        rows = []
+    start0 = (datetime.now(base.tzinfo) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    ids = []
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
         for t in therapists:
-            for k in range(per):
-                if len(rows) == RACE_SLOTS:
-                    break
+            made, k = 0, 0
+            while made < per and len(ids) < RACE_SLOTS:
                 start = start0 + timedelta(hours=k)
-                rows.append((start, start + timedelta(minutes=45), t))
-        ids = []
-        with conn.cursor() as cur:
-            for start, end, t in rows:
+                k += 1
+                # A time she already has (the exclusion constraint) is passed over.
                 cur.execute(
                     """INSERT INTO domain_slot (start_at, end_at, price, video, onsite, audience, created_at,
                        updated_at, therapist_id) VALUES (%s, %s, 1000, true, true, 'all', now(), now(), %s)
-                       RETURNING id""",
-                    [start, end, t],
+                       ON CONFLICT DO NOTHING RETURNING id""",
+                    [start, start + timedelta(minutes=45), t],
                 )
-                ids.append(cur.fetchone()[0])
+                row = cur.fetchone()
+                if row:
+                    ids.append(row[0])
+                    made += 1
     rng = random.Random(int(time.time()))
     clients = [sizes.therapists + c for c in rng.sample(range(1, sizes.clients + 1), RACE_CLIENTS)]
     return ids, clients
@@ -941,7 +946,7 @@ def main(argv=None) -> int:
         sum(r["errors"] for r in e.values())
         or c["double_bookings"] or c["overlapping_slots"] or c["half_made_bookings"]
         or c["confirmed_found_in_database"] != c["confirmed_seen_by_clients"]
-        or e["booking"]["bookings"] == 0
+        or any(e[key]["bookings"] == 0 for key in ("booking", "booking_direct", "booking_pgbouncer") if key in e)
     )
     if broken:
         print("FAILED: " + "; ".join(failures[:10]), file=sys.stderr)
