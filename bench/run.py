@@ -946,7 +946,8 @@ def main(argv=None) -> int:
         sum(r["errors"] for r in e.values())
         or c["double_bookings"] or c["overlapping_slots"] or c["half_made_bookings"]
         or c["confirmed_found_in_database"] != c["confirmed_seen_by_clients"]
-        or any(e[key]["bookings"] == 0 for key in ("booking", "booking_direct", "booking_pgbouncer") if key in e)
+        or any(e[key]["bookings"] == 0 or e[key]["failures"]  # a refusal other than slot_taken
+               for key in ("booking", "booking_direct", "booking_pgbouncer") if key in e)
     )
     if broken:
         print("FAILED: " + "; ".join(failures[:10]), file=sys.stderr)
