@@ -97,6 +97,8 @@ def test_the_listing_refuses_a_cursor_it_did_not_make(anna):
 
     assert response.status_code == 400
     assert 'role="alert"' in response.content.decode()
+    # No "0 therapists" under the error, as if the listing were empty.
+    assert 'role="status"' not in response.content.decode()
 
 
 def test_matching_shows_reasons_in_words(anna):
