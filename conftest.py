@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import socket
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -357,3 +358,40 @@ def http_json(port: int, method: str, path: str, token: str | None = None, body=
         return 0, None
     finally:
         conn.close()
+
+
+class BookingRace:
+    """Clients (one thread per token) booking `slots` back to back through `book(token, slot)
+    -> (status, body)`, each taking the next slot nobody has tried, until none is left or
+    `stop()`: what the fault and cluster tests kill a server in the middle of. `confirmed` maps
+    each booking a client was told of (201) to its slot; `outcomes` holds every status."""
+
+    def __init__(self, book, slots, tokens):
+        self.book, self.free, self.tokens = book, list(slots), tokens
+        self.confirmed: dict[int, int] = {}
+        self.outcomes: list[int] = []
+        self.lock, self.stopped = threading.Lock(), threading.Event()
+        self.threads = [threading.Thread(target=self._client, args=(t,)) for t in tokens]
+        for thread in self.threads:
+            thread.start()
+
+    def _client(self, token) -> None:
+        while not self.stopped.is_set():
+            with self.lock:
+                if not self.free:
+                    return
+                slot = self.free.pop()
+            status, body = self.book(token, slot)
+            with self.lock:
+                self.outcomes.append(status)
+                if status == 201:
+                    self.confirmed[body["id"]] = slot
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def join(self, seconds: float) -> bool:
+        """Wait for every client; whether all have finished."""
+        for thread in self.threads:
+            thread.join(seconds)
+        return not any(thread.is_alive() for thread in self.threads)

@@ -34,7 +34,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import Inbox, free_port, http_json, postgres_only, start_smtp_server
+from conftest import BookingRace, Inbox, free_port, http_json, postgres_only, start_smtp_server
 from deploy.cluster import ROOT, Cluster, missing_packages
 
 pytestmark = [
@@ -208,32 +208,15 @@ def test_bookings_raced_through_the_load_balancer_have_one_winner_per_slot(clust
 
 def test_an_app_server_killed_mid_race_loses_no_booking_and_fails_only_its_requests_in_flight(cluster, seed):
     slots = take(seed, 60)
-    free, confirmed, outcomes = list(slots), {}, []
-    lock = threading.Lock()
     tokens = seed["tokens"][:8]
-
-    def client(token):
-        while True:
-            with lock:
-                if not free:
-                    return
-                slot = free.pop()
-            status, body = book(cluster, token, slot)
-            with lock:
-                outcomes.append(status)
-                if status == 201:
-                    confirmed[body["id"]] = slot
-
-    threads = [threading.Thread(target=client, args=(t,)) for t in tokens]
-    for t in threads:
-        t.start()
+    race = BookingRace(lambda token, slot: book(cluster, token, slot), slots, tokens)
     try:
-        wait_for(lambda: len(confirmed) >= 15, 60, "15 bookings before the kill")
+        wait_for(lambda: len(race.confirmed) >= 15, 60, "15 bookings before the kill")
         cluster.kill("app1")  # master and workers, mid-request
     finally:
-        for t in threads:
-            t.join(90)
-    assert not any(t.is_alive() for t in threads)
+        finished = race.join(90)
+    assert finished
+    confirmed, outcomes = race.confirmed, race.outcomes
 
     statuses = Counter(outcomes)
     cut = sum(n for status, n in statuses.items() if status != 201)

@@ -27,7 +27,7 @@ import pytest
 from django.db import connection
 
 from bench.run import Server
-from conftest import Inbox, days_ahead, free_port, http_json, postgres_only, start_smtp_server
+from conftest import BookingRace, Inbox, days_ahead, free_port, http_json, postgres_only, start_smtp_server
 from domain.models import AuditEntry, Booking, OutboundEmail
 from domain.services import slot_create, token_create
 
@@ -66,41 +66,21 @@ def test_a_server_killed_during_bookings_loses_no_confirmed_booking_and_leaves_n
     tokens = [token_create(user=make_client(first=f"Klient{i}", therapist=anna).user) for i in range(8)]
     server = Server(test_db_url(), workers=2, logdir=tmp_path)
     server.start()
-    confirmed: dict[int, int] = {}
-    outcomes: list[int] = []
-    lock = threading.Lock()
-    free = list(slot_ids)
-    stop = threading.Event()
-
-    def client(token):
-        while not stop.is_set():
-            with lock:
-                if not free:
-                    return
-                slot = free.pop()
-            status, body = post(server.port, f"/api/v1/slots/{slot}/book", token, {"mode": "video"})
-            with lock:
-                outcomes.append(status)
-                if status == 201:
-                    confirmed[body["id"]] = slot
-
-    threads = [threading.Thread(target=client, args=(t,)) for t in tokens]
-    for t in threads:
-        t.start()
+    race = BookingRace(lambda token, slot: post(server.port, f"/api/v1/slots/{slot}/book", token, {"mode": "video"}),
+                       slot_ids, tokens)
     try:
         deadline = time.monotonic() + 30
-        while len(confirmed) < 20 and time.monotonic() < deadline:
+        while len(race.confirmed) < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
         os.killpg(server.proc.pid, signal.SIGKILL)  # master and workers, mid-request
         server.proc.wait(timeout=10)
         time.sleep(0.5)
-        stop.set()
     finally:
-        stop.set()
-        for t in threads:
-            t.join(30)
+        race.stop()
+        race.join(30)
         if server.proc.poll() is None:
             os.killpg(server.proc.pid, signal.SIGKILL)
+    confirmed, outcomes = race.confirmed, race.outcomes
 
     assert len(confirmed) >= 20, outcomes
     assert all(status in (201, 0) for status in outcomes), sorted(set(outcomes))

@@ -19,15 +19,13 @@ from therapist_pages.tests.test_calendar_browser import (  # noqa: F401 (fixture
     event,
     local,
     monday,
+    rgb,
     settled,
 )
 from tidbok.tests.test_every_page import AXE, AXE_RUN
 
 pytestmark = pytest.mark.browser
 
-
-def rgb(hex_: str) -> str:
-    return "rgb({}, {}, {})".format(*(int(hex_[i:i + 2], 16) for i in (1, 3, 5)))
 
 
 def ics(start, end) -> bytes:

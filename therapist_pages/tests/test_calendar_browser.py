@@ -27,6 +27,11 @@ def local(day: date, clock: str) -> datetime:
     return datetime.combine(day, time.fromisoformat(clock)).replace(tzinfo=STOCKHOLM)
 
 
+def rgb(hex_: str) -> str:
+    """A colour of therapist_pages/colours.py as the browser computes it."""
+    return "rgb({}, {}, {})".format(*(int(hex_[i:i + 2], 16) for i in (1, 3, 5)))
+
+
 def shown(dt: datetime) -> datetime:
     return dt.astimezone(STOCKHOLM)
 
@@ -850,9 +855,6 @@ def test_each_colour_looks_and_reads_the_same_in_the_legend_the_calendar_and_the
     booked = slot_create(therapist=anna, actor=anna.user, start=local(monday, "11:00"))
     booking_create_by_therapist(therapist=anna, slot=booked, client=erik, mode="video", actor=anna.user)
     page = calendar()
-
-    def rgb(hex_: str) -> str:
-        return "rgb({}, {}, {})".format(*(int(hex_[i:i + 2], 16) for i in (1, 3, 5)))
 
     # The marks (R35): test_booking_window_browser.py; time off (R36): test_time_off_browser.py.
     legend = page.locator(".legend li:not(.legend-mark):not(.legend-time-off)")

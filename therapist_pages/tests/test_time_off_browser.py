@@ -16,14 +16,12 @@ from therapist_pages.tests.test_calendar_browser import (  # noqa: F401 (fixture
     event,
     local,
     monday,
+    rgb,
     settled,
 )
 
 pytestmark = pytest.mark.browser
 
-
-def rgb(hex_: str) -> str:
-    return "rgb({}, {}, {})".format(*(int(hex_[i:i + 2], 16) for i in (1, 3, 5)))
 
 
 @pytest.fixture
